@@ -1,0 +1,106 @@
+//! Feature metadata: which action a message pair belongs to and who may send it.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::validate::{HasSchema, Schema};
+
+/// Who initiates an action: the side that sends its CALL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Initiator {
+    /// Only the charging station sends this action (the CSMS answers it).
+    ChargingStation,
+    /// Only the CSMS sends this action (the charging station answers it).
+    Csms,
+    /// Either side may send this action (for example `DataTransfer`).
+    Both,
+}
+
+impl Initiator {
+    /// Whether a CALL of this action may be sent by `sender`.
+    pub const fn may_be_sent_by(self, sender: Role) -> bool {
+        matches!(
+            (self, sender),
+            (Initiator::Both, _)
+                | (Initiator::ChargingStation, Role::ChargingStation)
+                | (Initiator::Csms, Role::Csms)
+        )
+    }
+}
+
+/// One end of an OCPP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The charging station (the WebSocket client).
+    ChargingStation,
+    /// The Charging Station Management System (the WebSocket server).
+    Csms,
+}
+
+impl Role {
+    /// The other end of the connection.
+    pub const fn peer(self) -> Role {
+        match self {
+            Role::ChargingStation => Role::Csms,
+            Role::Csms => Role::ChargingStation,
+        }
+    }
+}
+
+/// A message payload type (a request or a response) generated from an OCPP schema.
+///
+/// Every payload type carries the schema it was generated from, so it can be validated exactly
+/// as the schema says before it is decoded or after it is encoded.
+pub trait Message: HasSchema + Serialize + DeserializeOwned + Send + 'static {}
+
+/// Metadata of one OCPP action: its name, its message types and who initiates it.
+///
+/// Implemented by the unit structs the generator declares for each action (for example
+/// `ocpp_messages::v2_0_1::security::SignCertificateFeature`), through
+/// `#[derive(Feature)]`.
+pub trait Feature {
+    /// The action name as it appears in a CALL frame, e.g. `"SignCertificate"`.
+    const NAME: &'static str;
+    /// The CALL payload type.
+    type Request: Message;
+    /// The CALLRESULT payload type.
+    type Response: Message;
+    /// Who sends the CALL.
+    const INITIATOR: Initiator;
+    /// The same metadata as a value, for tables and registries.
+    const INFO: FeatureInfo = FeatureInfo {
+        name: Self::NAME,
+        initiator: Self::INITIATOR,
+        request: <Self::Request as HasSchema>::SCHEMA,
+        response: <Self::Response as HasSchema>::SCHEMA,
+    };
+}
+
+/// The metadata of a [`Feature`] as a value.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureInfo {
+    /// The action name, e.g. `"SignCertificate"`.
+    pub name: &'static str,
+    /// Who sends the CALL.
+    pub initiator: Initiator,
+    /// The schema the CALL payload must satisfy.
+    pub request: &'static Schema,
+    /// The schema the CALLRESULT payload must satisfy.
+    pub response: &'static Schema,
+}
+
+/// A functional block ("profile"): its name and the metadata of its features.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    /// The block's module name, e.g. `"security"`.
+    pub name: &'static str,
+    /// The block's features, sorted by action name.
+    pub features: &'static [FeatureInfo],
+}
+
+impl Profile {
+    /// The feature with the given action name, if this block defines it.
+    pub fn feature(&self, action: &str) -> Option<&'static FeatureInfo> {
+        self.features.iter().find(|f| f.name == action)
+    }
+}

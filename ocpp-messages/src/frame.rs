@@ -1,0 +1,306 @@
+//! OCPP-J frames: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description, details]`.
+
+use serde_json::{Map, Value};
+
+use crate::error::CallError;
+use crate::version::{OcppVersion, Situation};
+
+/// The longest message id OCPP-J allows, in characters.
+pub const MAX_MESSAGE_ID_CHARS: usize = 36;
+
+/// The message id used in a CALLERROR answering a frame whose own id cannot be read.
+pub const UNREADABLE_MESSAGE_ID: &str = "-1";
+
+/// One decoded OCPP-J frame. Payloads are kept as JSON values; they are validated against the
+/// action's schema by the dispatcher or by [`crate::call::decode_response`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// `[2, messageId, action, payload]`.
+    Call {
+        /// The message id.
+        message_id: String,
+        /// The action name.
+        action: String,
+        /// The request payload.
+        payload: Value,
+    },
+    /// `[3, messageId, payload]`.
+    CallResult {
+        /// The id of the CALL this answers.
+        message_id: String,
+        /// The response payload.
+        payload: Value,
+    },
+    /// `[4, messageId, errorCode, errorDescription, errorDetails]`.
+    CallError {
+        /// The id of the CALL this answers.
+        message_id: String,
+        /// The error code as sent (not necessarily one this crate knows).
+        error_code: String,
+        /// The description.
+        description: String,
+        /// The details object.
+        details: Map<String, Value>,
+    },
+}
+
+/// Why a text is not a frame, with what to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameError {
+    /// The message id to answer with: the frame's own when it could be read, else `"-1"`.
+    pub message_id: String,
+    /// What kind of problem it is.
+    pub situation: Situation,
+    /// What is wrong, without echoing the offending text.
+    pub description: String,
+}
+
+impl FrameError {
+    fn new(message_id: Option<&str>, situation: Situation, description: impl Into<String>) -> Self {
+        FrameError {
+            message_id: message_id.unwrap_or(UNREADABLE_MESSAGE_ID).to_owned(),
+            situation,
+            description: description.into(),
+        }
+    }
+
+    /// The CALLERROR for this problem under `version`.
+    pub fn to_call_error(&self, version: OcppVersion) -> CallError {
+        CallError::new(version.error_code(self.situation), self.description.clone())
+    }
+
+    /// The CALLERROR frame answering this problem under `version`.
+    pub fn to_frame(&self, version: OcppVersion) -> String {
+        self.to_call_error(version).to_frame(&self.message_id)
+    }
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+impl Frame {
+    /// Parses one OCPP-J text frame.
+    ///
+    /// JSON nesting deeper than 128 levels is rejected by the JSON parser, so no input can
+    /// exhaust the stack.
+    pub fn parse(text: &str) -> Result<Frame, FrameError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            FrameError::new(
+                None,
+                Situation::UnreadableFrame,
+                format!("frame is not valid JSON ({})", e.classify_str()),
+            )
+        })?;
+        Frame::from_value(value)
+    }
+
+    /// Interprets an already parsed JSON value as a frame.
+    pub fn from_value(value: Value) -> Result<Frame, FrameError> {
+        let Value::Array(items) = value else {
+            return Err(FrameError::new(
+                None,
+                Situation::UnreadableFrame,
+                "frame is not a JSON array",
+            ));
+        };
+        let message_id = match items.get(1) {
+            Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS => {
+                id.clone()
+            }
+            Some(Value::String(_)) => {
+                return Err(FrameError::new(
+                    None,
+                    Situation::UnreadableFrame,
+                    format!("message id must be 1 to {MAX_MESSAGE_ID_CHARS} characters"),
+                ))
+            }
+            _ => {
+                return Err(FrameError::new(
+                    None,
+                    Situation::UnreadableFrame,
+                    "message id (second element) is missing or not a string",
+                ))
+            }
+        };
+        let id = Some(message_id.as_str());
+        let type_id = match items.first() {
+            Some(Value::Number(n)) => n.as_u64(),
+            _ => None,
+        };
+        let mut items = items.into_iter();
+        match type_id {
+            Some(2) => {
+                if items.len() != 4 {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALL has exactly 4 elements",
+                    ));
+                }
+                let mut rest = items.skip(2);
+                let (Some(Value::String(action)), Some(payload)) = (rest.next(), rest.next()) else {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "the action (third element) of a CALL must be a string",
+                    ));
+                };
+                Ok(Frame::Call {
+                    message_id,
+                    action,
+                    payload,
+                })
+            }
+            Some(3) => {
+                if items.len() != 3 {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALLRESULT has exactly 3 elements",
+                    ));
+                }
+                let payload = items.nth(2).unwrap_or(Value::Null);
+                Ok(Frame::CallResult {
+                    message_id,
+                    payload,
+                })
+            }
+            Some(4) => {
+                if items.len() != 5 {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALLERROR has exactly 5 elements",
+                    ));
+                }
+                let mut rest = items.skip(2);
+                match (rest.next(), rest.next(), rest.next()) {
+                    (
+                        Some(Value::String(error_code)),
+                        Some(Value::String(description)),
+                        Some(Value::Object(details)),
+                    ) => Ok(Frame::CallError {
+                        message_id,
+                        error_code,
+                        description,
+                        details,
+                    }),
+                    _ => Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALLERROR is [4, id, code: string, description: string, details: object]",
+                    )),
+                }
+            }
+            _ => Err(FrameError::new(
+                id,
+                Situation::UnknownMessageType,
+                "message type number (first element) is not 2, 3 or 4",
+            )),
+        }
+    }
+
+    /// The frame's message id.
+    pub fn message_id(&self) -> &str {
+        match self {
+            Frame::Call { message_id, .. }
+            | Frame::CallResult { message_id, .. }
+            | Frame::CallError { message_id, .. } => message_id,
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn to_text(&self) -> String {
+        let value = match self {
+            Frame::Call {
+                message_id,
+                action,
+                payload,
+            } => Value::Array(vec![
+                2.into(),
+                message_id.as_str().into(),
+                action.as_str().into(),
+                payload.clone(),
+            ]),
+            Frame::CallResult {
+                message_id,
+                payload,
+            } => Value::Array(vec![3.into(), message_id.as_str().into(), payload.clone()]),
+            Frame::CallError {
+                message_id,
+                error_code,
+                description,
+                details,
+            } => Value::Array(vec![
+                4.into(),
+                message_id.as_str().into(),
+                error_code.as_str().into(),
+                description.as_str().into(),
+                Value::Object(details.clone()),
+            ]),
+        };
+        value.to_string()
+    }
+}
+
+trait ClassifyStr {
+    fn classify_str(&self) -> &'static str;
+}
+
+impl ClassifyStr for serde_json::Error {
+    fn classify_str(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "data error",
+            serde_json::error::Category::Eof => "unexpected end of input",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_frames_answer_with_minus_one() {
+        for text in [
+            "not json",
+            "{}",
+            "[2]",
+            "[2, 17, \"Heartbeat\", {}]",
+            "[2, \"\", \"Heartbeat\", {}]",
+            &format!("[2, \"{}\", \"Heartbeat\", {{}}]", "x".repeat(37)),
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+        ] {
+            let err = Frame::parse(text).unwrap_err();
+            assert_eq!(err.message_id, "-1", "{text}");
+            assert_eq!(err.situation, Situation::UnreadableFrame, "{text}");
+            assert!(!err.description.contains("Heartbeat"));
+        }
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        for text in [
+            r#"[2,"a","Heartbeat",{}]"#,
+            r#"[3,"a",{"currentTime":"2024-01-01T00:00:00Z"}]"#,
+            r#"[4,"a","NotSupported","nope",{}]"#,
+        ] {
+            assert_eq!(Frame::parse(text).unwrap().to_text(), text);
+        }
+    }
+
+    #[test]
+    fn malformed_frames_keep_their_id() {
+        let err = Frame::parse(r#"[9,"abc",{}]"#).unwrap_err();
+        assert_eq!((err.message_id.as_str(), err.situation), ("abc", Situation::UnknownMessageType));
+        let err = Frame::parse(r#"[2,"abc",5,{}]"#).unwrap_err();
+        assert_eq!((err.message_id.as_str(), err.situation), ("abc", Situation::MalformedFrame));
+    }
+}

@@ -1,0 +1,434 @@
+//! Validation of JSON payloads against the OCPP schemas, exactly as the schemas say.
+//!
+//! `cargo xtask codegen` translates every schema definition into a static [`Schema`] tree
+//! (see [`HasSchema`]); [`validate`] walks a payload against it and reports every violation
+//! with a JSON pointer. The keywords covered are the ones the OCPP schemas use: `type`,
+//! `properties`, `required`, `additionalProperties`, `enum`, `maxLength`/`minLength` (counted in
+//! Unicode code points), `format: date-time` (RFC 3339), `format: uri`, `items`,
+//! `minItems`/`maxItems`, `minimum`/`maximum` and `multipleOf`. The generator refuses a schema
+//! with any other keyword, so a constraint is never silently ignored.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::datetime::is_rfc3339_date_time;
+
+/// A generated type that knows the schema it was generated from.
+pub trait HasSchema {
+    /// The schema every JSON value of this type satisfies.
+    const SCHEMA: &'static Schema;
+}
+
+/// A JSON schema, as the subset of JSON Schema draft-04/06 the OCPP schemas use.
+#[derive(Debug)]
+pub enum Schema {
+    /// Any JSON value (the members `customData` may carry beyond `vendorId`).
+    Any,
+    /// `true` or `false`.
+    Boolean,
+    /// A number with no fractional part (`5` and `5.0` alike, as draft-06 says).
+    Integer(NumberRange),
+    /// Any JSON number.
+    Number(NumberRange),
+    /// A string.
+    String(StringSchema),
+    /// A string that must be one of the listed values.
+    Enum(&'static [&'static str]),
+    /// An array.
+    Array(ArraySchema),
+    /// An object.
+    Object(ObjectSchema),
+}
+
+/// Bounds of a number (`minimum`, `maximum`, `multipleOf`).
+#[derive(Debug, Default)]
+pub struct NumberRange {
+    /// The smallest allowed value.
+    pub minimum: Option<f64>,
+    /// The largest allowed value.
+    pub maximum: Option<f64>,
+    /// The value must be an integer multiple of this.
+    pub multiple_of: Option<f64>,
+}
+
+/// Constraints on a string.
+#[derive(Debug, Default)]
+pub struct StringSchema {
+    /// At most this many Unicode code points.
+    pub max_length: Option<usize>,
+    /// At least this many Unicode code points.
+    pub min_length: Option<usize>,
+    /// A `format` the string must have.
+    pub format: Option<Format>,
+}
+
+/// The `format`s of the OCPP schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// RFC 3339 `date-time`.
+    DateTime,
+    /// An absolute URI (RFC 3986): a scheme, a colon, and no whitespace.
+    Uri,
+}
+
+/// Constraints on an array.
+#[derive(Debug)]
+pub struct ArraySchema {
+    /// Every item satisfies this schema.
+    pub items: &'static Schema,
+    /// At least this many items.
+    pub min_items: Option<usize>,
+    /// At most this many items.
+    pub max_items: Option<usize>,
+}
+
+/// Constraints on an object.
+#[derive(Debug)]
+pub struct ObjectSchema {
+    /// The declared members, in schema order.
+    pub properties: &'static [Property],
+    /// Whether members other than the declared ones are allowed.
+    pub additional_properties: bool,
+}
+
+/// One declared member of an object.
+#[derive(Debug)]
+pub struct Property {
+    /// The member name.
+    pub name: &'static str,
+    /// Whether the member must be present.
+    pub required: bool,
+    /// The member's schema.
+    pub schema: &'static Schema,
+}
+
+/// What went wrong at one place in a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViolationKind {
+    /// The payload itself is not a JSON object.
+    PayloadNotObject,
+    /// A value has the wrong JSON type (including `null` where the schema has no `null`).
+    Type {
+        /// The JSON type the schema asks for.
+        expected: &'static str,
+    },
+    /// A required member is missing.
+    Required {
+        /// The missing member's name.
+        member: &'static str,
+    },
+    /// A member the schema does not define (`additionalProperties: false`).
+    Additional {
+        /// The unexpected member's name.
+        member: String,
+    },
+    /// A string longer than `maxLength` code points.
+    MaxLength {
+        /// The limit.
+        limit: usize,
+        /// The actual length in code points.
+        actual: usize,
+    },
+    /// A string shorter than `minLength` code points.
+    MinLength {
+        /// The limit.
+        limit: usize,
+        /// The actual length in code points.
+        actual: usize,
+    },
+    /// A string that is not one of the `enum` values.
+    Enum,
+    /// A string that does not have the required `format`.
+    Format(Format),
+    /// A number below `minimum`.
+    Minimum(f64),
+    /// A number above `maximum`.
+    Maximum(f64),
+    /// A number that is not a multiple of `multipleOf`.
+    MultipleOf(f64),
+    /// An array with fewer than `minItems` items.
+    MinItems(usize),
+    /// An array with more than `maxItems` items.
+    MaxItems(usize),
+}
+
+/// The class of a violation, which decides the OCPP-J error code (see
+/// [`crate::OcppVersion::error_code_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ViolationClass {
+    /// The payload is not a JSON object at all.
+    Format,
+    /// The payload does not have the structure of the PDU: a member it does not define.
+    Structure,
+    /// A value of the wrong JSON type.
+    Type,
+    /// A required member is missing.
+    Missing,
+    /// An array has too few or too many items.
+    Occurrence,
+    /// A value outside what the schema allows (length, enum, format, range).
+    Property,
+}
+
+impl ViolationKind {
+    /// The class of this violation.
+    pub fn class(&self) -> ViolationClass {
+        match self {
+            ViolationKind::PayloadNotObject => ViolationClass::Format,
+            ViolationKind::Additional { .. } => ViolationClass::Structure,
+            ViolationKind::Type { .. } => ViolationClass::Type,
+            ViolationKind::Required { .. } => ViolationClass::Missing,
+            ViolationKind::MinItems(_) | ViolationKind::MaxItems(_) => ViolationClass::Occurrence,
+            ViolationKind::MaxLength { .. }
+            | ViolationKind::MinLength { .. }
+            | ViolationKind::Enum
+            | ViolationKind::Format(_)
+            | ViolationKind::Minimum(_)
+            | ViolationKind::Maximum(_)
+            | ViolationKind::MultipleOf(_) => ViolationClass::Property,
+        }
+    }
+}
+
+/// One violation: where (a JSON pointer into the payload) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) to the offending value; `""` is the payload itself. For a
+    /// missing member, the pointer names the member that should be there.
+    pub pointer: String,
+    /// What is wrong.
+    pub kind: ViolationKind,
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ViolationKind::PayloadNotObject => f.write_str("payload is not a JSON object"),
+            ViolationKind::Type { expected } => write!(f, "expected {expected}"),
+            ViolationKind::Required { member } => write!(f, "required member {member:?} is missing"),
+            ViolationKind::Additional { member } => {
+                let shown: String = member.chars().take(64).collect();
+                write!(f, "member {shown:?} is not defined by the schema")
+            }
+            ViolationKind::MaxLength { limit, actual } => {
+                write!(f, "string of {actual} characters is longer than maxLength {limit}")
+            }
+            ViolationKind::MinLength { limit, actual } => {
+                write!(f, "string of {actual} characters is shorter than minLength {limit}")
+            }
+            ViolationKind::Enum => f.write_str("value is not one of the enumerated values"),
+            ViolationKind::Format(Format::DateTime) => {
+                f.write_str("not an RFC 3339 date-time (e.g. 2024-01-31T13:45:00Z)")
+            }
+            ViolationKind::Format(Format::Uri) => f.write_str("not an absolute URI"),
+            ViolationKind::Minimum(m) => write!(f, "value is less than minimum {m}"),
+            ViolationKind::Maximum(m) => write!(f, "value is greater than maximum {m}"),
+            ViolationKind::MultipleOf(m) => write!(f, "value is not a multiple of {m}"),
+            ViolationKind::MinItems(n) => write!(f, "array has fewer than minItems {n} items"),
+            ViolationKind::MaxItems(n) => write!(f, "array has more than maxItems {n} items"),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        write!(f, "{at}: {}", self.kind)
+    }
+}
+
+/// Validates `payload` (a whole CALL or CALLRESULT payload) against `schema` and returns every
+/// violation, in document order. An empty vector means the payload is valid.
+pub fn validate(schema: &Schema, payload: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if !payload.is_object() && matches!(schema, Schema::Object(_)) {
+        out.push(Violation {
+            pointer: String::new(),
+            kind: ViolationKind::PayloadNotObject,
+        });
+        return out;
+    }
+    let mut pointer = String::new();
+    check(schema, payload, &mut pointer, &mut out);
+    out
+}
+
+/// Whether `payload` satisfies `schema` (the same verdict as [`validate`], without collecting).
+pub fn is_valid(schema: &Schema, payload: &Value) -> bool {
+    validate(schema, payload).is_empty()
+}
+
+fn push_pointer(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Whether `n` is an integer in draft-06's sense: a number with a zero fractional part.
+pub(crate) fn is_integral(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+}
+
+fn check(schema: &Schema, value: &Value, pointer: &mut String, out: &mut Vec<Violation>) {
+    let mut fail = |pointer: &str, kind| {
+        out.push(Violation {
+            pointer: pointer.to_owned(),
+            kind,
+        })
+    };
+    match schema {
+        Schema::Any => {}
+        Schema::Boolean => {
+            if !value.is_boolean() {
+                fail(pointer, ViolationKind::Type { expected: "boolean" });
+            }
+        }
+        Schema::Integer(range) => match value {
+            Value::Number(n) if is_integral(n) => check_range(range, n, pointer, out),
+            _ => fail(pointer, ViolationKind::Type { expected: "integer" }),
+        },
+        Schema::Number(range) => match value {
+            Value::Number(n) => check_range(range, n, pointer, out),
+            _ => fail(pointer, ViolationKind::Type { expected: "number" }),
+        },
+        Schema::String(s) => match value {
+            Value::String(text) => {
+                if s.max_length.is_some() || s.min_length.is_some() {
+                    let len = text.chars().count();
+                    if let Some(limit) = s.max_length.filter(|&l| len > l) {
+                        fail(pointer, ViolationKind::MaxLength { limit, actual: len });
+                    }
+                    if let Some(limit) = s.min_length.filter(|&l| len < l) {
+                        fail(pointer, ViolationKind::MinLength { limit, actual: len });
+                    }
+                }
+                match s.format {
+                    Some(Format::DateTime) if !is_rfc3339_date_time(text) => {
+                        fail(pointer, ViolationKind::Format(Format::DateTime))
+                    }
+                    Some(Format::Uri) if !is_absolute_uri(text) => {
+                        fail(pointer, ViolationKind::Format(Format::Uri))
+                    }
+                    _ => {}
+                }
+            }
+            _ => fail(pointer, ViolationKind::Type { expected: "string" }),
+        },
+        Schema::Enum(values) => match value {
+            Value::String(text) => {
+                if !values.contains(&text.as_str()) {
+                    fail(pointer, ViolationKind::Enum);
+                }
+            }
+            // An enum of strings rejects every other JSON type by value, not by type; the
+            // OCPP enums are all declared `"type": "string"` as well, so this is a type error.
+            _ => fail(pointer, ViolationKind::Type { expected: "string" }),
+        },
+        Schema::Array(a) => match value {
+            Value::Array(items) => {
+                if let Some(n) = a.min_items.filter(|&n| items.len() < n) {
+                    fail(pointer, ViolationKind::MinItems(n));
+                }
+                if let Some(n) = a.max_items.filter(|&n| items.len() > n) {
+                    fail(pointer, ViolationKind::MaxItems(n));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    push_pointer(pointer, &i.to_string());
+                    check(a.items, item, pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+            _ => fail(pointer, ViolationKind::Type { expected: "array" }),
+        },
+        Schema::Object(o) => match value {
+            Value::Object(members) => check_object(o, members, pointer, out),
+            _ => fail(pointer, ViolationKind::Type { expected: "object" }),
+        },
+    }
+}
+
+fn check_object(
+    o: &ObjectSchema,
+    members: &Map<String, Value>,
+    pointer: &mut String,
+    out: &mut Vec<Violation>,
+) {
+    for prop in o.properties {
+        if prop.required && !members.contains_key(prop.name) {
+            let len = pointer.len();
+            push_pointer(pointer, prop.name);
+            out.push(Violation {
+                pointer: pointer.clone(),
+                kind: ViolationKind::Required { member: prop.name },
+            });
+            pointer.truncate(len);
+        }
+    }
+    for (name, member) in members {
+        let len = pointer.len();
+        push_pointer(pointer, name);
+        match o.properties.iter().find(|p| p.name == name) {
+            Some(prop) => check(prop.schema, member, pointer, out),
+            None if o.additional_properties => {}
+            None => out.push(Violation {
+                pointer: pointer.clone(),
+                kind: ViolationKind::Additional {
+                    member: name.clone(),
+                },
+            }),
+        }
+        pointer.truncate(len);
+    }
+}
+
+fn check_range(range: &NumberRange, n: &serde_json::Number, pointer: &str, out: &mut Vec<Violation>) {
+    let Some(x) = n.as_f64() else { return };
+    let mut fail = |kind| {
+        out.push(Violation {
+            pointer: pointer.to_owned(),
+            kind,
+        })
+    };
+    if let Some(min) = range.minimum.filter(|&m| x < m) {
+        fail(ViolationKind::Minimum(min));
+    }
+    if let Some(max) = range.maximum.filter(|&m| x > m) {
+        fail(ViolationKind::Maximum(max));
+    }
+    if let Some(step) = range.multiple_of {
+        let q = x / step;
+        if !q.is_finite() || (q - q.round()).abs() > 1e-9 {
+            fail(ViolationKind::MultipleOf(step));
+        }
+    }
+}
+
+/// An absolute URI per RFC 3986: `scheme ":" hier-part`, with no whitespace or control
+/// characters.
+fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+}

@@ -1,0 +1,156 @@
+//! OCPP versions and the error codes each one prescribes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{ConversionError, ErrorCode};
+use crate::feature::{FeatureInfo, Profile};
+use crate::validate::{Violation, ViolationClass};
+
+/// An OCPP version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OcppVersion {
+    /// OCPP 1.6 (OCPP-J 1.6).
+    V1_6,
+    /// OCPP 2.0.1.
+    V2_0_1,
+    /// OCPP 2.1.
+    V2_1,
+}
+
+/// A situation in which an OCPP-J receiver answers with a CALLERROR (or, for frames it cannot
+/// read, with an RPC-level error). [`OcppVersion::error_code`] maps each to the code the
+/// version prescribes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Situation {
+    /// The frame is not valid JSON, not an array, or its message id cannot be read.
+    UnreadableFrame,
+    /// The frame has a message id but is not a valid RPC message (wrong length, action not a
+    /// string).
+    MalformedFrame,
+    /// The message type number is not one the version defines.
+    UnknownMessageType,
+    /// The action name is not one the version defines.
+    UnknownAction,
+    /// The action is known but the receiver does not handle it, or it was sent by the side that
+    /// should receive it.
+    UnsupportedAction,
+    /// A payload violation of the given class.
+    Payload(ViolationClass),
+    /// The receiver failed to process the request, or produced an invalid response.
+    Internal,
+}
+
+impl OcppVersion {
+    /// Every version, oldest first.
+    pub const ALL: [OcppVersion; 3] = [OcppVersion::V1_6, OcppVersion::V2_0_1, OcppVersion::V2_1];
+
+    /// The version as written in documents and on the command line: `1.6`, `2.0.1`, `2.1`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OcppVersion::V1_6 => "1.6",
+            OcppVersion::V2_0_1 => "2.0.1",
+            OcppVersion::V2_1 => "2.1",
+        }
+    }
+
+    /// The WebSocket subprotocol name: `ocpp1.6`, `ocpp2.0.1`, `ocpp2.1`.
+    pub const fn subprotocol(self) -> &'static str {
+        match self {
+            OcppVersion::V1_6 => "ocpp1.6",
+            OcppVersion::V2_0_1 => "ocpp2.0.1",
+            OcppVersion::V2_1 => "ocpp2.1",
+        }
+    }
+
+    /// The functional blocks this crate has generated for the version (empty for versions not
+    /// generated yet).
+    pub fn profiles(self) -> &'static [&'static Profile] {
+        match self {
+            OcppVersion::V1_6 | OcppVersion::V2_1 => &[],
+            OcppVersion::V2_0_1 => crate::v2_0_1::PROFILES,
+        }
+    }
+
+    /// The feature with the given action name, if this crate has generated it for the version.
+    pub fn feature(self, action: &str) -> Option<&'static FeatureInfo> {
+        self.profiles().iter().find_map(|p| p.feature(action))
+    }
+
+    /// The error code this version prescribes for a situation.
+    ///
+    /// | situation | 1.6 (OCPP-J 1.6 Table 7) | 2.0.1 / 2.1 (Part 4 Table 8 / Table 9) |
+    /// |---|---|---|
+    /// | frame not JSON / message id unreadable | `FormationViolation` | `RpcFrameworkError`, message id `-1` |
+    /// | frame with id but not a valid RPC message | `FormationViolation` | `RpcFrameworkError` |
+    /// | unknown message type number | `GenericError` | `MessageTypeNotSupported` |
+    /// | unknown action | `NotImplemented` | `NotImplemented` |
+    /// | known action not handled / sent by the wrong side | `NotSupported` | `NotSupported` |
+    /// | payload not a JSON object | `FormationViolation` | `FormatViolation` |
+    /// | member the PDU does not define | `FormationViolation` | `ProtocolError` |
+    /// | wrong JSON type (incl. `null`) | `TypeConstraintViolation` | `TypeConstraintViolation` |
+    /// | required member missing | `ProtocolError` | `OccurrenceConstraintViolation` |
+    /// | minItems / maxItems | `OccurenceConstraintViolation` | `OccurrenceConstraintViolation` |
+    /// | length, enum, format, range | `PropertyConstraintViolation` | `PropertyConstraintViolation` |
+    /// | handler failure, invalid response | `InternalError` | `InternalError` |
+    ///
+    /// The README gives the definition each row rests on.
+    pub const fn error_code(self, situation: Situation) -> ErrorCode {
+        let v16 = matches!(self, OcppVersion::V1_6);
+        match situation {
+            Situation::UnreadableFrame | Situation::MalformedFrame if v16 => {
+                ErrorCode::FormationViolation
+            }
+            Situation::UnreadableFrame | Situation::MalformedFrame => ErrorCode::RpcFrameworkError,
+            Situation::UnknownMessageType if v16 => ErrorCode::GenericError,
+            Situation::UnknownMessageType => ErrorCode::MessageTypeNotSupported,
+            Situation::UnknownAction => ErrorCode::NotImplemented,
+            Situation::UnsupportedAction => ErrorCode::NotSupported,
+            Situation::Internal => ErrorCode::InternalError,
+            Situation::Payload(class) => match class {
+                ViolationClass::Format | ViolationClass::Structure if v16 => {
+                    ErrorCode::FormationViolation
+                }
+                ViolationClass::Format => ErrorCode::FormatViolation,
+                ViolationClass::Structure => ErrorCode::ProtocolError,
+                ViolationClass::Type => ErrorCode::TypeConstraintViolation,
+                ViolationClass::Missing if v16 => ErrorCode::ProtocolError,
+                ViolationClass::Missing => ErrorCode::OccurrenceConstraintViolation,
+                ViolationClass::Occurrence if v16 => ErrorCode::OccurenceConstraintViolation,
+                ViolationClass::Occurrence => ErrorCode::OccurrenceConstraintViolation,
+                ViolationClass::Property => ErrorCode::PropertyConstraintViolation,
+            },
+        }
+    }
+
+    /// The error code for a list of payload violations: the code of the most fundamental class
+    /// present (in the order of [`ViolationClass`]: not an object, structure, type, missing
+    /// member, occurrence, value). `None` when the list is empty.
+    pub fn error_code_for(self, violations: &[Violation]) -> Option<ErrorCode> {
+        violations
+            .iter()
+            .map(|v| v.kind.class())
+            .min()
+            .map(|class| self.error_code(Situation::Payload(class)))
+    }
+}
+
+impl fmt::Display for OcppVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OcppVersion {
+    type Err = ConversionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.strip_prefix("ocpp").unwrap_or(s);
+        match s {
+            "1.6" | "16" => Ok(OcppVersion::V1_6),
+            "2.0.1" | "201" => Ok(OcppVersion::V2_0_1),
+            "2.1" | "21" => Ok(OcppVersion::V2_1),
+            _ => Err(format!("unknown OCPP version {s:?}; expected 1.6, 2.0.1 or 2.1").into()),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Project automation: `cargo xtask codegen [--check]`.
+//!
+//! `codegen` turns the vendored OCPP schemas in `schemas/` into the checked-in Rust code under
+//! `ocpp-messages/src/<version>/generated/`. With `--check` it writes nothing and fails if any
+//! generated file is stale or orphaned.
+
+mod codegen;
+mod docs;
+mod manifest;
+mod schema_set;
+mod validators;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["codegen"] => codegen::run(&project_root(), Mode::Write),
+        ["codegen", "--check"] => codegen::run(&project_root(), Mode::Check),
+        _ => {
+            eprintln!("usage: cargo xtask codegen [--check]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether generated files are written or only compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Rewrite files whose contents differ, delete orphans.
+    Write,
+    /// Change nothing; fail naming every stale or orphaned file.
+    Check,
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// An error with a message for the person running the command.
+pub type Result<T, E = String> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    /// `cargo test --workspace` fails when the checked-in generated code is stale.
+    #[test]
+    fn generated_code_is_fresh() {
+        if let Err(e) = super::codegen::run(&super::project_root(), super::Mode::Check) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod schema_hashes {
+    use sha2::{Digest, Sha256};
+    use std::collections::BTreeSet;
+
+    /// Every vendored schema file is listed in schemas/NOTICE with its SHA-256, and no listed
+    /// file is missing or edited.
+    #[test]
+    fn vendored_schemas_match_notice() {
+        let schemas = super::project_root().join("schemas");
+        let notice = std::fs::read_to_string(schemas.join("NOTICE")).expect("schemas/NOTICE");
+        let mut listed = BTreeSet::new();
+        for line in notice.lines() {
+            let Some((hash, path)) = line.split_once("  ") else { continue };
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let bytes = std::fs::read(schemas.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let actual = format!("{:x}", Sha256::digest(&bytes));
+            assert_eq!(actual, hash, "schemas/{path} differs from the vendored file");
+            listed.insert(path.to_owned());
+        }
+        let mut on_disk = BTreeSet::new();
+        for dir in ["v1_6", "v2_0_1", "v2_1"] {
+            for entry in std::fs::read_dir(schemas.join(dir)).expect("schema folder") {
+                let name = entry.expect("dir entry").file_name();
+                on_disk.insert(format!("{dir}/{}", name.to_string_lossy()));
+            }
+        }
+        assert_eq!(on_disk.len(), 78 + 128 + 181);
+        assert_eq!(listed, on_disk, "schemas/NOTICE and the schema folders disagree");
+    }
+}

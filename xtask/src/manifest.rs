@@ -1,0 +1,84 @@
+//! The hand-written manifest of a version: functional blocks and who initiates each action.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Result;
+
+/// `schemas/<module>.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The version as written in the specification, e.g. `2.0.1`.
+    pub version: String,
+    /// The Rust module and schema folder name, e.g. `v2_0_1`.
+    pub module: String,
+    /// The functional blocks by module name.
+    pub blocks: BTreeMap<String, Block>,
+}
+
+/// One functional block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// One line describing the block, used as the module's doc.
+    pub doc: String,
+    /// Action name -> initiator.
+    pub actions: BTreeMap<String, Initiator>,
+}
+
+/// Who sends the CALL of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Initiator {
+    /// The charging station.
+    ChargingStation,
+    /// The CSMS.
+    Csms,
+    /// Either side.
+    Both,
+}
+
+impl Initiator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Initiator::ChargingStation => "ChargingStation",
+            Initiator::Csms => "Csms",
+            Initiator::Both => "Both",
+        }
+    }
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let manifest: Manifest =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut seen = BTreeMap::new();
+        for (block, b) in &manifest.blocks {
+            for action in b.actions.keys() {
+                if let Some(other) = seen.insert(action.clone(), block.clone()) {
+                    return Err(format!(
+                        "{}: action {action} is in both blocks {other} and {block}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The block of every action, sorted by action.
+    pub fn actions(&self) -> BTreeMap<&str, (&str, Initiator)> {
+        self.blocks
+            .iter()
+            .flat_map(|(block, b)| {
+                b.actions
+                    .iter()
+                    .map(move |(action, init)| (action.as_str(), (block.as_str(), *init)))
+            })
+            .collect()
+    }
+}
