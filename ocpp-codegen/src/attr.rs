@@ -157,15 +157,7 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
                 ),
                 // Every missing key was written but its value was invalid or unreadable:
                 // that error has been recorded already.
-                Some(first) => match errors.finish(()) {
-                    Err(reported) => return Err(reported),
-                    Ok(()) => {
-                        return Err(syn::Error::new_spanned(
-                            first,
-                            "internal error: invalid #[ocpp(...)] without a reported error",
-                        ))
-                    }
-                },
+                Some(_) => return Err(errors.reported()),
             };
             Err(errors.fail(error))
         }

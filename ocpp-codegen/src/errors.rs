@@ -37,6 +37,16 @@ impl Errors {
         }
     }
 
+    /// The errors recorded, for a caller that knows there is at least one.
+    pub(crate) fn reported(self) -> syn::Error {
+        self.0.unwrap_or_else(|| {
+            syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "internal error in ocpp-codegen: invalid input without a reported error",
+            )
+        })
+    }
+
     /// `Ok(value)` if no error was recorded, else all of them.
     pub(crate) fn finish<T>(self, value: T) -> syn::Result<T> {
         match self.0 {

@@ -71,6 +71,11 @@ pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
     serde_json::to_value(payload).map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
 }
 
+/// Decodes a valid payload into `T` and encodes it back: what a typed round trip makes of it.
+pub fn reencode<T: Serialize + DeserializeOwned>(payload: Value) -> Result<Value, CallError> {
+    encode(&decode::<T>(payload)?)
+}
+
 /// Replaces floats with no fractional part that fit in 64 bits by integers, in place.
 ///
 /// Harmless for `number` members (their Rust `f64` reads integers), and needed for `integer`

@@ -73,6 +73,8 @@ pub trait Feature {
         initiator: Self::INITIATOR,
         request: <Self::Request as HasSchema>::SCHEMA,
         response: <Self::Response as HasSchema>::SCHEMA,
+        reencode_request: crate::dispatch::reencode::<Self::Request>,
+        reencode_response: crate::dispatch::reencode::<Self::Response>,
     };
 }
 
@@ -87,6 +89,10 @@ pub struct FeatureInfo {
     pub request: &'static Schema,
     /// The schema the CALLRESULT payload must satisfy.
     pub response: &'static Schema,
+    /// Decodes a valid request payload into its Rust type and encodes it back.
+    pub reencode_request: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
+    /// Decodes a valid response payload into its Rust type and encodes it back.
+    pub reencode_response: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
 }
 
 /// A functional block ("profile"): its name and the metadata of its features.

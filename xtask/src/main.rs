@@ -55,12 +55,56 @@ pub type Result<T, E = String> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::{codegen, project_root, Mode};
+
     /// `cargo test --workspace` fails when the checked-in generated code is stale.
     #[test]
     fn generated_code_is_fresh() {
-        if let Err(e) = super::codegen::run(&super::project_root(), super::Mode::Check) {
+        if let Err(e) = codegen::run(&project_root(), Mode::Check) {
             panic!("{e}");
         }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// `--check` names every edited, missing and orphaned file; write mode repairs them.
+    #[test]
+    fn check_fails_after_edits() {
+        let root = std::env::temp_dir().join(format!("xtask-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        copy_dir(&project_root().join("schemas"), &root.join("schemas"));
+        let generated = "ocpp-messages/src/v2_0_1/generated";
+        copy_dir(&project_root().join(generated), &root.join(generated));
+        codegen::run(&root, Mode::Check).expect("a fresh copy passes the check");
+
+        let dir = root.join(generated);
+        let security = dir.join("security.rs");
+        let edited = std::fs::read_to_string(&security).unwrap() + "// hand edit\n";
+        std::fs::write(&security, edited).unwrap();
+        std::fs::remove_file(dir.join("types.rs")).unwrap();
+        std::fs::write(dir.join("stray.rs"), "").unwrap();
+        let err = codegen::run(&root, Mode::Check).unwrap_err();
+        assert!(err.contains("generated/security.rs: stale"), "{err}");
+        assert!(err.contains("generated/types.rs: missing"), "{err}");
+        assert!(err.contains("generated/stray.rs: orphaned"), "{err}");
+        assert!(err.contains("run `cargo xtask codegen`"), "{err}");
+
+        codegen::run(&root, Mode::Write).unwrap();
+        codegen::run(&root, Mode::Check).expect("write mode repairs everything");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
 

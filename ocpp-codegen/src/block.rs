@@ -1,0 +1,480 @@
+//! `functional_block!`: parsing, checking and expansion.
+
+use heck::ToSnakeCase;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::parse::{Parse, ParseStream};
+use syn::{Expr, Item, Lit, LitStr, Token};
+
+use crate::ast::Feature;
+use crate::errors::Errors;
+
+/// The macro's input as written: `key = value;` entries and items, in order.
+pub(crate) struct Input {
+    entries: Vec<Entry>,
+}
+
+/// One top-level entry of the input.
+enum Entry {
+    /// `key = value;`
+    Key { key: Ident, value: Expr },
+    /// Any item; only unit structs are accepted.
+    Item(Box<Item>),
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut entries = Vec::new();
+        while !input.is_empty() {
+            if input.peek(syn::Ident) && input.peek2(Token![=]) {
+                let key = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let value = input.parse()?;
+                input.parse::<Token![;]>()?;
+                entries.push(Entry::Key { key, value });
+            } else {
+                entries.push(Entry::Item(Box::new(input.parse()?)));
+            }
+        }
+        Ok(Input { entries })
+    }
+}
+
+/// A checked block.
+struct Block<'a> {
+    /// The block's module name.
+    name: &'a LitStr,
+    /// Its features, in the order given.
+    features: Vec<Handled<'a>>,
+}
+
+/// A feature and the name of its handler method.
+struct Handled<'a> {
+    feature: Feature<'a>,
+    method: Ident,
+}
+
+/// The block's code, or the errors found in it.
+pub(crate) fn expand(input: &Input) -> TokenStream {
+    match check(input) {
+        Ok(block) => expand_block(&block),
+        Err(errors) => errors.to_compile_error(),
+    }
+}
+
+/// Checks the whole input, reporting every error.
+fn check(input: &Input) -> syn::Result<Block<'_>> {
+    let mut errors = Errors::default();
+    let mut name: Option<&LitStr> = None;
+    let mut name_seen = false;
+    let mut features: Vec<Handled<'_>> = Vec::new();
+    for entry in &input.entries {
+        match entry {
+            Entry::Key { key, value } if key == "name" => {
+                if name_seen {
+                    errors.spanned(key, "duplicate key `name` in functional_block!");
+                }
+                let lit = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(lit), ..
+                    }) => Some(lit),
+                    _ => {
+                        errors.spanned(
+                            value,
+                            "`name` must be a string literal, e.g. `name = \"security\";`",
+                        );
+                        None
+                    }
+                };
+                if let Some(lit) = lit {
+                    if lit.value().is_empty() {
+                        errors.spanned(lit, "`name` must not be empty");
+                    } else if !name_seen {
+                        name = Some(lit);
+                    }
+                }
+                name_seen = true;
+            }
+            Entry::Key { key, .. } => errors.spanned(
+                key,
+                format_args!("unknown key `{key}` in functional_block!; expected `name`"),
+            ),
+            Entry::Item(item) => match &**item {
+                Item::Struct(item) => {
+                    if let Some(feature) = errors.ok(Feature::from_item(item)) {
+                        let method = method_name(&feature.ocpp.action);
+                        check_unique(&mut errors, &features, &feature, &method);
+                        features.push(Handled { feature, method });
+                    }
+                }
+                other => errors.spanned(
+                    item_head(other),
+                    "functional_block! accepts only `name = \"...\";` and unit structs \
+                     carrying #[ocpp(...)]",
+                ),
+            },
+        }
+    }
+    match name {
+        Some(name) => errors.finish(Block { name, features }),
+        // `name` was written, but its value was invalid: reported already.
+        None if name_seen => Err(errors.reported()),
+        None => Err(errors.fail(syn::Error::new(
+            Span::call_site(),
+            "functional_block! needs the block's name, e.g. `name = \"security\";`",
+        ))),
+    }
+}
+
+/// Reports an action name or handler method name that an earlier feature has already.
+fn check_unique(errors: &mut Errors, earlier: &[Handled<'_>], feature: &Feature<'_>, method: &Ident) {
+    let action = &feature.ocpp.action;
+    for other in earlier {
+        let other_action = &other.feature.ocpp.action;
+        if other_action.value() == action.value() {
+            errors.spanned(
+                action,
+                format_args!(
+                    "duplicate action {:?}: `{}` declares it already",
+                    action.value(),
+                    other.feature.ident
+                ),
+            );
+            return;
+        }
+        if &other.method == method {
+            errors.spanned(
+                action,
+                format_args!(
+                    "action {:?} gets the handler method name `{method}`, as {:?} of `{}` does",
+                    action.value(),
+                    other_action.value(),
+                    other.feature.ident
+                ),
+            );
+            return;
+        }
+    }
+}
+
+/// `on_` and the action in snake case: `SignCertificate` -> `on_sign_certificate`.
+fn method_name(action: &LitStr) -> Ident {
+    // The action was checked to be ASCII letters and digits, so this is an identifier.
+    Ident::new(&format!("on_{}", action.value().to_snake_case()), action.span())
+}
+
+/// The tokens that name an item for an error, rather than its whole body.
+fn item_head(item: &Item) -> TokenStream {
+    match item {
+        Item::Enum(item) => {
+            let (token, ident) = (&item.enum_token, &item.ident);
+            quote!(#token #ident)
+        }
+        Item::Fn(item) => item.sig.to_token_stream(),
+        Item::Impl(item) => {
+            let (token, ty) = (&item.impl_token, &item.self_ty);
+            quote!(#token #ty)
+        }
+        Item::Mod(item) => {
+            let (token, ident) = (&item.mod_token, &item.ident);
+            quote!(#token #ident)
+        }
+        Item::Trait(item) => {
+            let (token, ident) = (&item.trait_token, &item.ident);
+            quote!(#token #ident)
+        }
+        other => other.to_token_stream(),
+    }
+}
+
+/// Which end of the connection a handler trait is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The CSMS, answering CALLs from charging stations.
+    Csms,
+    /// The charging station, answering CALLs from the CSMS.
+    ChargingStation,
+}
+
+impl Side {
+    fn handles(self, feature: &Feature<'_>) -> bool {
+        match self {
+            Side::Csms => feature.ocpp.initiator.sent_by_charging_station(),
+            Side::ChargingStation => feature.ocpp.initiator.sent_by_csms(),
+        }
+    }
+
+    fn handler(self) -> Ident {
+        match self {
+            Side::Csms => Ident::new("CsmsHandler", Span::call_site()),
+            Side::ChargingStation => Ident::new("ChargingStationHandler", Span::call_site()),
+        }
+    }
+
+    fn service(self) -> Ident {
+        match self {
+            Side::Csms => Ident::new("CsmsService", Span::call_site()),
+            Side::ChargingStation => Ident::new("ChargingStationService", Span::call_site()),
+        }
+    }
+
+    fn role(self) -> TokenStream {
+        match self {
+            Side::Csms => quote!(::ocpp_messages::Role::Csms),
+            Side::ChargingStation => quote!(::ocpp_messages::Role::ChargingStation),
+        }
+    }
+
+    /// Who sends the CALLs this side answers, for docs.
+    fn peer(self) -> &'static str {
+        match self {
+            Side::Csms => "the charging station",
+            Side::ChargingStation => "the CSMS",
+        }
+    }
+
+    /// Who implements this side's handler, for docs.
+    fn implementer(self) -> &'static str {
+        match self {
+            Side::Csms => "the CSMS",
+            Side::ChargingStation => "a charging station",
+        }
+    }
+
+    /// The parameters of a handler method after `&self` (the CSMS learns which station called).
+    fn params(self, request: &syn::Type) -> TokenStream {
+        match self {
+            Side::Csms => quote!(charging_station_id: &str, request: #request),
+            Side::ChargingStation => quote!(request: #request),
+        }
+    }
+
+    /// The arguments matching [`Side::params`].
+    fn args(self) -> TokenStream {
+        match self {
+            Side::Csms => quote!(charging_station_id, request),
+            Side::ChargingStation => quote!(request),
+        }
+    }
+}
+
+fn expand_block(block: &Block<'_>) -> TokenStream {
+    let name = block.name;
+    let structs = block.features.iter().map(|handled| {
+        let feature = &handled.feature;
+        let (attrs, vis, ident) = (feature.attrs, feature.vis, feature.ident);
+        quote! {
+            #[derive(
+                ::core::fmt::Debug,
+                ::core::clone::Clone,
+                ::core::marker::Copy,
+                ::core::default::Default,
+                ::core::cmp::PartialEq,
+                ::core::cmp::Eq,
+                ::core::hash::Hash,
+                ::ocpp_messages::Feature
+            )]
+            #(#attrs)*
+            #vis struct #ident;
+        }
+    });
+    let idents = block.features.iter().map(|handled| handled.feature.ident);
+    let profile_doc = format!(
+        " The metadata of the `{}` functional block: its name and its features.",
+        name.value()
+    );
+    let csms = expand_side(block, Side::Csms);
+    let charging_station = expand_side(block, Side::ChargingStation);
+    quote! {
+        #(#structs)*
+
+        /// The name of this functional block.
+        pub const PROFILE_NAME: &str = #name;
+
+        #[doc = #profile_doc]
+        pub static PROFILE: ::ocpp_messages::Profile = ::ocpp_messages::Profile {
+            name: PROFILE_NAME,
+            features: &[#(<#idents as ::ocpp_messages::Feature>::INFO),*],
+        };
+
+        #csms
+
+        #charging_station
+    }
+}
+
+/// The handler trait of one side, its `Arc` impl and its service.
+fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
+    let handled: Vec<&Handled<'_>> = block
+        .features
+        .iter()
+        .filter(|handled| side.handles(&handled.feature))
+        .collect();
+    let handler = side.handler();
+    let service = side.service();
+    let role = side.role();
+
+    let methods = handled.iter().map(|handled| {
+        let feature = &handled.feature;
+        let method = &handled.method;
+        let action = &feature.ocpp.action;
+        let params = side.params(&feature.ocpp.request);
+        let args = side.args();
+        let output = output(&feature.ocpp.response);
+        let summary = format!(
+            " Answers a `{}` CALL from {}.",
+            action.value(),
+            side.peer()
+        );
+        let docs: Vec<_> = feature.docs().collect();
+        let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+        quote! {
+            #[doc = #summary]
+            #[doc = ""]
+            #(#docs)*
+            #separator
+            #[doc = " The default answers `NotSupported`."]
+            fn #method(&self, #params) -> #output {
+                let _ = (#args);
+                ::core::future::ready(::core::result::Result::Err(
+                    ::ocpp_messages::CallError::not_supported(#action),
+                ))
+            }
+        }
+    });
+    let forwards = handled.iter().map(|handled| {
+        let feature = &handled.feature;
+        let method = &handled.method;
+        let params = side.params(&feature.ocpp.request);
+        let args = side.args();
+        let output = output(&feature.ocpp.response);
+        quote! {
+            fn #method(&self, #params) -> #output {
+                <T as #handler>::#method(self, #args)
+            }
+        }
+    });
+    let actions: Vec<&LitStr> = handled.iter().map(|h| &h.feature.ocpp.action).collect();
+    let arms = handled.iter().map(|handled| {
+        let feature = &handled.feature;
+        let method = &handled.method;
+        let action = &feature.ocpp.action;
+        let request = &feature.ocpp.request;
+        let args = side.args();
+        quote! {
+            #action => ::std::boxed::Box::pin(async move {
+                let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
+                let response = <H as #handler>::#method(&self.0, #args).await?;
+                ::ocpp_messages::dispatch::encode(&response)
+            }),
+        }
+    });
+    let dispatch = if handled.is_empty() {
+        quote! {
+            let _ = (charging_station_id, payload);
+            let error = ::ocpp_messages::CallError::not_supported(action);
+            ::std::boxed::Box::pin(async move { ::core::result::Result::Err(error) })
+        }
+    } else {
+        let unused_id = (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
+        quote! {
+            #unused_id
+            match action {
+                #(#arms)*
+                other => {
+                    let error = ::ocpp_messages::CallError::not_supported(other);
+                    ::std::boxed::Box::pin(async move { ::core::result::Result::Err(error) })
+                }
+            }
+        }
+    };
+
+    let block_name = block.name.value();
+    let handler_doc = format!(
+        " The CALLs of the `{block_name}` functional block that {} sends: implemented by {}.",
+        side.peer(),
+        side.implementer(),
+    );
+    let handler_doc_2 = format!(
+        " Every method answers `NotSupported` unless implemented, so an implementation writes \
+         only the actions it supports, each as an `async fn`. Serve it with [`{service}`]; \
+         `Arc<impl {handler}>` implements it too, so one application can serve several blocks."
+    );
+    let service_doc = format!(
+        " Serves this block's CALLs received by {}: wrap an implementation of [`{handler}`] and \
+         add it to a `Dispatcher`.",
+        match side {
+            Side::Csms => "the CSMS",
+            Side::ChargingStation => "the charging station",
+        }
+    );
+    quote! {
+        #[doc = #handler_doc]
+        #[doc = ""]
+        #[doc = #handler_doc_2]
+        pub trait #handler: ::core::marker::Send + ::core::marker::Sync {
+            #(#methods)*
+        }
+
+        impl<T: #handler + ?::core::marker::Sized> #handler for ::std::sync::Arc<T> {
+            #(#forwards)*
+        }
+
+        #[doc = #service_doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
+        pub struct #service<H>(
+            /// The handler CALLs are routed to.
+            pub H,
+        );
+
+        impl<H: #handler> ::ocpp_messages::dispatch::Service for #service<H> {
+            fn role(&self) -> ::ocpp_messages::Role {
+                #role
+            }
+
+            fn actions(&self) -> &'static [&'static str] {
+                &[#(#actions),*]
+            }
+
+            fn call<'a>(
+                &'a self,
+                charging_station_id: &'a str,
+                action: &str,
+                payload: ::ocpp_messages::__private::Value,
+            ) -> ::ocpp_messages::dispatch::BoxFuture<
+                'a,
+                ::core::result::Result<::ocpp_messages::__private::Value, ::ocpp_messages::CallError>,
+            > {
+                #dispatch
+            }
+        }
+    }
+}
+
+/// The return type of a handler method.
+fn output(response: &syn::Type) -> TokenStream {
+    quote! {
+        impl ::core::future::Future<
+            Output = ::core::result::Result<#response, ::ocpp_messages::CallError>,
+        > + ::core::marker::Send
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_name;
+    use proc_macro2::Span;
+    use syn::LitStr;
+
+    fn method(action: &str) -> String {
+        method_name(&LitStr::new(action, Span::call_site())).to_string()
+    }
+
+    #[test]
+    fn method_names_are_snake_case() {
+        assert_eq!(method("SignCertificate"), "on_sign_certificate");
+        assert_eq!(method("NotifyEVChargingNeeds"), "on_notify_ev_charging_needs");
+        assert_eq!(method("Heartbeat"), "on_heartbeat");
+        assert_eq!(method("Get15118EVCertificate"), "on_get15118_ev_certificate");
+    }
+}
