@@ -8,7 +8,10 @@
 //! what its schema says (see [`validate`]), and every rejection carries the OCPP-J error code
 //! the specification prescribes (see [`OcppVersion::error_code`]).
 //!
-//! See the crate README for a complete example of a CSMS handler.
+//! See the workspace README for a complete example of a CSMS handler.
+//!
+//! `serde_json` is used with `preserve_order`, so the vendor members of `customData` keep their
+//! order through a round trip and violations are reported in document order.
 
 extern crate self as ocpp_messages;
 
@@ -35,6 +38,11 @@ pub use ocpp_codegen::Feature;
 /// Declares a functional block: its [`Feature`] structs, `PROFILE_NAME` and `PROFILE`, one
 /// handler trait per role and the dispatch services that route CALLs to them.
 pub use ocpp_codegen::functional_block;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
