@@ -8,7 +8,8 @@ use crate::attr::{self, OcppAttr};
 use crate::errors::Errors;
 
 /// How a feature struct must look, quoted in error messages.
-const UNIT_STRUCT: &str = "a feature must be a unit struct, e.g. `pub struct SignCertificateFeature;`";
+const UNIT_STRUCT: &str =
+    "a feature must be a unit struct, e.g. `pub struct SignCertificateFeature;`";
 
 /// A feature struct: a unit struct without generics carrying a valid `#[ocpp(...)]`.
 pub(crate) struct Feature<'a> {
@@ -71,9 +72,9 @@ impl<'a> Feature<'a> {
 
     /// The lines of its doc comment, as `#[doc = "..."]` attributes.
     pub(crate) fn docs(&self) -> impl Iterator<Item = &'a Attribute> {
-        self.attrs
-            .iter()
-            .filter(|attr| matches!(&attr.meta, syn::Meta::NameValue(nv) if nv.path.is_ident("doc")))
+        self.attrs.iter().filter(
+            |attr| matches!(&attr.meta, syn::Meta::NameValue(nv) if nv.path.is_ident("doc")),
+        )
     }
 }
 

@@ -7,7 +7,8 @@ use syn::{Attribute, Expr, Lit, LitStr, Token, Type};
 use crate::errors::Errors;
 
 /// The attribute as it should be written, quoted in error messages.
-pub(crate) const EXAMPLE: &str = "#[ocpp(action = \"SignCertificate\", request = SignCertificateRequest, \
+pub(crate) const EXAMPLE: &str =
+    "#[ocpp(action = \"SignCertificate\", request = SignCertificateRequest, \
      response = SignCertificateResponse, initiator = ChargingStation)]";
 
 /// The keys `#[ocpp(...)]` accepts, in the order they are reported missing.
@@ -102,7 +103,11 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
                 }
                 Some("initiator") => {
                     let value: Expr = meta.value()?.parse()?;
-                    set(&mut found.initiator, errors.ok(initiator(&value)), duplicate);
+                    set(
+                        &mut found.initiator,
+                        errors.ok(initiator(&value)),
+                        duplicate,
+                    );
                 }
                 _ => {
                     errors.spanned(
@@ -127,40 +132,39 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
         }
     }
 
-    match (found.action, found.request, found.response, found.initiator) {
-        (Some(action), Some(request), Some(response), Some((initiator, initiator_ident))) => {
-            errors.finish(OcppAttr {
-                action,
-                request,
-                response,
-                initiator,
-                initiator_ident,
-            })
-        }
-        _ => {
-            let missing: Vec<String> = KEYS
-                .iter()
-                .filter(|key| !seen.iter().any(|seen| seen == *key))
-                .map(|key| format!("`{key}`"))
-                .collect();
-            let error = match ocpp_attrs.first() {
-                None => syn::Error::new_spanned(
-                    item,
-                    format_args!("`{item}` needs an attribute like {EXAMPLE}"),
+    if let (Some(action), Some(request), Some(response), Some((initiator, initiator_ident))) =
+        (found.action, found.request, found.response, found.initiator)
+    {
+        return errors.finish(OcppAttr {
+            action,
+            request,
+            response,
+            initiator,
+            initiator_ident,
+        });
+    }
+    let missing: Vec<String> = KEYS
+        .iter()
+        .filter(|key| !seen.iter().any(|seen| seen == *key))
+        .map(|key| format!("`{key}`"))
+        .collect();
+    match ocpp_attrs.first() {
+        None => Err(errors.fail(syn::Error::new_spanned(
+            item,
+            format_args!("`{item}` needs an attribute like {EXAMPLE}"),
+        ))),
+        Some(first) if !missing.is_empty() && !syntax_error => {
+            Err(errors.fail(syn::Error::new_spanned(
+                first,
+                format_args!(
+                    "#[ocpp(...)] is missing {}; expected {EXAMPLE}",
+                    missing.join(", ")
                 ),
-                Some(first) if !missing.is_empty() && !syntax_error => syn::Error::new_spanned(
-                    first,
-                    format_args!(
-                        "#[ocpp(...)] is missing {}; expected {EXAMPLE}",
-                        missing.join(", ")
-                    ),
-                ),
-                // Every missing key was written but its value was invalid or unreadable:
-                // that error has been recorded already.
-                Some(_) => return Err(errors.reported()),
-            };
-            Err(errors.fail(error))
+            )))
         }
+        // Every missing key was written but its value was invalid or unreadable: that error
+        // has been recorded already.
+        Some(_) => Err(errors.reported()),
     }
 }
 
@@ -208,7 +212,8 @@ fn action(value: &Expr) -> syn::Result<LitStr> {
 /// Whether `name` looks like an OCPP action name, e.g. `Get15118EVCertificate`.
 fn is_action_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric())
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
 /// The `initiator = ...` value: one of three bare identifiers.

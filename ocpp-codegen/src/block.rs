@@ -74,24 +74,20 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
                 if name_seen {
                     errors.spanned(key, "duplicate key `name` in functional_block!");
                 }
-                let lit = match value {
-                    Expr::Lit(syn::ExprLit {
-                        lit: Lit::Str(lit), ..
-                    }) => Some(lit),
-                    _ => {
-                        errors.spanned(
-                            value,
-                            "`name` must be a string literal, e.g. `name = \"security\";`",
-                        );
-                        None
-                    }
-                };
-                if let Some(lit) = lit {
+                if let Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) = value
+                {
                     if lit.value().is_empty() {
                         errors.spanned(lit, "`name` must not be empty");
                     } else if !name_seen {
                         name = Some(lit);
                     }
+                } else {
+                    errors.spanned(
+                        value,
+                        "`name` must be a string literal, e.g. `name = \"security\";`",
+                    );
                 }
                 name_seen = true;
             }
@@ -127,7 +123,12 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
 }
 
 /// Reports an action name or handler method name that an earlier feature has already.
-fn check_unique(errors: &mut Errors, earlier: &[Handled<'_>], feature: &Feature<'_>, method: &Ident) {
+fn check_unique(
+    errors: &mut Errors,
+    earlier: &[Handled<'_>],
+    feature: &Feature<'_>,
+    method: &Ident,
+) {
     let action = &feature.ocpp.action;
     for other in earlier {
         let other_action = &other.feature.ocpp.action;
@@ -160,7 +161,10 @@ fn check_unique(errors: &mut Errors, earlier: &[Handled<'_>], feature: &Feature<
 /// `on_` and the action in snake case: `SignCertificate` -> `on_sign_certificate`.
 fn method_name(action: &LitStr) -> Ident {
     // The action was checked to be ASCII letters and digits, so this is an identifier.
-    Ident::new(&format!("on_{}", action.value().to_snake_case()), action.span())
+    Ident::new(
+        &format!("on_{}", action.value().to_snake_case()),
+        action.span(),
+    )
 }
 
 /// The tokens that name an item for an error, rather than its whole body.
@@ -233,6 +237,14 @@ impl Side {
         }
     }
 
+    /// Who receives the CALLs this side answers, for docs.
+    fn receiver(self) -> &'static str {
+        match self {
+            Side::Csms => "the CSMS",
+            Side::ChargingStation => "the charging station",
+        }
+    }
+
     /// Who implements this side's handler, for docs.
     fn implementer(self) -> &'static str {
         match self {
@@ -246,6 +258,14 @@ impl Side {
         match self {
             Side::Csms => quote!(charging_station_id: &str, request: #request),
             Side::ChargingStation => quote!(request: #request),
+        }
+    }
+
+    /// The parameters as an expression, to mark them used in a default body.
+    fn unused(self) -> TokenStream {
+        match self {
+            Side::Csms => quote!((charging_station_id, request)),
+            Side::ChargingStation => quote!(request),
         }
     }
 
@@ -305,27 +325,35 @@ fn expand_block(block: &Block<'_>) -> TokenStream {
 
 /// The handler trait of one side, its `Arc` impl and its service.
 fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
-    let handled: Vec<&Handled<'_>> = block
+    let features: Vec<&Handled<'_>> = block
         .features
         .iter()
         .filter(|handled| side.handles(&handled.feature))
         .collect();
+    let handler_trait = handler_trait(block, side, &features);
+    let arc_impl = arc_impl(side, &features);
+    let service = service(side, &features);
+    quote! {
+        #handler_trait
+
+        #arc_impl
+
+        #service
+    }
+}
+
+/// `pub trait CsmsHandler` or `pub trait ChargingStationHandler`, with default methods.
+fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> TokenStream {
     let handler = side.handler();
     let service = side.service();
-    let role = side.role();
-
-    let methods = handled.iter().map(|handled| {
+    let methods = features.iter().map(|handled| {
         let feature = &handled.feature;
         let method = &handled.method;
         let action = &feature.ocpp.action;
         let params = side.params(&feature.ocpp.request);
         let args = side.args();
         let output = output(&feature.ocpp.response);
-        let summary = format!(
-            " Answers a `{}` CALL from {}.",
-            action.value(),
-            side.peer()
-        );
+        let summary = format!(" Answers a `{}` CALL from {}.", action.value(), side.peer());
         let docs: Vec<_> = feature.docs().collect();
         let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
         quote! {
@@ -335,14 +363,38 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
             #separator
             #[doc = " The default answers `NotSupported`."]
             fn #method(&self, #params) -> #output {
-                let _ = (#args);
+                let _ = #unused;
                 ::core::future::ready(::core::result::Result::Err(
                     ::ocpp_messages::CallError::not_supported(#action),
                 ))
             }
         }
     });
-    let forwards = handled.iter().map(|handled| {
+    let summary = format!(
+        " The CALLs of the `{}` functional block that {} sends: implemented by {}.",
+        block.name.value(),
+        side.peer(),
+        side.implementer(),
+    );
+    let details = format!(
+        " Every method answers `NotSupported` unless implemented, so an implementation writes \
+         only the actions it supports, each as an `async fn`. Serve it with [`{service}`]; \
+         `Arc<impl {handler}>` implements it too, so one application can serve several blocks."
+    );
+    quote! {
+        #[doc = #summary]
+        #[doc = ""]
+        #[doc = #details]
+        pub trait #handler: ::core::marker::Send + ::core::marker::Sync {
+            #(#methods)*
+        }
+    }
+}
+
+/// `impl<T: Handler + ?Sized> Handler for Arc<T>`, forwarding every method.
+fn arc_impl(side: Side, features: &[&Handled<'_>]) -> TokenStream {
+    let handler = side.handler();
+    let forwards = features.iter().map(|handled| {
         let feature = &handled.feature;
         let method = &handled.method;
         let params = side.params(&feature.ocpp.request);
@@ -354,8 +406,20 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
             }
         }
     });
-    let actions: Vec<&LitStr> = handled.iter().map(|h| &h.feature.ocpp.action).collect();
-    let arms = handled.iter().map(|handled| {
+    quote! {
+        impl<T: #handler + ?::core::marker::Sized> #handler for ::std::sync::Arc<T> {
+            #(#forwards)*
+        }
+    }
+}
+
+/// `pub struct CsmsService<H>(pub H)` or `ChargingStationService`, implementing `Service`.
+fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
+    let handler = side.handler();
+    let service = side.service();
+    let role = side.role();
+    let actions = features.iter().map(|handled| &handled.feature.ocpp.action);
+    let arms = features.iter().map(|handled| {
         let feature = &handled.feature;
         let method = &handled.method;
         let action = &feature.ocpp.action;
@@ -369,14 +433,15 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
             }),
         }
     });
-    let dispatch = if handled.is_empty() {
+    let dispatch = if features.is_empty() {
         quote! {
             let _ = (charging_station_id, payload);
             let error = ::ocpp_messages::CallError::not_supported(action);
             ::std::boxed::Box::pin(async move { ::core::result::Result::Err(error) })
         }
     } else {
-        let unused_id = (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
+        let unused_id =
+            (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
         quote! {
             #unused_id
             match action {
@@ -388,39 +453,13 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
             }
         }
     };
-
-    let block_name = block.name.value();
-    let handler_doc = format!(
-        " The CALLs of the `{block_name}` functional block that {} sends: implemented by {}.",
-        side.peer(),
-        side.implementer(),
-    );
-    let handler_doc_2 = format!(
-        " Every method answers `NotSupported` unless implemented, so an implementation writes \
-         only the actions it supports, each as an `async fn`. Serve it with [`{service}`]; \
-         `Arc<impl {handler}>` implements it too, so one application can serve several blocks."
-    );
-    let service_doc = format!(
-        " Serves this block's CALLs received by {}: wrap an implementation of [`{handler}`] and \
-         add it to a `Dispatcher`.",
-        match side {
-            Side::Csms => "the CSMS",
-            Side::ChargingStation => "the charging station",
-        }
+    let doc = format!(
+        " Serves this block's CALLs received by {}: wrap an implementation of [`{handler}`] \
+         and add it to a `Dispatcher`.",
+        side.receiver(),
     );
     quote! {
-        #[doc = #handler_doc]
-        #[doc = ""]
-        #[doc = #handler_doc_2]
-        pub trait #handler: ::core::marker::Send + ::core::marker::Sync {
-            #(#methods)*
-        }
-
-        impl<T: #handler + ?::core::marker::Sized> #handler for ::std::sync::Arc<T> {
-            #(#forwards)*
-        }
-
-        #[doc = #service_doc]
+        #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
         pub struct #service<H>(
             /// The handler CALLs are routed to.
@@ -473,8 +512,15 @@ mod tests {
     #[test]
     fn method_names_are_snake_case() {
         assert_eq!(method("SignCertificate"), "on_sign_certificate");
-        assert_eq!(method("NotifyEVChargingNeeds"), "on_notify_ev_charging_needs");
+        assert_eq!(
+            method("NotifyEVChargingNeeds"),
+            "on_notify_ev_charging_needs"
+        );
         assert_eq!(method("Heartbeat"), "on_heartbeat");
-        assert_eq!(method("Get15118EVCertificate"), "on_get15118_ev_certificate");
+        assert_eq!(
+            method("Get15118EVCertificate"),
+            "on_get15118_ev_certificate"
+        );
     }
 }
+

@@ -109,7 +109,8 @@ fn check_rfc3339(s: &str) -> Option<()> {
     (day >= 1 && day <= days_in_month && hour <= 23 && minute <= 59).then_some(())?;
     if second == 60 {
         // A leap second is only ever inserted at 23:59:60 UTC.
-        let utc_minutes = (i64::from(hour) * 60 + i64::from(minute) - offset_minutes).rem_euclid(1440);
+        let utc_minutes =
+            (i64::from(hour) * 60 + i64::from(minute) - offset_minutes).rem_euclid(1440);
         (utc_minutes == 23 * 60 + 59).then_some(())
     } else {
         (second <= 59).then_some(())

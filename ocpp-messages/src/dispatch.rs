@@ -62,13 +62,17 @@ pub fn decode<T: DeserializeOwned>(mut payload: Value) -> Result<T, CallError> {
     serde_json::from_value(payload).map_err(|e| {
         // Validation passed, so this is a value the Rust type cannot hold (an integer beyond
         // the 64-bit range); the payload is valid but this receiver cannot process it.
-        CallError::new(ErrorCode::GenericError, format!("cannot represent payload: {e}"))
+        CallError::new(
+            ErrorCode::GenericError,
+            format!("cannot represent payload: {e}"),
+        )
     })
 }
 
 /// Encodes a typed payload as a JSON value.
 pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
-    serde_json::to_value(payload).map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
+    serde_json::to_value(payload)
+        .map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
 }
 
 /// Decodes a valid payload into `T` and encodes it back: what a typed round trip makes of it.
@@ -99,7 +103,11 @@ pub(crate) fn normalize_integral_floats(value: &mut Value) {
 }
 
 /// The CALLERROR for a payload's violations (none if the list is empty).
-pub fn violations_error(version: OcppVersion, what: &str, violations: &[Violation]) -> Option<CallError> {
+pub fn violations_error(
+    version: OcppVersion,
+    what: &str,
+    violations: &[Violation],
+) -> Option<CallError> {
     let code = version.error_code_for(violations)?;
     let first = &violations[0];
     let more = match violations.len() {
@@ -213,7 +221,9 @@ impl Dispatcher {
                 payload,
             }) => {
                 let reply = match self.call(charging_station_id, &action, payload).await {
-                    Ok(result) => Value::Array(vec![3.into(), message_id.into(), result]).to_string(),
+                    Ok(result) => {
+                        Value::Array(vec![3.into(), message_id.into(), result]).to_string()
+                    }
                     Err(e) => e.to_frame(&message_id),
                 };
                 Incoming::Reply(reply)
@@ -250,10 +260,14 @@ impl Dispatcher {
         if !feature.initiator.may_be_sent_by(self.role.peer()) {
             return Err(CallError::new(
                 version.error_code(Situation::UnsupportedAction),
-                format!("{action} is not sent by the {}", role_name(self.role.peer())),
+                format!(
+                    "{action} is not sent by the {}",
+                    role_name(self.role.peer())
+                ),
             ));
         }
-        if let Some(e) = violations_error(version, "request", &validate(feature.request, &payload)) {
+        if let Some(e) = violations_error(version, "request", &validate(feature.request, &payload))
+        {
             return Err(e);
         }
         let Some(service) = self.services.iter().find(|s| s.actions().contains(&action)) else {

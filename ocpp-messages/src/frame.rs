@@ -109,7 +109,9 @@ impl Frame {
             ));
         };
         let message_id = match items.get(1) {
-            Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS => {
+            Some(Value::String(id))
+                if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS =>
+            {
                 id.clone()
             }
             Some(Value::String(_)) => {
@@ -143,7 +145,8 @@ impl Frame {
                     ));
                 }
                 let mut rest = items.skip(2);
-                let (Some(Value::String(action)), Some(payload)) = (rest.next(), rest.next()) else {
+                let (Some(Value::String(action)), Some(payload)) = (rest.next(), rest.next())
+                else {
                     return Err(FrameError::new(
                         id,
                         Situation::MalformedFrame,
@@ -299,8 +302,14 @@ mod tests {
     #[test]
     fn malformed_frames_keep_their_id() {
         let err = Frame::parse(r#"[9,"abc",{}]"#).unwrap_err();
-        assert_eq!((err.message_id.as_str(), err.situation), ("abc", Situation::UnknownMessageType));
+        assert_eq!(
+            (err.message_id.as_str(), err.situation),
+            ("abc", Situation::UnknownMessageType)
+        );
         let err = Frame::parse(r#"[2,"abc",5,{}]"#).unwrap_err();
-        assert_eq!((err.message_id.as_str(), err.situation), ("abc", Situation::MalformedFrame));
+        assert_eq!(
+            (err.message_id.as_str(), err.situation),
+            ("abc", Situation::MalformedFrame)
+        );
     }
 }

@@ -206,16 +206,24 @@ impl fmt::Display for ViolationKind {
         match self {
             ViolationKind::PayloadNotObject => f.write_str("payload is not a JSON object"),
             ViolationKind::Type { expected } => write!(f, "expected {expected}"),
-            ViolationKind::Required { member } => write!(f, "required member {member:?} is missing"),
+            ViolationKind::Required { member } => {
+                write!(f, "required member {member:?} is missing")
+            }
             ViolationKind::Additional { member } => {
                 let shown: String = member.chars().take(64).collect();
                 write!(f, "member {shown:?} is not defined by the schema")
             }
             ViolationKind::MaxLength { limit, actual } => {
-                write!(f, "string of {actual} characters is longer than maxLength {limit}")
+                write!(
+                    f,
+                    "string of {actual} characters is longer than maxLength {limit}"
+                )
             }
             ViolationKind::MinLength { limit, actual } => {
-                write!(f, "string of {actual} characters is shorter than minLength {limit}")
+                write!(
+                    f,
+                    "string of {actual} characters is shorter than minLength {limit}"
+                )
             }
             ViolationKind::Enum => f.write_str("value is not one of the enumerated values"),
             ViolationKind::Format(Format::DateTime) => {
@@ -233,7 +241,11 @@ impl fmt::Display for ViolationKind {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, "{at}: {}", self.kind)
     }
 }
@@ -286,12 +298,22 @@ fn check(schema: &Schema, value: &Value, pointer: &mut String, out: &mut Vec<Vio
         Schema::Any => {}
         Schema::Boolean => {
             if !value.is_boolean() {
-                fail(pointer, ViolationKind::Type { expected: "boolean" });
+                fail(
+                    pointer,
+                    ViolationKind::Type {
+                        expected: "boolean",
+                    },
+                );
             }
         }
         Schema::Integer(range) => match value {
             Value::Number(n) if is_integral(n) => check_range(range, n, pointer, out),
-            _ => fail(pointer, ViolationKind::Type { expected: "integer" }),
+            _ => fail(
+                pointer,
+                ViolationKind::Type {
+                    expected: "integer",
+                },
+            ),
         },
         Schema::Number(range) => match value {
             Value::Number(n) => check_range(range, n, pointer, out),
@@ -388,7 +410,12 @@ fn check_object(
     }
 }
 
-fn check_range(range: &NumberRange, n: &serde_json::Number, pointer: &str, out: &mut Vec<Violation>) {
+fn check_range(
+    range: &NumberRange,
+    n: &serde_json::Number,
+    pointer: &str,
+    out: &mut Vec<Violation>,
+) {
     let Some(x) = n.as_f64() else { return };
     let mut fail = |kind| {
         out.push(Violation {

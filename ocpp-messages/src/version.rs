@@ -154,3 +154,89 @@ impl FromStr for OcppVersion {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{Violation, ViolationKind};
+
+    /// Every row of the documented table, for every version.
+    #[test]
+    fn error_code_table() {
+        use ErrorCode::*;
+        use Situation::*;
+        use ViolationClass as C;
+        let rows: [(Situation, ErrorCode, ErrorCode); 12] = [
+            (UnreadableFrame, FormationViolation, RpcFrameworkError),
+            (MalformedFrame, FormationViolation, RpcFrameworkError),
+            (UnknownMessageType, GenericError, MessageTypeNotSupported),
+            (UnknownAction, NotImplemented, NotImplemented),
+            (UnsupportedAction, NotSupported, NotSupported),
+            (Payload(C::Format), FormationViolation, FormatViolation),
+            (Payload(C::Structure), FormationViolation, ProtocolError),
+            (
+                Payload(C::Type),
+                TypeConstraintViolation,
+                TypeConstraintViolation,
+            ),
+            (
+                Payload(C::Missing),
+                ProtocolError,
+                OccurrenceConstraintViolation,
+            ),
+            (
+                Payload(C::Occurrence),
+                OccurenceConstraintViolation,
+                OccurrenceConstraintViolation,
+            ),
+            (
+                Payload(C::Property),
+                PropertyConstraintViolation,
+                PropertyConstraintViolation,
+            ),
+            (Internal, InternalError, InternalError),
+        ];
+        for (situation, v16, v2) in rows {
+            assert_eq!(
+                OcppVersion::V1_6.error_code(situation),
+                v16,
+                "{situation:?}"
+            );
+            assert_eq!(
+                OcppVersion::V2_0_1.error_code(situation),
+                v2,
+                "{situation:?}"
+            );
+            assert_eq!(OcppVersion::V2_1.error_code(situation), v2, "{situation:?}");
+        }
+    }
+
+    #[test]
+    fn most_fundamental_class_decides() {
+        let v = |kind| Violation {
+            pointer: "/a".into(),
+            kind,
+        };
+        let list = [
+            v(ViolationKind::Enum),
+            v(ViolationKind::MaxItems(1)),
+            v(ViolationKind::Required { member: "a" }),
+            v(ViolationKind::Type { expected: "string" }),
+        ];
+        let code = |n: usize| OcppVersion::V2_0_1.error_code_for(&list[..n]);
+        assert_eq!(code(0), None);
+        assert_eq!(code(1), Some(ErrorCode::PropertyConstraintViolation));
+        assert_eq!(code(2), Some(ErrorCode::OccurrenceConstraintViolation));
+        assert_eq!(code(3), Some(ErrorCode::OccurrenceConstraintViolation));
+        assert_eq!(code(4), Some(ErrorCode::TypeConstraintViolation));
+    }
+
+    #[test]
+    fn versions_parse_and_print() {
+        for v in OcppVersion::ALL {
+            assert_eq!(v.as_str().parse::<OcppVersion>(), Ok(v));
+            assert_eq!(v.subprotocol().parse::<OcppVersion>(), Ok(v));
+        }
+        assert!("3.0".parse::<OcppVersion>().is_err());
+    }
+}

@@ -188,7 +188,10 @@ impl demo::CsmsHandler for App {
         charging_station_id: &str,
         request: TextRequest,
     ) -> Result<TextResponse, CallError> {
-        self.log(format!("{charging_station_id}: DataTransfer {}", request.text));
+        self.log(format!(
+            "{charging_station_id}: DataTransfer {}",
+            request.text
+        ));
         Err(CallError::new(ErrorCode::SecurityError, "no data for you"))
     }
 }
@@ -214,9 +217,18 @@ impl demo::ChargingStationHandler for Station {
 #[test]
 fn derive_sets_the_feature_metadata() {
     assert_eq!(SignCertificateFeature::NAME, "SignCertificate");
-    assert_eq!(SignCertificateFeature::INITIATOR, Initiator::ChargingStation);
-    assert!(same_type::<<SignCertificateFeature as Feature>::Request, TextRequest>());
-    assert!(same_type::<<SignCertificateFeature as Feature>::Response, TextResponse>());
+    assert_eq!(
+        SignCertificateFeature::INITIATOR,
+        Initiator::ChargingStation
+    );
+    assert!(same_type::<
+        <SignCertificateFeature as Feature>::Request,
+        TextRequest,
+    >());
+    assert!(same_type::<
+        <SignCertificateFeature as Feature>::Response,
+        TextResponse,
+    >());
     let info = SignCertificateFeature::INFO;
     assert_eq!(info.name, "SignCertificate");
     assert_eq!(members(info.request), ["text"]);
@@ -227,11 +239,20 @@ fn derive_sets_the_feature_metadata() {
 fn block_features_have_their_metadata_and_derives() {
     assert_eq!(demo::HelloFeature::NAME, "Hello");
     assert_eq!(demo::HelloFeature::INITIATOR, Initiator::ChargingStation);
-    assert_eq!(demo::NotifyEvChargingNeedsFeature::NAME, "NotifyEVChargingNeeds");
+    assert_eq!(
+        demo::NotifyEvChargingNeedsFeature::NAME,
+        "NotifyEVChargingNeeds"
+    );
     assert_eq!(demo::ResetFeature::INITIATOR, Initiator::Csms);
     assert_eq!(demo::DataTransferFeature::INITIATOR, Initiator::Both);
-    assert!(same_type::<<demo::ResetFeature as Feature>::Request, TextRequest>());
-    assert!(same_type::<<demo::ResetFeature as Feature>::Response, EmptyResponse>());
+    assert!(same_type::<
+        <demo::ResetFeature as Feature>::Request,
+        TextRequest,
+    >());
+    assert!(same_type::<
+        <demo::ResetFeature as Feature>::Response,
+        EmptyResponse,
+    >());
 
     let feature = demo::HelloFeature;
     let copy = feature;
@@ -247,13 +268,23 @@ fn profile_lists_the_features_in_order() {
     assert_eq!(demo::PROFILE_NAME, "demo");
     assert_eq!(demo::PROFILE.name, "demo");
     let names: Vec<_> = demo::PROFILE.features.iter().map(|f| f.name).collect();
-    assert_eq!(names, ["Hello", "NotifyEVChargingNeeds", "Reset", "DataTransfer"]);
+    assert_eq!(
+        names,
+        ["Hello", "NotifyEVChargingNeeds", "Reset", "DataTransfer"]
+    );
     let initiators: Vec<_> = demo::PROFILE.features.iter().map(|f| f.initiator).collect();
     assert_eq!(
         initiators,
-        [Initiator::ChargingStation, Initiator::ChargingStation, Initiator::Csms, Initiator::Both]
+        [
+            Initiator::ChargingStation,
+            Initiator::ChargingStation,
+            Initiator::Csms,
+            Initiator::Both
+        ]
     );
-    let reset = demo::PROFILE.feature("Reset").expect("Reset is in the profile");
+    let reset = demo::PROFILE
+        .feature("Reset")
+        .expect("Reset is in the profile");
     assert_eq!(members(reset.request), ["text"]);
     assert!(members(reset.response).is_empty());
 
@@ -267,13 +298,19 @@ fn profile_lists_the_features_in_order() {
 fn services_answer_the_actions_the_peer_sends() {
     let csms = demo::CsmsService(Nothing);
     assert_eq!(csms.role(), Role::Csms);
-    assert_eq!(csms.actions(), ["Hello", "NotifyEVChargingNeeds", "DataTransfer"]);
+    assert_eq!(
+        csms.actions(),
+        ["Hello", "NotifyEVChargingNeeds", "DataTransfer"]
+    );
     let station = demo::ChargingStationService(Nothing);
     assert_eq!(station.role(), Role::ChargingStation);
     assert_eq!(station.actions(), ["Reset", "DataTransfer"]);
 
     assert!(csms_only::CsmsService(Nothing).actions().is_empty());
-    assert_eq!(csms_only::ChargingStationService(Nothing).actions(), ["ClearCache"]);
+    assert_eq!(
+        csms_only::ChargingStationService(Nothing).actions(),
+        ["ClearCache"]
+    );
     assert!(empty::CsmsService(Nothing).actions().is_empty());
     assert!(empty::ChargingStationService(Nothing).actions().is_empty());
 }
@@ -282,7 +319,10 @@ fn services_answer_the_actions_the_peer_sends() {
 async fn handler_defaults_answer_not_supported() {
     use demo::{ChargingStationHandler as _, CsmsHandler as _};
 
-    let e = Nothing.on_hello("CS1", text("hi")).await.expect_err("default");
+    let e = Nothing
+        .on_hello("CS1", text("hi"))
+        .await
+        .expect_err("default");
     assert_eq!(e.code, ErrorCode::NotSupported);
     assert_eq!(e, CallError::not_supported("Hello"));
     let e = Nothing
@@ -349,7 +389,11 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
 
     let handle = tokio::spawn({
         let service = Arc::clone(&service);
-        async move { service.call("CS 7", "Hello", json!({ "text": "there" })).await }
+        async move {
+            service
+                .call("CS 7", "Hello", json!({ "text": "there" }))
+                .await
+        }
     });
     let result: Value = handle.await.expect("task").expect("CALLRESULT");
     assert_eq!(result, json!({ "text": "hello CS 7, you said there" }));
@@ -426,7 +470,8 @@ async fn arc_forwards_so_one_app_serves_several_blocks() {
 #[test]
 #[should_panic(expected = "a ChargingStation service was added to a Csms dispatcher")]
 fn a_service_of_the_other_role_is_refused_by_the_dispatcher() {
-    let _ = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with(demo::ChargingStationService(Nothing));
+    let _ = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+        .with(demo::ChargingStationService(Nothing));
 }
 
 #[tokio::test]
@@ -435,6 +480,10 @@ async fn both_initiated_actions_are_in_both_handler_traits() {
     assert_eq!(csms.expect_err("refused").code, ErrorCode::SecurityError);
     let station = demo::ChargingStationHandler::on_data_transfer(&Station, text("x")).await;
     assert_eq!(station.expect("answered").text, "X");
-    assert!(demo::CsmsService(Nothing).actions().contains(&"DataTransfer"));
-    assert!(demo::ChargingStationService(Nothing).actions().contains(&"DataTransfer"));
+    assert!(demo::CsmsService(Nothing)
+        .actions()
+        .contains(&"DataTransfer"));
+    assert!(demo::ChargingStationService(Nothing)
+        .actions()
+        .contains(&"DataTransfer"));
 }

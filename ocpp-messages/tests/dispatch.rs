@@ -56,7 +56,9 @@ impl security::ChargingStationHandler for BrokenStation {
         _request: CertificateSignedRequest,
     ) -> Result<CertificateSignedResponse, CallError> {
         let mut response = CertificateSignedResponse::new(CertificateSignedStatus::Accepted);
-        response.status_info = Some(ocpp_messages::v2_0_1::types::StatusInfo::new("x".repeat(21)));
+        response.status_info = Some(ocpp_messages::v2_0_1::types::StatusInfo::new(
+            "x".repeat(21),
+        ));
         Ok(response)
     }
 }
@@ -95,7 +97,10 @@ fn assert_call_error(reply: &Value, id: &str, code: &str) {
 #[test]
 fn csms_methods_are_called() {
     let (app, d) = csms();
-    let r = reply(&d, r#"[2,"1","SignCertificate",{"csr":"-----BEGIN CSR-----"}]"#);
+    let r = reply(
+        &d,
+        r#"[2,"1","SignCertificate",{"csr":"-----BEGIN CSR-----"}]"#,
+    );
     assert_eq!(r, json!([3, "1", {"status": "Accepted"}]));
     let r = reply(
         &d,
@@ -118,7 +123,10 @@ fn handler_errors_become_call_errors() {
 fn station_method_is_called_and_default_answers_not_supported() {
     let d = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
         .with(security::ChargingStationService(DefaultStation));
-    let r = reply(&d, r#"[2,"7","CertificateSigned",{"certificateChain":"PEM"}]"#);
+    let r = reply(
+        &d,
+        r#"[2,"7","CertificateSigned",{"certificateChain":"PEM"}]"#,
+    );
     assert_call_error(&r, "7", "NotSupported");
 
     // A CSMS dispatcher with no service for the block answers NotSupported too.
@@ -131,16 +139,26 @@ fn station_method_is_called_and_default_answers_not_supported() {
 fn invalid_handler_response_is_internal_error() {
     let d = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
         .with(security::ChargingStationService(BrokenStation));
-    let r = reply(&d, r#"[2,"9","CertificateSigned",{"certificateChain":"PEM"}]"#);
+    let r = reply(
+        &d,
+        r#"[2,"9","CertificateSigned",{"certificateChain":"PEM"}]"#,
+    );
     assert_call_error(&r, "9", "InternalError");
 }
 
 #[test]
 fn unknown_and_wrong_direction_actions() {
     let (app, d) = csms();
-    assert_call_error(&reply(&d, r#"[2,"1","Teleport",{}]"#), "1", "NotImplemented");
+    assert_call_error(
+        &reply(&d, r#"[2,"1","Teleport",{}]"#),
+        "1",
+        "NotImplemented",
+    );
     // CertificateSigned is sent by the CSMS, never to it.
-    let r = reply(&d, r#"[2,"2","CertificateSigned",{"certificateChain":"PEM"}]"#);
+    let r = reply(
+        &d,
+        r#"[2,"2","CertificateSigned",{"certificateChain":"PEM"}]"#,
+    );
     assert_call_error(&r, "2", "NotSupported");
     // And the station does not accept what stations send.
     let station = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
@@ -158,7 +176,11 @@ fn invalid_payloads_are_rejected_before_the_handler() {
         (r#"{"csr":null}"#, "TypeConstraintViolation", "/csr"),
         (r#"{}"#, "OccurrenceConstraintViolation", "/csr"),
         (r#"{"csr":"x","extra":1}"#, "ProtocolError", "/extra"),
-        (r#"{"csr":"x","certificateType":"Nope"}"#, "PropertyConstraintViolation", "/certificateType"),
+        (
+            r#"{"csr":"x","certificateType":"Nope"}"#,
+            "PropertyConstraintViolation",
+            "/certificateType",
+        ),
         (r#"[]"#, "FormatViolation", ""),
     ];
     for (payload, code, path) in cases {
@@ -167,11 +189,17 @@ fn invalid_payloads_are_rejected_before_the_handler() {
         assert_eq!(r[4]["errors"][0]["path"], path, "{payload}: {r}");
     }
     let long = "é".repeat(5501);
-    let r = reply(&d, &format!(r#"[2,"1","SignCertificate",{{"csr":"{long}"}}]"#));
+    let r = reply(
+        &d,
+        &format!(r#"[2,"1","SignCertificate",{{"csr":"{long}"}}]"#),
+    );
     assert_call_error(&r, "1", "PropertyConstraintViolation");
     assert_eq!(app.calls.load(Ordering::SeqCst), 0);
     let fits = "é".repeat(5500);
-    let r = reply(&d, &format!(r#"[2,"1","SignCertificate",{{"csr":"{fits}"}}]"#));
+    let r = reply(
+        &d,
+        &format!(r#"[2,"1","SignCertificate",{{"csr":"{fits}"}}]"#),
+    );
     assert_eq!(r[0], 3);
 }
 
@@ -223,7 +251,10 @@ fn outgoing_calls_and_their_answers() {
     let v = OcppVersion::V2_0_1;
     let request = CertificateSignedRequest::new("PEM");
     let frame = call_frame::<CertificateSignedFeature>(v, "c1", &request).unwrap();
-    assert_eq!(frame, r#"[2,"c1","CertificateSigned",{"certificateChain":"PEM"}]"#);
+    assert_eq!(
+        frame,
+        r#"[2,"c1","CertificateSigned",{"certificateChain":"PEM"}]"#
+    );
 
     let too_long = SignCertificateRequest::new("x".repeat(5501));
     let err = call_frame::<SignCertificateFeature>(v, "c2", &too_long).unwrap_err();
@@ -259,8 +290,11 @@ fn handler_futures_run_on_a_multi_threaded_runtime() {
             .map(|i| {
                 let d = Arc::clone(&d);
                 tokio::spawn(async move {
-                    d.handle("CS-1", &format!(r#"[2,"{i}","SignCertificate",{{"csr":"x"}}]"#))
-                        .await
+                    d.handle(
+                        "CS-1",
+                        &format!(r#"[2,"{i}","SignCertificate",{{"csr":"x"}}]"#),
+                    )
+                    .await
                 })
             })
             .collect();

@@ -67,7 +67,8 @@ fn ensure_dir_contents(
     let mut problems = Vec::new();
     let show = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
     if mode == Mode::Write {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     for (name, contents) in files {
         if let Some(problem) = ensure_file_contents(&dir.join(name), contents, mode)? {
@@ -86,7 +87,10 @@ fn ensure_dir_contents(
         orphans.sort();
         for orphan in orphans {
             match mode {
-                Mode::Check => problems.push(format!("{}: orphaned (no schema generates it)", show(&orphan))),
+                Mode::Check => problems.push(format!(
+                    "{}: orphaned (no schema generates it)",
+                    show(&orphan)
+                )),
                 Mode::Write => std::fs::remove_file(&orphan)
                     .map_err(|e| format!("cannot remove {}: {e}", orphan.display()))?,
             }
@@ -97,7 +101,11 @@ fn ensure_dir_contents(
 
 /// Writes `contents` to `path` if it differs (write mode), or reports that it differs (check
 /// mode).
-pub fn ensure_file_contents(path: &Path, contents: &str, mode: Mode) -> Result<Option<&'static str>> {
+pub fn ensure_file_contents(
+    path: &Path,
+    contents: &str,
+    mode: Mode,
+) -> Result<Option<&'static str>> {
     match std::fs::read_to_string(path) {
         Ok(old) if old == contents => return Ok(None),
         Ok(_) if mode == Mode::Check => return Ok(Some("stale")),
@@ -187,7 +195,11 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
         .keys()
         .map(|spec| {
             let base = rust_base_name(spec);
-            let name = if base_count[base] > 1 { spec.as_str() } else { base };
+            let name = if base_count[base] > 1 {
+                spec.as_str()
+            } else {
+                base
+            };
             (spec.clone(), name.to_owned())
         })
         .collect();
@@ -211,7 +223,11 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
         .with_replacement(
             DATE_TIME_DEF,
             "::ocpp_messages::DateTime",
-            [typify::TypeSpaceImpl::FromStr, typify::TypeSpaceImpl::Display].into_iter(),
+            [
+                typify::TypeSpaceImpl::FromStr,
+                typify::TypeSpaceImpl::Display,
+            ]
+            .into_iter(),
         );
     let mut space = typify::TypeSpace::new(&settings);
     space
@@ -237,10 +253,10 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
         .collect();
 
     // typify's output, split by the type each item belongs to.
-    let text = space
-        .to_stream()
-        .to_string()
-        .replace("self :: error :: ConversionError", ":: ocpp_messages :: ConversionError");
+    let text = space.to_stream().to_string().replace(
+        "self :: error :: ConversionError",
+        ":: ocpp_messages :: ConversionError",
+    );
     let file: syn::File = syn::parse_str(&text).map_err(|e| format!("typify output: {e}"))?;
     let mut per_type: BTreeMap<String, Vec<syn::Item>> = BTreeMap::new();
     for item in file.items {
@@ -362,7 +378,13 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
             .map_err(|e| format!("feature declarations do not parse: {e}"))?;
         let body: String = prettyplease::unparse(&features)
             .lines()
-            .map(|l| if l.is_empty() { "\n".to_owned() } else { format!("    {l}\n") })
+            .map(|l| {
+                if l.is_empty() {
+                    "\n".to_owned()
+                } else {
+                    format!("    {l}\n")
+                }
+            })
             .collect();
         let placeholder = "::ocpp_messages::functional_block! {}\n";
         if !text.contains(placeholder) {
@@ -370,12 +392,20 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
         }
         let block_macro =
             format!("::ocpp_messages::functional_block! {{\n    name = {block:?};\n\n{body}}}\n\n");
-        out.insert(format!("{block}.rs"), text.replacen(placeholder, &block_macro, 1));
+        out.insert(
+            format!("{block}.rs"),
+            text.replacen(placeholder, &block_macro, 1),
+        );
     }
 
     // mod.rs
-    let blocks: Vec<syn::Ident> = manifest.blocks.keys().map(|b| format_ident!("{b}")).collect();
-    let doc_profiles = format!(" Every functional block of OCPP {version} generated so far, by name.");
+    let blocks: Vec<syn::Ident> = manifest
+        .blocks
+        .keys()
+        .map(|b| format_ident!("{b}"))
+        .collect();
+    let doc_profiles =
+        format!(" Every functional block of OCPP {version} generated so far, by name.");
     out.insert(
         "mod.rs".to_owned(),
         render(
@@ -392,7 +422,8 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
 }
 
 fn render(source: &str, tokens: TokenStream) -> Result<String> {
-    let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     Ok(format!(
         "// @generated by `cargo xtask codegen` from {source}. Do not edit by hand.\n\n{}",
         space_items(&prettyplease::unparse(&file))
@@ -404,7 +435,9 @@ fn space_items(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut previous = "";
     for line in text.lines() {
-        let ends_item = previous == "}" || previous == ");" || (!previous.starts_with(' ') && previous.ends_with(';'));
+        let ends_item = previous == "}"
+            || previous == ");"
+            || (!previous.starts_with(' ') && previous.ends_with(';'));
         let starts_item = !line.starts_with([' ', '}', ')']) && !line.is_empty();
         if ends_item && starts_item {
             out.push('\n');
@@ -418,7 +451,9 @@ fn space_items(text: &str) -> String {
 
 /// typify's `impl From<&X> for X`, a clone we do not want in the API.
 fn is_from_ref_clone(imp: &syn::ItemImpl) -> bool {
-    let Some((path, _)) = &imp.trait_ else { return false };
+    let Some((path, _)) = &imp.trait_ else {
+        return false;
+    };
     let text = quote!(#path).to_string();
     text.ends_with("From < & Self >") || text.contains("From < &")
 }
@@ -535,7 +570,9 @@ fn finish_type(
             Some(action) if info.spec_name.ends_with("Request") => {
                 format!(" The payload of a `{action}` CALL (the request).")
             }
-            Some(action) => format!(" The payload of the CALLRESULT answering `{action}` (the response)."),
+            Some(action) => {
+                format!(" The payload of the CALLRESULT answering `{action}` (the response).")
+            }
             None => format!(" `{}` from the OCPP schemas.", info.spec_name),
         });
     }
@@ -547,7 +584,11 @@ fn finish_type(
     let required: Vec<String> = schema
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let prop_doc = |name: &str, prop: &Value| -> Vec<String> {
         let own = prop.get("description").and_then(Value::as_str);
@@ -595,7 +636,10 @@ fn finish_type(
                     let name = json_name(field).unwrap_or_default();
                     let lines = match props.iter().find(|(p, _)| *p == name) {
                         Some((_, prop)) => prop_doc(&name, prop),
-                        None => vec![" Members beyond those the schema names (kept, never dropped).".to_owned()],
+                        None => vec![
+                            " Members beyond those the schema names (kept, never dropped)."
+                                .to_owned(),
+                        ],
                     };
                     let mut attrs = doc_attrs(&lines);
                     attrs.append(&mut field.attrs);
@@ -613,7 +657,8 @@ fn finish_type(
                     let name = json_name(field).unwrap_or_default();
                     if is_option(ty) {
                         inits.push(quote!(#fident: None));
-                        let with = format_ident!("with_{}", fident.to_string().trim_start_matches("r#"));
+                        let with =
+                            format_ident!("with_{}", fident.to_string().trim_start_matches("r#"));
                         let inner = option_inner(ty).ok_or("Option without argument")?;
                         let doc = format!(" Sets `{name}`.");
                         builders.push(if is_string(&inner) {
@@ -653,7 +698,8 @@ fn finish_type(
                 } else {
                     format!(" A `{rust}` from its required members, in schema order; optional members are unset.")
                 };
-                let too_many = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+                let too_many =
+                    (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
                 extra_impl.extend(quote! {
                     impl #ident {
                         #[doc = #new_doc]
@@ -718,7 +764,9 @@ fn finish_type(
 fn option_inner(ty: &syn::Type) -> Option<syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first()? {
         syn::GenericArgument::Type(t) => Some(t.clone()),
         _ => None,

@@ -56,7 +56,7 @@ fn wrap_urls(line: &str) -> String {
     while let Some(word) = words.next() {
         if word.starts_with("http://") || word.starts_with("https://") {
             let url_end = word
-                .find(|c: char| matches!(c, ')' | ',' | ';'))
+                .find([')', ',', ';'])
                 .unwrap_or(word.len());
             let (url, tail) = word.split_at(url_end);
             let (url, dot) = match url.strip_suffix('.') {

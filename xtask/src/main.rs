@@ -121,13 +121,18 @@ mod schema_hashes {
         let notice = std::fs::read_to_string(schemas.join("NOTICE")).expect("schemas/NOTICE");
         let mut listed = BTreeSet::new();
         for line in notice.lines() {
-            let Some((hash, path)) = line.split_once("  ") else { continue };
+            let Some((hash, path)) = line.split_once("  ") else {
+                continue;
+            };
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 continue;
             }
             let bytes = std::fs::read(schemas.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
             let actual = format!("{:x}", Sha256::digest(&bytes));
-            assert_eq!(actual, hash, "schemas/{path} differs from the vendored file");
+            assert_eq!(
+                actual, hash,
+                "schemas/{path} differs from the vendored file"
+            );
             listed.insert(path.to_owned());
         }
         let mut on_disk = BTreeSet::new();
@@ -138,6 +143,9 @@ mod schema_hashes {
             }
         }
         assert_eq!(on_disk.len(), 78 + 128 + 181);
-        assert_eq!(listed, on_disk, "schemas/NOTICE and the schema folders disagree");
+        assert_eq!(
+            listed, on_disk,
+            "schemas/NOTICE and the schema folders disagree"
+        );
     }
 }

@@ -79,7 +79,11 @@ impl SchemaSet {
     fn add_definition(&mut self, file: &str, name: String, def: Value) -> Result<()> {
         if let Some(existing) = self.definitions.get(&name) {
             if structure(existing) != structure(&def) {
-                let first = self.defined_in[&name].iter().next().cloned().unwrap_or_default();
+                let first = self.defined_in[&name]
+                    .iter()
+                    .next()
+                    .cloned()
+                    .unwrap_or_default();
                 return Err(format!(
                     "definition {name} differs between {first} and {file}; \
                      the merged type space needs one structure per name"
@@ -88,7 +92,10 @@ impl SchemaSet {
         } else {
             self.definitions.insert(name.clone(), def);
         }
-        self.defined_in.entry(name).or_default().insert(file.to_owned());
+        self.defined_in
+            .entry(name)
+            .or_default()
+            .insert(file.to_owned());
         Ok(())
     }
 
@@ -150,7 +157,10 @@ fn structure(schema: &Value) -> Value {
                     let v = if k == "properties" {
                         match v {
                             Value::Object(props) => Value::Object(
-                                props.iter().map(|(p, s)| (p.clone(), structure(s))).collect::<Map<_, _>>(),
+                                props
+                                    .iter()
+                                    .map(|(p, s)| (p.clone(), structure(s)))
+                                    .collect::<Map<_, _>>(),
                             ),
                             other => other.clone(),
                         }

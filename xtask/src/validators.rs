@@ -14,7 +14,15 @@ use crate::Result;
 
 /// Keywords that carry no constraint (documentation, or ignored by the draft in the way the
 /// OCPP schemas use them).
-const ANNOTATIONS: &[&str] = &["description", "javaType", "title", "default", "$schema", "$id", "comment"];
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "javaType",
+    "title",
+    "default",
+    "$schema",
+    "$id",
+    "comment",
+];
 
 /// The `&'static Schema` expression for `schema`. `rust_names` maps definition names to the Rust
 /// type that implements `HasSchema` for them.
@@ -31,8 +39,13 @@ pub fn schema_expr(
         let reference = reference
             .as_str()
             .ok_or_else(|| format!("{at}: $ref is not a string"))?;
-        if let Some(other) = map.keys().find(|k| *k != "$ref" && !ANNOTATIONS.contains(&k.as_str())) {
-            return Err(format!("{at}: keyword {other} beside $ref is not supported"));
+        if let Some(other) = map
+            .keys()
+            .find(|k| *k != "$ref" && !ANNOTATIONS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "{at}: keyword {other} beside $ref is not supported"
+            ));
         }
         let name = ref_name(reference)?;
         let rust = rust_names
@@ -48,7 +61,14 @@ pub fn schema_expr(
     let allowed: &[&str] = match ty {
         "object" => &["type", "properties", "required", "additionalProperties"],
         "array" => &["type", "items", "minItems", "maxItems", "additionalItems"],
-        "string" => &["type", "maxLength", "minLength", "format", "enum", "additionalProperties"],
+        "string" => &[
+            "type",
+            "maxLength",
+            "minLength",
+            "format",
+            "enum",
+            "additionalProperties",
+        ],
         "integer" | "number" => &["type", "minimum", "maximum", "multipleOf"],
         "boolean" => &["type"],
         other => return Err(format!("{at}: unsupported type {other:?}")),
@@ -57,7 +77,9 @@ pub fn schema_expr(
         .keys()
         .find(|k| !allowed.contains(&k.as_str()) && !ANNOTATIONS.contains(&k.as_str()))
     {
-        return Err(format!("{at}: keyword {k:?} is not supported for type {ty}"));
+        return Err(format!(
+            "{at}: keyword {k:?} is not supported for type {ty}"
+        ));
     }
     let usize_kw = |k: &str| -> Result<TokenStream> {
         match map.get(k) {
@@ -75,7 +97,9 @@ pub fn schema_expr(
         match map.get(k) {
             None => Ok(quote!(None)),
             Some(n) => {
-                let n = n.as_f64().ok_or_else(|| format!("{at}: {k} is not a number"))?;
+                let n = n
+                    .as_f64()
+                    .ok_or_else(|| format!("{at}: {k} is not a number"))?;
                 let lit = proc_macro2::Literal::f64_suffixed(n);
                 Ok(quote!(Some(#lit)))
             }
@@ -84,9 +108,16 @@ pub fn schema_expr(
     let expr = match ty {
         "boolean" => quote!(#v::Schema::Boolean),
         "integer" | "number" => {
-            let (minimum, maximum, multiple_of) =
-                (f64_kw("minimum")?, f64_kw("maximum")?, f64_kw("multipleOf")?);
-            let variant = if ty == "integer" { quote!(Integer) } else { quote!(Number) };
+            let (minimum, maximum, multiple_of) = (
+                f64_kw("minimum")?,
+                f64_kw("maximum")?,
+                f64_kw("multipleOf")?,
+            );
+            let variant = if ty == "integer" {
+                quote!(Integer)
+            } else {
+                quote!(Number)
+            };
             quote!(#v::Schema::#variant(#v::NumberRange {
                 minimum: #minimum, maximum: #maximum, multiple_of: #multiple_of,
             }))
@@ -151,7 +182,9 @@ pub fn schema_expr(
                 Some(Value::Bool(false)) => false,
                 Some(Value::Object(o)) if o.is_empty() => true,
                 Some(other) => {
-                    return Err(format!("{at}: additionalProperties {other} is not supported"))
+                    return Err(format!(
+                        "{at}: additionalProperties {other} is not supported"
+                    ))
                 }
             };
             let props = props

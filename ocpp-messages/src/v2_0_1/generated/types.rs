@@ -14,7 +14,7 @@
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
 )]
 pub enum CertificateSigningUse {
     /// `ChargingStationCertificate`
@@ -35,9 +35,7 @@ impl ::std::fmt::Display for CertificateSigningUse {
 
 impl ::std::str::FromStr for CertificateSigningUse {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ChargingStationCertificate" => Ok(Self::ChargingStationCertificate),
             "V2GCertificate" => Ok(Self::V2gCertificate),
@@ -56,9 +54,8 @@ impl ::std::convert::TryFrom<::std::string::String> for CertificateSigningUse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateSigningUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ChargingStationCertificate", "V2GCertificate"],
-    );
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
+        &::ocpp_messages::validate::Schema::Enum(&["ChargingStationCertificate", "V2GCertificate"]);
 }
 
 /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
@@ -84,20 +81,21 @@ impl CustomData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CustomData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
+        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+            properties: &[::ocpp_messages::validate::Property {
                 name: "vendorId",
                 required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: true,
-    });
+                schema: &::ocpp_messages::validate::Schema::String(
+                    ::ocpp_messages::validate::StringSchema {
+                        max_length: Some(255usize),
+                        min_length: None,
+                        format: None,
+                    },
+                ),
+            }],
+            additional_properties: true,
+        });
 }
 
 /// The Charging Station will indicate if it was
@@ -113,7 +111,7 @@ impl ::ocpp_messages::validate::HasSchema for CustomData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
 )]
 pub enum GenericStatus {
     /// `Accepted`
@@ -133,9 +131,7 @@ impl ::std::fmt::Display for GenericStatus {
 
 impl ::std::str::FromStr for GenericStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -154,9 +150,8 @@ impl ::std::convert::TryFrom<::std::string::String> for GenericStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GenericStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
+        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected"]);
 }
 
 /// Element providing more information about the status.
@@ -208,32 +203,37 @@ impl StatusInfo {
 }
 
 impl ::ocpp_messages::validate::HasSchema for StatusInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reasonCode",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "additionalInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
+        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+            properties: &[
+                ::ocpp_messages::validate::Property {
+                    name: "customData",
+                    required: false,
+                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                },
+                ::ocpp_messages::validate::Property {
+                    name: "reasonCode",
+                    required: true,
+                    schema: &::ocpp_messages::validate::Schema::String(
+                        ::ocpp_messages::validate::StringSchema {
+                            max_length: Some(20usize),
+                            min_length: None,
+                            format: None,
+                        },
+                    ),
+                },
+                ::ocpp_messages::validate::Property {
+                    name: "additionalInfo",
+                    required: false,
+                    schema: &::ocpp_messages::validate::Schema::String(
+                        ::ocpp_messages::validate::StringSchema {
+                            max_length: Some(512usize),
+                            min_length: None,
+                            format: None,
+                        },
+                    ),
+                },
+            ],
+            additional_properties: false,
+        });
 }
