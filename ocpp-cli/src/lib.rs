@@ -82,7 +82,8 @@ const VALIDATE_HELP: &str = "\
 Each non-blank line is one frame. A CALL is validated against its action's request schema; a \
 CALLRESULT against the response schema of the CALL with the same message id earlier in the same \
 file (with none, it is invalid with errorCode null); a CALLERROR must have an error code the \
-version defines. Lines that are not UTF-8, not JSON, not a frame, or longer than 16 MiB are \
+version defines (else it is invalid as a malformed frame: RpcFrameworkError in 2.x). Errors \
+that decide the errorCode come first. Lines that are not UTF-8, not JSON, not a frame, or longer than 16 MiB are \
 invalid with the code the version prescribes (RpcFrameworkError in 2.x).
 
 Output without --json: one line per invalid frame,
@@ -159,7 +160,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_VALID };
+            let code = if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_VALID
+            };
             // Nothing sensible is left to do if the help or the error cannot be printed.
             let _ = e.print();
             return code;

@@ -126,7 +126,13 @@ mod tests {
     #[test]
     fn lines_are_numbered_and_stripped() {
         let got = lines(b"\xEF\xBB\xBFa\r\n\n  \r\nb\r\r\nc", 100);
-        let want = [(1, "a"), (2, "<blank>"), (3, "<blank>"), (4, "b\r"), (5, "c")];
+        let want = [
+            (1, "a"),
+            (2, "<blank>"),
+            (3, "<blank>"),
+            (4, "b\r"),
+            (5, "c"),
+        ];
         assert_eq!(got, want.map(|(n, s)| (n, s.to_owned())));
         assert!(lines(b"", 100).is_empty());
         assert_eq!(lines(b"\n", 100), [(1, "<blank>".to_owned())]);
@@ -144,9 +150,13 @@ mod tests {
     fn long_lines_across_buffer_refills() {
         let mut input = vec![b'x'; 50];
         input.extend_from_slice(b"\nshort\n");
-        let mut reader = LineReader::with_max_line_bytes(io::BufReader::with_capacity(4, &input[..]), 10);
+        let mut reader =
+            LineReader::with_max_line_bytes(io::BufReader::with_capacity(4, &input[..]), 10);
         assert_eq!(reader.next_line().unwrap(), Some((1, Line::TooLong)));
-        assert_eq!(reader.next_line().unwrap(), Some((2, Line::Bytes(b"short"))));
+        assert_eq!(
+            reader.next_line().unwrap(),
+            Some((2, Line::Bytes(b"short")))
+        );
         assert_eq!(reader.next_line().unwrap(), None);
     }
 }

@@ -84,7 +84,13 @@ impl Report {
     }
 
     /// Counts the verdict on line `line` of `file` and writes what the format shows of it.
-    pub fn record(&mut self, out: &mut dyn Write, file: &str, line: u64, verdict: Verdict) -> io::Result<()> {
+    pub fn record(
+        &mut self,
+        out: &mut dyn Write,
+        file: &str,
+        line: u64,
+        verdict: Verdict,
+    ) -> io::Result<()> {
         let valid = verdict.is_valid();
         if valid {
             self.valid += 1;
@@ -142,7 +148,10 @@ fn text_line(file: &str, line: u64, verdict: &Verdict) -> String {
     let mut text = format!(
         "{}:{line}: {} {}: {}: ",
         shown(file, usize::MAX),
-        shown(verdict.message_id.as_deref().unwrap_or("-"), MAX_SHOWN_CHARS),
+        shown(
+            verdict.message_id.as_deref().unwrap_or("-"),
+            MAX_SHOWN_CHARS
+        ),
         shown(verdict.action.as_deref().unwrap_or("-"), MAX_SHOWN_CHARS),
         verdict.error_code.map_or("-", |c| c.as_str()),
     );
@@ -202,7 +211,10 @@ mod tests {
         let line = text_line("f.log", 3, &verdict);
         assert_eq!(
             line,
-            format!("f.log:3: a\\nb {}…: NotImplemented: /csr: too long (and 1 more)", "X".repeat(64))
+            format!(
+                "f.log:3: a\\nb {}…: NotImplemented: /csr: too long (and 1 more)",
+                "X".repeat(64)
+            )
         );
     }
 

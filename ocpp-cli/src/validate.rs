@@ -18,6 +18,10 @@
 //! | CALLRESULT | the payload satisfies the response schema | [`OcppVersion::error_code_for`] |
 //! | CALLERROR | the error code is one the version defines | as for a malformed frame: `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) |
 //!
+//! A payload's violations are listed with those of the class that decides the error code first
+//! (in the order of [`ocpp_messages::validate::ViolationClass`]), each class in document order,
+//! so the first error always explains the error code.
+//!
 //! A payload that satisfies its schema is also decoded into its typed Rust value and encoded back
 //! (the `reencode_*` functions of [`FeatureInfo`]); in the rare case the typed value cannot hold
 //! it (an integer beyond 64 bits) the frame is invalid with the decoder's error code
@@ -270,8 +274,10 @@ impl Validator {
     fn check_call(&mut self, message_id: String, action: String, payload: Value) -> Verdict {
         let version = self.version;
         let Some(feature) = version.feature(&action) else {
-            self.pending
-                .insert(message_id.clone(), Action::Unknown(remembered_name(&action)));
+            self.pending.insert(
+                message_id.clone(),
+                Action::Unknown(remembered_name(&action)),
+            );
             let problem = Problem::frame(format!(
                 "unknown action {} for OCPP {version}",
                 quoted(&action)
@@ -283,7 +289,8 @@ impl Validator {
                 problem,
             );
         };
-        self.pending.insert(message_id.clone(), Action::Known(feature));
+        self.pending
+            .insert(message_id.clone(), Action::Known(feature));
         self.payload_verdict(
             message_id,
             action,
@@ -359,8 +366,10 @@ impl Validator {
         schema: &'static ocpp_messages::validate::Schema,
         reencode: fn(Value) -> Result<Value, CallError>,
     ) -> Verdict {
-        let violations = validate(schema, &payload);
+        let mut violations = validate(schema, &payload);
         if let Some(code) = self.version.error_code_for(&violations) {
+            // The violations that decide the error code first, each class in document order.
+            violations.sort_by_key(|v| v.kind.class());
             return Verdict {
                 message_id: Some(message_id),
                 action: Some(action),
@@ -478,7 +487,10 @@ mod tests {
         let mut v = v201();
         v.check_text(r#"[2,"1","SignCertificate",{"csr":"abc"}]"#);
         let result = v.check_text(r#"[3,"1",{"status":"Maybe"}]"#);
-        assert_eq!(result.error_code, Some(ErrorCode::PropertyConstraintViolation));
+        assert_eq!(
+            result.error_code,
+            Some(ErrorCode::PropertyConstraintViolation)
+        );
         assert_eq!(result.errors[0].path.as_deref(), Some("/status"));
     }
 
@@ -515,18 +527,22 @@ mod tests {
         let old = v.check_text(r#"[4,"8","FormationViolation","",{}]"#);
         assert_eq!(old.error_code, Some(ErrorCode::RpcFrameworkError));
         let mut v16 = Validator::new(OcppVersion::V1_6);
-        assert!(v16.check_text(r#"[4,"8","FormationViolation","",{}]"#).is_valid());
-        assert!(!v16.check_text(r#"[4,"8","RpcFrameworkError","",{}]"#).is_valid());
+        assert!(v16
+            .check_text(r#"[4,"8","FormationViolation","",{}]"#)
+            .is_valid());
+        assert!(!v16
+            .check_text(r#"[4,"8","RpcFrameworkError","",{}]"#)
+            .is_valid());
     }
 
     #[test]
     fn unknown_actions_are_remembered_for_their_results() {
         let mut v = v201();
-        let call = v.check_text(r#"[2,"1","Heartbeat",{}]"#);
+        let call = v.check_text(r#"[2,"1","TeleportVehicle",{}]"#);
         assert_eq!(call.error_code, Some(ErrorCode::NotImplemented));
         let result = v.check_text(r#"[3,"1",{}]"#);
         assert_eq!(result.error_code, Some(ErrorCode::NotImplemented));
-        assert_eq!(result.action.as_deref(), Some("Heartbeat"));
+        assert_eq!(result.action.as_deref(), Some("TeleportVehicle"));
         let long = "A".repeat(1000);
         v.check_text(&format!(r#"[2,"2","{long}",{{}}]"#));
         let result = v.check_text(r#"[3,"2",{}]"#);

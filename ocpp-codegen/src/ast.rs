@@ -57,7 +57,12 @@ impl<'a> Feature<'a> {
         generics: &Generics,
     ) -> syn::Result<Self> {
         if !generics.params.is_empty() || generics.where_clause.is_some() {
-            errors.spanned(generics, "a feature struct cannot have generic parameters");
+            // `Generics` prints its parameters only; add the where clause for the span.
+            let where_clause = &generics.where_clause;
+            errors.spanned(
+                quote!(#generics #where_clause),
+                "a feature struct cannot have generic parameters or a where clause",
+            );
         }
         match attr::parse(attrs, ident) {
             Ok(ocpp) => errors.finish(Feature {

@@ -351,7 +351,7 @@ fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> To
         let method = &handled.method;
         let action = &feature.ocpp.action;
         let params = side.params(&feature.ocpp.request);
-        let args = side.args();
+        let unused = side.unused();
         let output = output(&feature.ocpp.response);
         let summary = format!(" Answers a `{}` CALL from {}.", action.value(), side.peer());
         let docs: Vec<_> = feature.docs().collect();
@@ -523,4 +523,3 @@ mod tests {
         );
     }
 }
-

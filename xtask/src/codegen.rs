@@ -195,14 +195,24 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
         .keys()
         .map(|spec| {
             let base = rust_base_name(spec);
-            let name = if base_count[base] > 1 {
-                spec.as_str()
-            } else {
-                base
+            let name = match spec.strip_suffix("EnumType") {
+                // `IdTokenType` and `IdTokenEnumType`: the struct is `IdToken`, the enum
+                // `IdTokenEnum`.
+                Some(stem) if base_count[base] > 1 => format!("{stem}Enum"),
+                _ if base_count[base] > 1 && spec.ends_with("Type") => base.to_owned(),
+                _ if base_count[base] > 1 => spec.clone(),
+                _ => base.to_owned(),
             };
-            (spec.clone(), name.to_owned())
+            (spec.clone(), name)
         })
         .collect();
+
+    let mut seen = BTreeMap::new();
+    for (spec, name) in &typify_name {
+        if let Some(other) = seen.insert(name.clone(), spec.clone()) {
+            return Err(format!("{other} and {spec} would both be named {name}"));
+        }
+    }
 
     // The shape-only copy for typify.
     let mut defs: Vec<(String, schemars::schema::Schema)> = Vec::new();

@@ -55,9 +55,7 @@ fn wrap_urls(line: &str) -> String {
     let mut words = line.split(' ').peekable();
     while let Some(word) = words.next() {
         if word.starts_with("http://") || word.starts_with("https://") {
-            let url_end = word
-                .find([')', ',', ';'])
-                .unwrap_or(word.len());
+            let url_end = word.find([')', ',', ';']).unwrap_or(word.len());
             let (url, tail) = word.split_at(url_end);
             let (url, dot) = match url.strip_suffix('.') {
                 Some(u) => (u, "."),

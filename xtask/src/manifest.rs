@@ -82,3 +82,36 @@ impl Manifest {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{Initiator, Manifest};
+
+    /// Every schema pair of 2.0.1 is in exactly one block, and every action of the manifest has
+    /// both schemas; the initiators add up to what the specification assigns.
+    #[test]
+    fn manifest_2_0_1_covers_the_schema_folder() {
+        let root = crate::project_root().join("schemas");
+        let manifest = Manifest::load(&root.join("v2_0_1.toml")).expect("manifest");
+        let files: BTreeSet<String> = std::fs::read_dir(root.join("v2_0_1"))
+            .expect("schema folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut from_manifest = BTreeSet::new();
+        for action in manifest.actions().keys() {
+            for suffix in ["Request", "Response"] {
+                let file = format!("{action}{suffix}.json");
+                assert!(files.contains(&file), "{action} has no {file}");
+                from_manifest.insert(file);
+            }
+        }
+        assert_eq!(from_manifest, files, "schema files not in any block");
+        assert_eq!(manifest.blocks.len(), 16);
+        let count = |i| manifest.actions().values().filter(|(_, x)| *x == i).count();
+        assert_eq!(count(Initiator::Csms), 39);
+        assert_eq!(count(Initiator::ChargingStation), 24);
+        assert_eq!(count(Initiator::Both), 1);
+    }
+}

@@ -54,6 +54,15 @@ pub fn schema_expr(
         let ident = format_ident!("{rust}");
         return Ok(quote!(<#ident as #v::HasSchema>::SCHEMA));
     }
+    if !map.contains_key("type") {
+        // No `type` and no constraint: any JSON value (DataTransfer's `data`).
+        if let Some(k) = map.keys().find(|k| !ANNOTATIONS.contains(&k.as_str())) {
+            return Err(format!(
+                "{at}: keyword {k:?} without a `type` is not supported"
+            ));
+        }
+        return Ok(quote!(&#v::Schema::Any));
+    }
     let ty = map
         .get("type")
         .and_then(Value::as_str)

@@ -2,7 +2,7 @@
 
 //! Security (OCPP 2.0.1 Part 2, functional block A): certificates and security events.
 #![allow(clippy::all)]
-pub use super::types::{CertificateSigningUse, CustomData, GenericStatus, StatusInfo};
+pub use super::types::{CertificateSigningUse, CustomData, GenericStatus, StatusInfo, Variable};
 
 ::ocpp_messages::functional_block! {
     name = "security";

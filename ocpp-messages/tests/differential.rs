@@ -1,0 +1,403 @@
+//! Differential test of our validator against an independent one (the `jsonschema` crate, with
+//! draft-06 and format assertion switched on explicitly), and round trips of every valid
+//! instance through the generated Rust types.
+//!
+//! Instances come from the schema files themselves (see `support/schema_instances.rs`):
+//! deterministic valid instances, proptest-driven random valid instances, and mutations of all
+//! of them. For every instance, our verdict must equal the oracle's; where the schema makes the
+//! verdict obvious, the oracle must give it too (which checks the generator and the oracle's
+//! configuration); and every instance both accept must come back unchanged from a typed round
+//! trip (numbers compared by value, everything else exactly).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ocpp_messages::v2_0_1::security::{
+    self, CertificateSignedRequest, CertificateSignedResponse, SecurityEventNotificationRequest,
+    SecurityEventNotificationResponse, SignCertificateRequest, SignCertificateResponse,
+};
+use ocpp_messages::validate::{validate, HasSchema, Schema};
+use ocpp_messages::CallError;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use support::schema_instances::{Instance, SchemaDoc};
+
+/// The schemas under test, as `schemas/v2_0_1/<name>.json`.
+const SCHEMA_NAMES: &[&str] = &[
+    "CertificateSignedRequest",
+    "CertificateSignedResponse",
+    "SecurityEventNotificationRequest",
+    "SecurityEventNotificationResponse",
+    "SignCertificateRequest",
+    "SignCertificateResponse",
+];
+
+/// Random valid instances per schema (each also mutated).
+const RANDOM_CASES: usize = 256;
+
+/// Mutations kept per random valid instance (the deterministic ones keep all of theirs).
+const MUTATIONS_PER_RANDOM_INSTANCE: usize = 24;
+
+/// Fewer instances than this means the generator is broken and the test proves little.
+const MIN_INSTANCES: usize = 20_000;
+
+type RoundTrip = fn(Value) -> Result<Value, String>;
+
+/// One message type: its schema file, the oracle built from it, and our side.
+struct Target {
+    name: &'static str,
+    doc: SchemaDoc,
+    oracle: jsonschema::Validator,
+    /// `<T as HasSchema>::SCHEMA`.
+    typed_schema: &'static Schema,
+    /// The same schema as the feature table has it.
+    feature_schema: &'static Schema,
+    /// `FeatureInfo::reencode_request` or `reencode_response`.
+    reencode: fn(Value) -> Result<Value, CallError>,
+    /// `serde_json::from_value::<T>` then `to_value`.
+    serde_round_trip: RoundTrip,
+}
+
+fn serde_round_trip<T: Serialize + DeserializeOwned>(value: Value) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(value).map_err(|e| format!("from_value: {e}"))?;
+    serde_json::to_value(&typed).map_err(|e| format!("to_value: {e}"))
+}
+
+fn typed(name: &str) -> (&'static Schema, RoundTrip) {
+    macro_rules! typed {
+        ($($t:ident),* $(,)?) => {
+            match name {
+                $(stringify!($t) => (<$t as HasSchema>::SCHEMA, serde_round_trip::<$t> as RoundTrip),)*
+                other => panic!("no generated type for {other}"),
+            }
+        };
+    }
+    typed!(
+        CertificateSignedRequest,
+        CertificateSignedResponse,
+        SecurityEventNotificationRequest,
+        SecurityEventNotificationResponse,
+        SignCertificateRequest,
+        SignCertificateResponse,
+    )
+}
+
+fn load_targets() -> Vec<Target> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/v2_0_1");
+    let mut targets = Vec::new();
+    for feature in security::PROFILE.features {
+        for (suffix, feature_schema, reencode) in [
+            ("Request", feature.request, feature.reencode_request),
+            ("Response", feature.response, feature.reencode_response),
+        ] {
+            let name = SCHEMA_NAMES
+                .iter()
+                .copied()
+                .find(|n| *n == format!("{}{suffix}", feature.name))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}{suffix} is not one of the schemas under test",
+                        feature.name
+                    )
+                });
+            let path = dir.join(format!("{name}.json"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let schema: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                schema["$schema"], "http://json-schema.org/draft-06/schema#",
+                "{name} is not a draft-06 schema"
+            );
+            let oracle = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft6)
+                .should_validate_formats(true)
+                .build(&schema)
+                .unwrap_or_else(|e| panic!("{name}: the oracle rejects the schema: {e}"));
+            let (typed_schema, serde_round_trip) = typed(name);
+            targets.push(Target {
+                name,
+                doc: SchemaDoc::new(schema),
+                oracle,
+                typed_schema,
+                feature_schema,
+                reencode,
+                serde_round_trip,
+            });
+        }
+    }
+    let mut names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names, SCHEMA_NAMES,
+        "the feature table does not cover exactly the six schemas"
+    );
+    targets
+}
+
+/// Equality of JSON values with numbers compared by value (`5.0 == 5`) and everything else
+/// exactly (strings byte for byte, objects by members, arrays in order).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let int = |n: &serde_json::Number| {
+                n.as_i64()
+                    .map(i128::from)
+                    .or_else(|| n.as_u64().map(i128::from))
+            };
+            match (int(x), int(y)) {
+                (Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `value` with long strings abbreviated, for readable failure messages.
+fn abbreviated(value: &Value) -> String {
+    fn abbreviate(v: &Value) -> Value {
+        match v {
+            Value::String(s) if s.chars().count() > 40 => {
+                let head: String = s.chars().take(12).collect();
+                Value::String(format!(
+                    "{head}\u{2026} ({} code points, {} bytes)",
+                    s.chars().count(),
+                    s.len()
+                ))
+            }
+            Value::Array(items) => Value::Array(items.iter().map(abbreviate).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), abbreviate(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    abbreviate(value).to_string()
+}
+
+fn verdict(valid: bool) -> &'static str {
+    if valid {
+        "accept"
+    } else {
+        "reject"
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    seen: HashSet<(usize, String)>,
+    checked: usize,
+    accepted: usize,
+    round_trips: usize,
+    /// Our verdict differs from the oracle's: a bug on one side.
+    disagreements: Vec<String>,
+    /// The oracle's verdict differs from the one the schema obviously implies: a bug in the
+    /// generator, the oracle or its configuration.
+    oracle_surprises: Vec<String>,
+    /// A valid instance that does not survive a typed round trip unchanged.
+    round_trip_failures: Vec<String>,
+}
+
+impl Report {
+    fn check(&mut self, targets: &[Target], t: usize, instance: &Instance) {
+        let key = (t, instance.value.to_string());
+        if !self.seen.insert(key) {
+            return;
+        }
+        let target = &targets[t];
+        let value = &instance.value;
+        self.checked += 1;
+        let violations = validate(target.typed_schema, value);
+        let ours = violations.is_empty();
+        let ours_via_feature = validate(target.feature_schema, value).is_empty();
+        let oracle = target.oracle.is_valid(value);
+        if ours != oracle || ours_via_feature != ours {
+            let mut msg = format!(
+                "{}: {}\n    instance: {}\n    ours:   {}",
+                target.name,
+                instance.what,
+                abbreviated(value),
+                verdict(ours)
+            );
+            for v in &violations {
+                write!(msg, " [{v}]").unwrap();
+            }
+            if ours_via_feature != ours {
+                write!(
+                    msg,
+                    " (but {} through the feature table)",
+                    verdict(ours_via_feature)
+                )
+                .unwrap();
+            }
+            write!(msg, "\n    oracle: {}", verdict(oracle)).unwrap();
+            for e in target.oracle.iter_errors(value) {
+                write!(msg, " [{}: {e}]", e.instance_path()).unwrap();
+            }
+            self.disagreements.push(msg);
+        }
+        if let Some(expected) = instance.expected {
+            if oracle != expected {
+                self.oracle_surprises.push(format!(
+                    "{}: {}\n    instance: {}\n    expected {}, oracle says {}",
+                    target.name,
+                    instance.what,
+                    abbreviated(value),
+                    verdict(expected),
+                    verdict(oracle)
+                ));
+            }
+        }
+        if ours && oracle {
+            self.accepted += 1;
+            self.round_trip(target, instance);
+        }
+    }
+
+    fn round_trip(&mut self, target: &Target, instance: &Instance) {
+        let via_feature = (target.reencode)(instance.value.clone()).map_err(|e| format!("{e:?}"));
+        let via_serde = (target.serde_round_trip)(instance.value.clone());
+        for (how, result) in [
+            ("FeatureInfo reencode", via_feature),
+            ("serde_json", via_serde),
+        ] {
+            self.round_trips += 1;
+            let problem = match result {
+                Ok(out) if same_json(&out, &instance.value) => continue,
+                Ok(out) => format!("gives back {}", abbreviated(&out)),
+                Err(e) => format!("fails: {e}"),
+            };
+            self.round_trip_failures.push(format!(
+                "{}: {}\n    instance: {}\n    {how} round trip {problem}",
+                target.name,
+                instance.what,
+                abbreviated(&instance.value)
+            ));
+        }
+    }
+}
+
+/// A small deterministic generator, to pick which mutations of a random instance to keep.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(n).unwrap()).unwrap()
+    }
+}
+
+fn check_target(targets: &[Target], t: usize, report: &mut Report) {
+    let doc = &targets[t].doc;
+
+    // Deterministic valid instances, and every mutation of each.
+    for valid in doc.valid_instances() {
+        report.check(targets, t, &valid);
+        for mutation in doc.mutations(&valid.value) {
+            let what = format!("{} | {}", valid.what, mutation.what);
+            report.check(targets, t, &Instance { what, ..mutation });
+        }
+    }
+
+    // Random valid instances (fixed seed), and a random sample of their mutations.
+    let strategy = doc.strategy(doc.root());
+    let mut runner = TestRunner::deterministic();
+    let mut pick = SplitMix(0x0cbb_2024 + u64::try_from(t).unwrap());
+    for case in 0..RANDOM_CASES {
+        let value = strategy.new_tree(&mut runner).unwrap().current();
+        let valid = Instance {
+            what: format!("random #{case}"),
+            value,
+            expected: Some(true),
+        };
+        report.check(targets, t, &valid);
+        let mut mutations = doc.mutations(&valid.value);
+        for _ in 0..MUTATIONS_PER_RANDOM_INSTANCE.min(mutations.len()) {
+            let mutation = mutations.swap_remove(pick.below(mutations.len()));
+            let what = format!("{} | {}", valid.what, mutation.what);
+            report.check(targets, t, &Instance { what, ..mutation });
+        }
+    }
+}
+
+#[test]
+fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
+    let targets = load_targets();
+    let mut report = Report::default();
+    for t in 0..targets.len() {
+        let before = (report.checked, report.accepted);
+        check_target(&targets, t, &mut report);
+        println!(
+            "{}: {} instances ({} valid)",
+            targets[t].name,
+            report.checked - before.0,
+            report.accepted - before.1
+        );
+    }
+    println!(
+        "total: {} distinct instances checked, {} valid, {} invalid; {} round trips",
+        report.checked,
+        report.accepted,
+        report.checked - report.accepted,
+        report.round_trips
+    );
+
+    let mut failures = String::new();
+    for (title, list) in [
+        (
+            "our verdict differs from the oracle's",
+            &report.disagreements,
+        ),
+        (
+            "the oracle's verdict differs from the one the schema implies",
+            &report.oracle_surprises,
+        ),
+        (
+            "round trip does not give back the input",
+            &report.round_trip_failures,
+        ),
+    ] {
+        if !list.is_empty() {
+            writeln!(failures, "\n{} case(s): {title}:", list.len()).unwrap();
+            for item in list {
+                writeln!(failures, "  - {item}").unwrap();
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+    assert!(
+        report.checked >= MIN_INSTANCES,
+        "only {} instances checked",
+        report.checked
+    );
+    assert!(
+        report.accepted >= MIN_INSTANCES / 10
+            && report.checked - report.accepted >= MIN_INSTANCES / 2,
+        "too few valid ({}) or invalid ({}) instances",
+        report.accepted,
+        report.checked - report.accepted
+    );
+}

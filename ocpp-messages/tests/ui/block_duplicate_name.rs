@@ -1,0 +1,6 @@
+ocpp_messages::functional_block! {
+    name = "provisioning";
+    name = "security";
+}
+
+fn main() {}
