@@ -16,11 +16,13 @@
 //! assert_eq!(response.status, GenericStatus::Accepted);
 //! ```
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::dispatch::{decode, encode, violations_error};
 use crate::error::CallError;
-use crate::feature::Feature;
+use crate::feature::{Feature, FeatureInfo};
 use crate::frame::Frame;
 use crate::validate::{validate, HasSchema};
 use crate::version::OcppVersion;
@@ -59,6 +61,14 @@ pub enum ResponseError {
     /// The frame is a CALL, not an answer.
     #[error("expected a CALLRESULT or CALLERROR, got a CALL")]
     NotAnAnswer,
+    /// [`Answer::into_response`] was asked for another feature than the call's.
+    #[error("the call was {actual}, not {expected}")]
+    WrongFeature {
+        /// The feature asked for.
+        expected: &'static str,
+        /// The action of the call.
+        actual: &'static str,
+    },
 }
 
 /// Decodes and validates the frame that answers a CALL of feature `F`.
@@ -88,5 +98,161 @@ pub fn decode_response<F: Feature>(
             details,
         }),
         Frame::Call { .. } => Err(ResponseError::NotAnAnswer),
+    }
+}
+
+/// The CALLs we have sent and not yet seen answered, matched to their answers by message id.
+///
+/// Transport-free: it builds frames and consumes frames; sending and receiving them is the
+/// caller's business.
+///
+/// ```
+/// use ocpp_messages::call::PendingCalls;
+/// use ocpp_messages::frame::Frame;
+/// use ocpp_messages::v2_0_1::security::{CertificateSignedFeature, CertificateSignedRequest, CertificateSignedStatus};
+/// use ocpp_messages::OcppVersion;
+///
+/// let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+/// let (id, frame) = pending.call::<CertificateSignedFeature>(&CertificateSignedRequest::new("PEM")).unwrap();
+/// // ... send `frame`, receive the answer ...
+/// let answer = Frame::parse(&format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#)).unwrap();
+/// let answer = pending.answer(answer).unwrap();
+/// let response = answer.into_response::<CertificateSignedFeature>().unwrap();
+/// assert_eq!(response.status, CertificateSignedStatus::Accepted);
+/// assert!(pending.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct PendingCalls {
+    version: OcppVersion,
+    pending: HashMap<String, &'static FeatureInfo>,
+    next_id: u64,
+}
+
+/// An answer matched to the CALL it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The message id of the call and its answer.
+    pub message_id: String,
+    /// The call's action.
+    pub action: &'static str,
+    /// The validated CALLRESULT payload, or why there is none.
+    pub result: Result<Value, ResponseError>,
+}
+
+impl Answer {
+    /// The typed response, for the feature the call was made with.
+    pub fn into_response<F: Feature>(self) -> Result<F::Response, ResponseError> {
+        if self.action != F::NAME {
+            return Err(ResponseError::WrongFeature {
+                expected: F::NAME,
+                actual: self.action,
+            });
+        }
+        decode(self.result?).map_err(ResponseError::Invalid)
+    }
+}
+
+/// A frame that answers no pending call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("no pending call has message id {message_id:?}")]
+pub struct Unmatched {
+    /// The frame's message id.
+    pub message_id: String,
+}
+
+impl PendingCalls {
+    /// No pending calls; message ids count up from 1.
+    pub fn new(version: OcppVersion) -> Self {
+        PendingCalls {
+            version,
+            pending: HashMap::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Builds the CALL frame for `request` with a fresh message id and records it as pending.
+    /// Returns the id and the frame.
+    pub fn call<F: Feature>(
+        &mut self,
+        request: &F::Request,
+    ) -> Result<(String, String), CallError> {
+        let id = loop {
+            let id = self.next_id.to_string();
+            self.next_id += 1;
+            if !self.pending.contains_key(&id) {
+                break id;
+            }
+        };
+        let frame = self.call_with_id::<F>(&id, request)?;
+        Ok((id, frame))
+    }
+
+    /// Builds the CALL frame for `request` with the given message id and records it as
+    /// pending. Fails if a call with that id is already pending.
+    pub fn call_with_id<F: Feature>(
+        &mut self,
+        message_id: &str,
+        request: &F::Request,
+    ) -> Result<String, CallError> {
+        if self.pending.contains_key(message_id) {
+            return Err(CallError::internal(format!(
+                "message id {message_id:?} is already pending"
+            )));
+        }
+        let frame = call_frame::<F>(self.version, message_id, request)?;
+        self.pending.insert(message_id.to_owned(), &F::INFO);
+        Ok(frame)
+    }
+
+    /// Matches a CALLRESULT or CALLERROR to its pending call, removes the call, and validates
+    /// the response against the call's response schema.
+    pub fn answer(&mut self, frame: Frame) -> Result<Answer, Unmatched> {
+        let message_id = frame.message_id().to_owned();
+        if matches!(frame, Frame::Call { .. }) {
+            return Err(Unmatched { message_id });
+        }
+        let Some(feature) = self.pending.remove(&message_id) else {
+            return Err(Unmatched { message_id });
+        };
+        let result = match frame {
+            Frame::CallResult { payload, .. } => {
+                let violations = validate(feature.response, &payload);
+                match violations_error(self.version, "response", &violations) {
+                    Some(e) => Err(ResponseError::Invalid(e)),
+                    None => Ok(payload),
+                }
+            }
+            Frame::CallError {
+                error_code,
+                description,
+                details,
+                ..
+            } => Err(ResponseError::CallError {
+                error_code,
+                description,
+                details,
+            }),
+            Frame::Call { .. } => Err(ResponseError::NotAnAnswer),
+        };
+        Ok(Answer {
+            message_id,
+            action: feature.name,
+            result,
+        })
+    }
+
+    /// Forgets a pending call (after a timeout, say). Returns whether it was pending.
+    pub fn cancel(&mut self, message_id: &str) -> bool {
+        self.pending.remove(message_id).is_some()
+    }
+
+    /// The number of pending calls.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether no call is pending.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
     }
 }

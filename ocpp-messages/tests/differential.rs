@@ -349,12 +349,14 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
     let mut report = Report::default();
     for t in 0..targets.len() {
         let before = (report.checked, report.accepted);
+        let started = std::time::Instant::now();
         check_target(&targets, t, &mut report);
         println!(
-            "{}: {} instances ({} valid)",
+            "{}: {} instances ({} valid) in {:?}",
             targets[t].name,
             report.checked - before.0,
-            report.accepted - before.1
+            report.accepted - before.1,
+            started.elapsed()
         );
     }
     println!(
@@ -400,4 +402,27 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
         report.accepted,
         report.checked - report.accepted
     );
+}
+
+#[test]
+fn timing_probe() {
+    let targets = load_targets();
+    for (t, target) in targets.iter().enumerate() {
+        let doc = &target.doc;
+        let s = std::time::Instant::now();
+        let valids = doc.valid_instances();
+        let mut muts = Vec::new();
+        for v in &valids { muts.extend(doc.mutations(&v.value)); }
+        let gen = s.elapsed();
+        let s = std::time::Instant::now();
+        let mut n = 0; for m in &muts { n += m.value.to_string().len(); }
+        let ser = s.elapsed();
+        let s = std::time::Instant::now();
+        for m in &muts { let _ = validate(target.typed_schema, &m.value); }
+        let ours = s.elapsed();
+        let s = std::time::Instant::now();
+        for m in &muts { let _ = target.oracle.is_valid(&m.value); }
+        let oracle = s.elapsed();
+        println!("{t} valids {} muts {} bytes {n} gen {gen:?} ser {ser:?} ours {ours:?} oracle {oracle:?}", valids.len(), muts.len());
+    }
 }

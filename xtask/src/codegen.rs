@@ -36,15 +36,27 @@ pub fn run(root: &Path, mode: Mode) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     manifests.sort();
-    let mut problems = Vec::new();
+    let mut outputs: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
+    let tests_dir = root.join("ocpp-messages/tests/generated");
+    outputs.insert(tests_dir.clone(), BTreeMap::new());
     for path in manifests {
         let manifest = Manifest::load(&path)?;
-        let files = generate_version(root, &manifest)?;
+        let (files, names) = generate_version(root, &manifest)?;
         let dir = root
             .join("ocpp-messages/src")
             .join(&manifest.module)
             .join("generated");
-        problems.extend(ensure_dir_contents(root, &dir, &files, mode)?);
+        outputs.insert(dir, files);
+        if let Some(tests) = outputs.get_mut(&tests_dir) {
+            tests.insert(
+                format!("{}_recorder.rs", manifest.module),
+                recorder(&manifest, &names)?,
+            );
+        }
+    }
+    let mut problems = Vec::new();
+    for (dir, files) in &outputs {
+        problems.extend(ensure_dir_contents(root, dir, files, mode)?);
     }
     if problems.is_empty() {
         Ok(())
@@ -137,7 +149,13 @@ fn rust_base_name(spec: &str) -> &str {
         .unwrap_or(spec)
 }
 
-fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String, String>> {
+/// The Rust names of an action's items: feature struct, request, response.
+type ActionNames = BTreeMap<String, [String; 3]>;
+
+fn generate_version(
+    root: &Path,
+    manifest: &Manifest,
+) -> Result<(BTreeMap<String, String>, ActionNames)> {
     let module = &manifest.module;
     let set = SchemaSet::load(&root.join("schemas").join(module))?;
     let actions = manifest.actions();
@@ -325,6 +343,17 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
             .collect()
     };
 
+    // The Rust names of each action's items; the feature struct is named like the request.
+    let action_names: ActionNames = actions
+        .keys()
+        .map(|action| {
+            let req = rust_names[&format!("{action}Request")].clone();
+            let resp = rust_names[&format!("{action}Response")].clone();
+            let feature = format!("{}Feature", req.trim_end_matches("Request"));
+            (action.to_string(), [feature, req, resp])
+        })
+        .collect();
+
     // types.rs
     let types_items = modules.get("types").cloned().unwrap_or_default();
     let doc = format!(" Definitions shared by several OCPP {version} messages.");
@@ -349,9 +378,9 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
             quote!(pub use super::types::{#(#imports),*};)
         };
         let features = b.actions.iter().map(|(action, initiator)| {
-            let ident = format_ident!("{action}Feature");
-            let req = format_ident!("{}", rust_names[&format!("{action}Request")]);
-            let resp = format_ident!("{}", rust_names[&format!("{action}Response")]);
+            let [feature, req, resp] = &action_names[action];
+            let ident = format_ident!("{feature}");
+            let (req, resp) = (format_ident!("{req}"), format_ident!("{resp}"));
             let init = format_ident!("{}", initiator.as_str());
             let who = match initiator {
                 Initiator::ChargingStation => "the charging station sends it to the CSMS",
@@ -428,7 +457,7 @@ fn generate_version(root: &Path, manifest: &Manifest) -> Result<BTreeMap<String,
             },
         )?,
     );
-    Ok(out)
+    Ok((out, action_names))
 }
 
 fn render(source: &str, tokens: TokenStream) -> Result<String> {
@@ -781,4 +810,84 @@ fn option_inner(ty: &syn::Type) -> Option<syn::Type> {
         syn::GenericArgument::Type(t) => Some(t.clone()),
         _ => None,
     }
+}
+
+/// A test support file: a handler implementing every method of every block for both roles,
+/// recording which method a CALL reached, and the dispatchers serving it.
+fn recorder(manifest: &Manifest, names: &ActionNames) -> Result<String> {
+    use heck::ToSnakeCase;
+    let module = format_ident!("{}", manifest.module);
+    let mut impls = Vec::new();
+    let mut csms_services = Vec::new();
+    let mut station_services = Vec::new();
+    for (block, b) in &manifest.blocks {
+        let block = format_ident!("{block}");
+        let mut csms_methods = Vec::new();
+        let mut station_methods = Vec::new();
+        for (action, initiator) in &b.actions {
+            let method = format_ident!("on_{}", action.to_snake_case());
+            let [_, req, resp] = &names[action];
+            let (req, resp) = (format_ident!("{req}"), format_ident!("{resp}"));
+            if *initiator != Initiator::Csms {
+                csms_methods.push(quote! {
+                    async fn #method(&self, charging_station_id: &str, _request: #block::#req)
+                        -> Result<#block::#resp, CallError> {
+                        self.record(#action, Some(charging_station_id))
+                    }
+                });
+            }
+            if *initiator != Initiator::ChargingStation {
+                station_methods.push(quote! {
+                    async fn #method(&self, _request: #block::#req) -> Result<#block::#resp, CallError> {
+                        self.record(#action, None)
+                    }
+                });
+            }
+        }
+        impls.push(quote! {
+            impl #block::CsmsHandler for Recorder { #(#csms_methods)* }
+            impl #block::ChargingStationHandler for Recorder { #(#station_methods)* }
+        });
+        csms_services.push(quote!(.with(#block::CsmsService(Arc::clone(recorder)))));
+        station_services.push(quote!(.with(#block::ChargingStationService(Arc::clone(recorder)))));
+    }
+    let version = format_ident!("V{}", manifest.version.replace('.', "_"));
+    let tokens = quote! {
+        #![doc = " A handler for every action of both roles that records which method each CALL reaches."]
+        #![allow(dead_code)]
+        use std::sync::{Arc, Mutex};
+        use ocpp_messages::dispatch::Dispatcher;
+        use ocpp_messages::v2_0_1::*;
+        use ocpp_messages::{CallError, ErrorCode, OcppVersion, Role};
+
+        #[doc = " Records `(action, charging station id)` for every method called, and answers each with a `GenericError` naming the action."]
+        #[derive(Default)]
+        pub struct Recorder {
+            pub calls: Mutex<Vec<(&'static str, Option<String>)>>,
+        }
+
+        impl Recorder {
+            fn record<T>(&self, action: &'static str, charging_station_id: Option<&str>) -> Result<T, CallError> {
+                self.calls.lock().unwrap().push((action, charging_station_id.map(str::to_owned)));
+                Err(CallError::new(ErrorCode::GenericError, action))
+            }
+        }
+
+        #(#impls)*
+
+        #[doc = " A CSMS dispatcher with every block served by `recorder`."]
+        pub fn csms_dispatcher(recorder: &Arc<Recorder>) -> Dispatcher {
+            Dispatcher::new(OcppVersion::#version, Role::Csms) #(#csms_services)*
+        }
+
+        #[doc = " A charging-station dispatcher with every block served by `recorder`."]
+        pub fn charging_station_dispatcher(recorder: &Arc<Recorder>) -> Dispatcher {
+            Dispatcher::new(OcppVersion::#version, Role::ChargingStation) #(#station_services)*
+        }
+    };
+    let text = render(&format!("schemas/{}.toml", manifest.module), tokens)?;
+    Ok(text.replace(
+        "use ocpp_messages::v2_0_1::*;",
+        &format!("use ocpp_messages::{module}::*;"),
+    ))
 }

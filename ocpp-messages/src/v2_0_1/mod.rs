@@ -2,6 +2,8 @@
 //!
 //! Each functional block is a module; shared definitions are in [`types`].
 
+// Generated code is formatted by prettyplease, not rustfmt; see `cargo xtask codegen`.
+#[rustfmt::skip]
 mod generated;
 
 pub use generated::*;

@@ -77,27 +77,26 @@ impl ChangeAvailabilityRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evse",
-                    required: false,
-                    schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "operationalStatus",
-                    required: true,
-                    schema: <OperationalStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evse",
+                required: false,
+                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "operationalStatus",
+                required: true,
+                schema: <OperationalStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ChangeAvailabilityRequest {}
@@ -145,28 +144,26 @@ impl ChangeAvailabilityResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <ChangeAvailabilityStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <ChangeAvailabilityStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ChangeAvailabilityResponse {}
@@ -182,7 +179,7 @@ impl ::ocpp_messages::Message for ChangeAvailabilityResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChangeAvailabilityStatus {
     /// `Accepted`
@@ -205,7 +202,9 @@ impl ::std::fmt::Display for ChangeAvailabilityStatus {
 
 impl ::std::str::FromStr for ChangeAvailabilityStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -225,8 +224,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ChangeAvailabilityStatus
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected", "Scheduled"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "Scheduled"],
+    );
 }
 
 /// This contains the current status of the Connector.
@@ -241,7 +241,7 @@ impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ConnectorStatus {
     /// `Available`
@@ -270,7 +270,9 @@ impl ::std::fmt::Display for ConnectorStatus {
 
 impl ::std::str::FromStr for ConnectorStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Available" => Ok(Self::Available),
             "Occupied" => Ok(Self::Occupied),
@@ -292,14 +294,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ConnectorStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ConnectorStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "Available",
-            "Occupied",
-            "Reserved",
-            "Unavailable",
-            "Faulted",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Available", "Occupied", "Reserved", "Unavailable", "Faulted"],
+    );
 }
 
 /// The payload of a `Heartbeat` CALL (the request).
@@ -328,15 +325,16 @@ impl HeartbeatRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for HeartbeatRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for HeartbeatRequest {}
@@ -372,28 +370,25 @@ impl HeartbeatResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for HeartbeatResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "currentTime",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "currentTime",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for HeartbeatResponse {}
@@ -409,7 +404,7 @@ impl ::ocpp_messages::Message for HeartbeatResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum OperationalStatus {
     /// `Inoperative`
@@ -429,7 +424,9 @@ impl ::std::fmt::Display for OperationalStatus {
 
 impl ::std::str::FromStr for OperationalStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Inoperative" => Ok(Self::Inoperative),
             "Operative" => Ok(Self::Operative),
@@ -448,8 +445,9 @@ impl ::std::convert::TryFrom<::std::string::String> for OperationalStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for OperationalStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Inoperative", "Operative"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Inoperative", "Operative"],
+    );
 }
 
 /// The payload of a `StatusNotification` CALL (the request).
@@ -500,55 +498,48 @@ impl StatusNotificationRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for StatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "timestamp",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "connectorStatus",
-                    required: true,
-                    schema: <ConnectorStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evseId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "connectorId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "timestamp",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "connectorStatus",
+                required: true,
+                schema: <ConnectorStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evseId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "connectorId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for StatusNotificationRequest {}
@@ -578,15 +569,16 @@ impl StatusNotificationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for StatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for StatusNotificationResponse {}

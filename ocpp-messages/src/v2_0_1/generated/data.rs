@@ -59,7 +59,10 @@ impl DataTransferRequest {
     }
     /// Sets `messageId`.
     #[must_use]
-    pub fn with_message_id(mut self, message_id: impl Into<::std::string::String>) -> Self {
+    pub fn with_message_id(
+        mut self,
+        message_id: impl Into<::std::string::String>,
+    ) -> Self {
         self.message_id = Some(message_id.into());
         self
     }
@@ -72,44 +75,39 @@ impl DataTransferRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DataTransferRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "messageId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "data",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Any,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "vendorId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(255usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "messageId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "data",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Any,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "vendorId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(255usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for DataTransferRequest {}
@@ -167,32 +165,31 @@ impl DataTransferResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DataTransferResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <DataTransferStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "data",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Any,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <DataTransferStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "data",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Any,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for DataTransferResponse {}
@@ -208,7 +205,7 @@ impl ::ocpp_messages::Message for DataTransferResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum DataTransferStatus {
     /// `Accepted`
@@ -234,7 +231,9 @@ impl ::std::fmt::Display for DataTransferStatus {
 
 impl ::std::str::FromStr for DataTransferStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -255,11 +254,7 @@ impl ::std::convert::TryFrom<::std::string::String> for DataTransferStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DataTransferStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "Accepted",
-            "Rejected",
-            "UnknownMessageId",
-            "UnknownVendorId",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"],
+    );
 }

@@ -2,7 +2,9 @@
 
 //! DisplayMessage (OCPP 2.0.1 Part 2, functional block O): messages shown on the charging station's display.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, MessageInfo, MessagePriority, MessageState, StatusInfo};
+pub use super::types::{
+    CustomData, MessageInfo, MessagePriority, MessageState, StatusInfo,
+};
 
 ::ocpp_messages::functional_block! {
     name = "display";
@@ -58,10 +60,7 @@ pub struct ClearDisplayMessageRequest {
 impl ClearDisplayMessageRequest {
     /// A `ClearDisplayMessageRequest` from its required members, in schema order; optional members are unset.
     pub fn new(id: i64) -> Self {
-        Self {
-            custom_data: None,
-            id,
-        }
+        Self { custom_data: None, id }
     }
     /// Sets `customData`.
     #[must_use]
@@ -72,28 +71,25 @@ impl ClearDisplayMessageRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ClearDisplayMessageRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ClearDisplayMessageRequest {}
@@ -141,27 +137,26 @@ impl ClearDisplayMessageResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ClearDisplayMessageResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <ClearMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <ClearMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ClearDisplayMessageResponse {}
@@ -177,7 +172,7 @@ impl ::ocpp_messages::Message for ClearDisplayMessageResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ClearMessageStatus {
     /// `Accepted`
@@ -197,7 +192,9 @@ impl ::std::fmt::Display for ClearMessageStatus {
 
 impl ::std::str::FromStr for ClearMessageStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Unknown" => Ok(Self::Unknown),
@@ -216,8 +213,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ClearMessageStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ClearMessageStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Unknown"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Unknown"],
+    );
 }
 
 /// This indicates whether the Charging Station is able to display the message.
@@ -232,7 +230,7 @@ impl ::ocpp_messages::validate::HasSchema for ClearMessageStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum DisplayMessageStatus {
     /// `Accepted`
@@ -264,7 +262,9 @@ impl ::std::fmt::Display for DisplayMessageStatus {
 
 impl ::std::str::FromStr for DisplayMessageStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "NotSupportedMessageFormat" => Ok(Self::NotSupportedMessageFormat),
@@ -287,15 +287,16 @@ impl ::std::convert::TryFrom<::std::string::String> for DisplayMessageStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DisplayMessageStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Accepted",
             "NotSupportedMessageFormat",
             "Rejected",
             "NotSupportedPriority",
             "NotSupportedState",
             "UnknownTransaction",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `GetDisplayMessages` CALL (the request).
@@ -354,55 +355,48 @@ impl GetDisplayMessagesRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: &::ocpp_messages::validate::Schema::Integer(
-                                ::ocpp_messages::validate::NumberRange {
-                                    minimum: None,
-                                    maximum: None,
-                                    multiple_of: None,
-                                },
-                            ),
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "priority",
-                    required: false,
-                    schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "state",
-                    required: false,
-                    schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                        minimum: None,
+                        maximum: None,
+                        multiple_of: None,
+                    }),
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "priority",
+                required: false,
+                schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "state",
+                required: false,
+                schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetDisplayMessagesRequest {}
@@ -450,28 +444,26 @@ impl GetDisplayMessagesResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <GetDisplayMessagesStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GetDisplayMessagesStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetDisplayMessagesResponse {}
@@ -487,7 +479,7 @@ impl ::ocpp_messages::Message for GetDisplayMessagesResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GetDisplayMessagesStatus {
     /// `Accepted`
@@ -507,7 +499,9 @@ impl ::std::fmt::Display for GetDisplayMessagesStatus {
 
 impl ::std::str::FromStr for GetDisplayMessagesStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Unknown" => Ok(Self::Unknown),
@@ -526,8 +520,9 @@ impl ::std::convert::TryFrom<::std::string::String> for GetDisplayMessagesStatus
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Unknown"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Unknown"],
+    );
 }
 
 /// The payload of a `NotifyDisplayMessages` CALL (the request).
@@ -582,44 +577,39 @@ impl NotifyDisplayMessagesRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for NotifyDisplayMessagesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "messageInfo",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "tbc",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "messageInfo",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "tbc",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for NotifyDisplayMessagesRequest {}
@@ -649,15 +639,16 @@ impl NotifyDisplayMessagesResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for NotifyDisplayMessagesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for NotifyDisplayMessagesResponse {}
@@ -680,10 +671,7 @@ pub struct SetDisplayMessageRequest {
 impl SetDisplayMessageRequest {
     /// A `SetDisplayMessageRequest` from its required members, in schema order; optional members are unset.
     pub fn new(message: MessageInfo) -> Self {
-        Self {
-            custom_data: None,
-            message,
-        }
+        Self { custom_data: None, message }
     }
     /// Sets `customData`.
     #[must_use]
@@ -694,22 +682,21 @@ impl SetDisplayMessageRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetDisplayMessageRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "message",
-                    required: true,
-                    schema: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "message",
+                required: true,
+                schema: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetDisplayMessageRequest {}
@@ -757,27 +744,26 @@ impl SetDisplayMessageResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetDisplayMessageResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <DisplayMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <DisplayMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetDisplayMessageResponse {}

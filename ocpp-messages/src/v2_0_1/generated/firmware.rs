@@ -116,7 +116,10 @@ impl Firmware {
     }
     /// Sets `installDateTime`.
     #[must_use]
-    pub fn with_install_date_time(mut self, install_date_time: ::ocpp_messages::DateTime) -> Self {
+    pub fn with_install_date_time(
+        mut self,
+        install_date_time: ::ocpp_messages::DateTime,
+    ) -> Self {
         self.install_date_time = Some(install_date_time);
         self
     }
@@ -131,79 +134,71 @@ impl Firmware {
     }
     /// Sets `signature`.
     #[must_use]
-    pub fn with_signature(mut self, signature: impl Into<::std::string::String>) -> Self {
+    pub fn with_signature(
+        mut self,
+        signature: impl Into<::std::string::String>,
+    ) -> Self {
         self.signature = Some(signature.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for Firmware {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "location",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "retrieveDateTime",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "installDateTime",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "signingCertificate",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(5500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "signature",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(800usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "location",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "retrieveDateTime",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "installDateTime",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "signingCertificate",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(5500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "signature",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(800usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// This contains the progress status of the firmware installation.
@@ -218,7 +213,7 @@ impl ::ocpp_messages::validate::HasSchema for Firmware {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum FirmwareStatus {
     /// `Downloaded`
@@ -274,7 +269,9 @@ impl ::std::fmt::Display for FirmwareStatus {
 
 impl ::std::str::FromStr for FirmwareStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Downloaded" => Ok(Self::Downloaded),
             "DownloadFailed" => Ok(Self::DownloadFailed),
@@ -305,8 +302,8 @@ impl ::std::convert::TryFrom<::std::string::String> for FirmwareStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for FirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Downloaded",
             "DownloadFailed",
             "Downloading",
@@ -321,7 +318,8 @@ impl ::ocpp_messages::validate::HasSchema for FirmwareStatus {
             "InstallVerificationFailed",
             "InvalidSignature",
             "SignatureVerified",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `FirmwareStatusNotification` CALL (the request).
@@ -370,33 +368,30 @@ impl FirmwareStatusNotificationRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for FirmwareStatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <FirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <FirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for FirmwareStatusNotificationRequest {}
@@ -426,15 +421,16 @@ impl FirmwareStatusNotificationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for FirmwareStatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for FirmwareStatusNotificationResponse {}
@@ -511,72 +507,61 @@ impl PublishFirmwareRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for PublishFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "location",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "retries",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "checksum",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(32usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "retryInterval",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "location",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "retries",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "checksum",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(32usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "retryInterval",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for PublishFirmwareRequest {}
@@ -625,27 +610,26 @@ impl PublishFirmwareResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for PublishFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for PublishFirmwareResponse {}
@@ -662,7 +646,7 @@ impl ::ocpp_messages::Message for PublishFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum PublishFirmwareStatus {
     /// `Idle`
@@ -706,7 +690,9 @@ impl ::std::fmt::Display for PublishFirmwareStatus {
 
 impl ::std::str::FromStr for PublishFirmwareStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Idle" => Ok(Self::Idle),
             "DownloadScheduled" => Ok(Self::DownloadScheduled),
@@ -733,8 +719,8 @@ impl ::std::convert::TryFrom<::std::string::String> for PublishFirmwareStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Idle",
             "DownloadScheduled",
             "Downloading",
@@ -745,7 +731,8 @@ impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatus {
             "InvalidChecksum",
             "ChecksumVerified",
             "PublishFailed",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `PublishFirmwareStatusNotification` CALL (the request).
@@ -800,50 +787,43 @@ impl PublishFirmwareStatusNotificationRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <PublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "location",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: &::ocpp_messages::validate::Schema::String(
-                                ::ocpp_messages::validate::StringSchema {
-                                    max_length: Some(512usize),
-                                    min_length: None,
-                                    format: None,
-                                },
-                            ),
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <PublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "location",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                        max_length: Some(512usize),
+                        min_length: None,
+                        format: None,
+                    }),
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for PublishFirmwareStatusNotificationRequest {}
@@ -873,15 +853,16 @@ impl PublishFirmwareStatusNotificationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for PublishFirmwareStatusNotificationResponse {}
@@ -916,28 +897,25 @@ impl UnpublishFirmwareRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "checksum",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(32usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "checksum",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(32usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for UnpublishFirmwareRequest {}
@@ -958,10 +936,7 @@ pub struct UnpublishFirmwareResponse {
 impl UnpublishFirmwareResponse {
     /// A `UnpublishFirmwareResponse` from its required members, in schema order; optional members are unset.
     pub fn new(status: UnpublishFirmwareStatus) -> Self {
-        Self {
-            custom_data: None,
-            status,
-        }
+        Self { custom_data: None, status }
     }
     /// Sets `customData`.
     #[must_use]
@@ -972,23 +947,21 @@ impl UnpublishFirmwareResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <UnpublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <UnpublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for UnpublishFirmwareResponse {}
@@ -1004,7 +977,7 @@ impl ::ocpp_messages::Message for UnpublishFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum UnpublishFirmwareStatus {
     /// `DownloadOngoing`
@@ -1027,7 +1000,9 @@ impl ::std::fmt::Display for UnpublishFirmwareStatus {
 
 impl ::std::str::FromStr for UnpublishFirmwareStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "DownloadOngoing" => Ok(Self::DownloadOngoing),
             "NoFirmware" => Ok(Self::NoFirmware),
@@ -1047,8 +1022,9 @@ impl ::std::convert::TryFrom<::std::string::String> for UnpublishFirmwareStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["DownloadOngoing", "NoFirmware", "Unpublished"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["DownloadOngoing", "NoFirmware", "Unpublished"],
+    );
 }
 
 /// The payload of a `UpdateFirmware` CALL (the request).
@@ -1111,55 +1087,48 @@ impl UpdateFirmwareRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "retries",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "retryInterval",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "firmware",
-                    required: true,
-                    schema: <Firmware as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "retries",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "retryInterval",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "firmware",
+                required: true,
+                schema: <Firmware as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for UpdateFirmwareRequest {}
@@ -1207,27 +1176,26 @@ impl UpdateFirmwareResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <UpdateFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <UpdateFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for UpdateFirmwareResponse {}
@@ -1243,7 +1211,7 @@ impl ::ocpp_messages::Message for UpdateFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum UpdateFirmwareStatus {
     /// `Accepted`
@@ -1272,7 +1240,9 @@ impl ::std::fmt::Display for UpdateFirmwareStatus {
 
 impl ::std::str::FromStr for UpdateFirmwareStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -1294,12 +1264,13 @@ impl ::std::convert::TryFrom<::std::string::String> for UpdateFirmwareStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Accepted",
             "Rejected",
             "AcceptedCanceled",
             "InvalidCertificate",
             "RevokedCertificate",
-        ]);
+        ],
+    );
 }

@@ -24,7 +24,7 @@ pub use super::types::{
         response = Get15118EvCertificateResponse,
         initiator = ChargingStation
     )]
-    pub struct Get15118EVCertificateFeature;
+    pub struct Get15118EvCertificateFeature;
     /// The `GetCertificateStatus` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "GetCertificateStatus",
@@ -63,7 +63,7 @@ pub use super::types::{
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum CertificateAction {
     /// `Install`
@@ -83,7 +83,9 @@ impl ::std::fmt::Display for CertificateAction {
 
 impl ::std::str::FromStr for CertificateAction {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Install" => Ok(Self::Install),
             "Update" => Ok(Self::Update),
@@ -102,8 +104,9 @@ impl ::std::convert::TryFrom<::std::string::String> for CertificateAction {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateAction {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Install", "Update"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Install", "Update"],
+    );
 }
 
 /// `CertificateHashDataChainType` from the OCPP schemas.
@@ -217,22 +220,21 @@ impl DeleteCertificateRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DeleteCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificateHashData",
-                    required: true,
-                    schema: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificateHashData",
+                required: true,
+                schema: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for DeleteCertificateRequest {}
@@ -280,28 +282,26 @@ impl DeleteCertificateResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for DeleteCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <DeleteCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <DeleteCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for DeleteCertificateResponse {}
@@ -317,7 +317,7 @@ impl ::ocpp_messages::Message for DeleteCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum DeleteCertificateStatus {
     /// `Accepted`
@@ -340,7 +340,9 @@ impl ::std::fmt::Display for DeleteCertificateStatus {
 
 impl ::std::str::FromStr for DeleteCertificateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Failed" => Ok(Self::Failed),
@@ -360,8 +362,9 @@ impl ::std::convert::TryFrom<::std::string::String> for DeleteCertificateStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for DeleteCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Failed", "NotFound"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Failed", "NotFound"],
+    );
 }
 
 /// The payload of a `Get15118EVCertificate` CALL (the request).
@@ -408,44 +411,39 @@ impl Get15118EvCertificateRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Get15118EvCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "iso15118SchemaVersion",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "action",
-                    required: true,
-                    schema: <CertificateAction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "exiRequest",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(5600usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "iso15118SchemaVersion",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "action",
+                required: true,
+                schema: <CertificateAction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "exiRequest",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(5600usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for Get15118EvCertificateRequest {}
@@ -545,7 +543,7 @@ impl ::ocpp_messages::Message for Get15118EvCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GetCertificateStatus {
     /// `Accepted`
@@ -565,7 +563,9 @@ impl ::std::fmt::Display for GetCertificateStatus {
 
 impl ::std::str::FromStr for GetCertificateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Failed" => Ok(Self::Failed),
@@ -584,8 +584,9 @@ impl ::std::convert::TryFrom<::std::string::String> for GetCertificateStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Failed"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Failed"],
+    );
 }
 
 /// The payload of a `GetCertificateStatus` CALL (the request).
@@ -620,22 +621,21 @@ impl GetCertificateStatusRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetCertificateStatusRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocspRequestData",
-                    required: true,
-                    schema: <OcspRequestData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocspRequestData",
+                required: true,
+                schema: <OcspRequestData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetCertificateStatusRequest {}
@@ -689,45 +689,45 @@ impl GetCertificateStatusResponse {
     }
     /// Sets `ocspResult`.
     #[must_use]
-    pub fn with_ocsp_result(mut self, ocsp_result: impl Into<::std::string::String>) -> Self {
+    pub fn with_ocsp_result(
+        mut self,
+        ocsp_result: impl Into<::std::string::String>,
+    ) -> Self {
         self.ocsp_result = Some(ocsp_result.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetCertificateStatusResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <GetCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocspResult",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(5500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GetCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocspResult",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(5500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetCertificateStatusResponse {}
@@ -885,7 +885,7 @@ impl ::ocpp_messages::Message for GetInstalledCertificateIdsResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GetInstalledCertificateStatus {
     /// `Accepted`
@@ -905,7 +905,9 @@ impl ::std::fmt::Display for GetInstalledCertificateStatus {
 
 impl ::std::str::FromStr for GetInstalledCertificateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "NotFound" => Ok(Self::NotFound),
@@ -924,8 +926,9 @@ impl ::std::convert::TryFrom<::std::string::String> for GetInstalledCertificateS
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetInstalledCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "NotFound"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "NotFound"],
+    );
 }
 
 /// The payload of a `InstallCertificate` CALL (the request).
@@ -966,33 +969,30 @@ impl InstallCertificateRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for InstallCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificateType",
-                    required: true,
-                    schema: <InstallCertificateUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificate",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(5500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificateType",
+                required: true,
+                schema: <InstallCertificateUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificate",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(5500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for InstallCertificateRequest {}
@@ -1040,28 +1040,26 @@ impl InstallCertificateResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for InstallCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <InstallCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <InstallCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for InstallCertificateResponse {}
@@ -1077,7 +1075,7 @@ impl ::ocpp_messages::Message for InstallCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum InstallCertificateStatus {
     /// `Accepted`
@@ -1100,7 +1098,9 @@ impl ::std::fmt::Display for InstallCertificateStatus {
 
 impl ::std::str::FromStr for InstallCertificateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -1120,8 +1120,9 @@ impl ::std::convert::TryFrom<::std::string::String> for InstallCertificateStatus
 }
 
 impl ::ocpp_messages::validate::HasSchema for InstallCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected", "Failed"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "Failed"],
+    );
 }
 
 /// Indicates the certificate type that is sent.
@@ -1136,7 +1137,7 @@ impl ::ocpp_messages::validate::HasSchema for InstallCertificateStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum InstallCertificateUse {
     /// `V2GRootCertificate`
@@ -1158,14 +1159,18 @@ impl ::std::fmt::Display for InstallCertificateUse {
             Self::V2gRootCertificate => f.write_str("V2GRootCertificate"),
             Self::MoRootCertificate => f.write_str("MORootCertificate"),
             Self::CsmsRootCertificate => f.write_str("CSMSRootCertificate"),
-            Self::ManufacturerRootCertificate => f.write_str("ManufacturerRootCertificate"),
+            Self::ManufacturerRootCertificate => {
+                f.write_str("ManufacturerRootCertificate")
+            }
         }
     }
 }
 
 impl ::std::str::FromStr for InstallCertificateUse {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "V2GRootCertificate" => Ok(Self::V2gRootCertificate),
             "MORootCertificate" => Ok(Self::MoRootCertificate),
@@ -1186,13 +1191,14 @@ impl ::std::convert::TryFrom<::std::string::String> for InstallCertificateUse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for InstallCertificateUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "V2GRootCertificate",
             "MORootCertificate",
             "CSMSRootCertificate",
             "ManufacturerRootCertificate",
-        ]);
+        ],
+    );
 }
 
 /// Indicates whether the message was processed properly.
@@ -1207,7 +1213,7 @@ impl ::ocpp_messages::validate::HasSchema for InstallCertificateUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Iso15118EvCertificateStatus {
     /// `Accepted`
@@ -1227,7 +1233,9 @@ impl ::std::fmt::Display for Iso15118EvCertificateStatus {
 
 impl ::std::str::FromStr for Iso15118EvCertificateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Failed" => Ok(Self::Failed),
@@ -1246,6 +1254,7 @@ impl ::std::convert::TryFrom<::std::string::String> for Iso15118EvCertificateSta
 }
 
 impl ::ocpp_messages::validate::HasSchema for Iso15118EvCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Failed"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Failed"],
+    );
 }

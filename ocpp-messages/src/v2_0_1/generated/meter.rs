@@ -58,39 +58,34 @@ impl MeterValuesRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MeterValuesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evseId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "meterValue",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evseId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "meterValue",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for MeterValuesRequest {}
@@ -120,15 +115,16 @@ impl MeterValuesResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MeterValuesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for MeterValuesResponse {}

@@ -3,8 +3,8 @@
 //! Provisioning (OCPP 2.0.1 Part 2, functional block B): booting, device model variables, reports, network profiles and reset.
 #![allow(clippy::all)]
 pub use super::types::{
-    Attribute, Component, ComponentVariable, CustomData, GenericDeviceModelStatus, StatusInfo,
-    Variable,
+    Attribute, Component, ComponentVariable, CustomData, GenericDeviceModelStatus,
+    StatusInfo, Variable,
 };
 
 ::ocpp_messages::functional_block! {
@@ -114,10 +114,7 @@ pub struct Apn {
     /// APN. SIMPIN. PIN_ Code
     /// urn:x-oca:ocpp:uid:1:568821
     /// SIM card pin code.
-    #[serde(
-        rename = "simPin",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "simPin", skip_serializing_if = "::std::option::Option::is_none")]
     pub sim_pin: ::std::option::Option<i64>,
     /// APN. Preferred_ Network. Mobile_ Network_ ID
     /// urn:x-oca:ocpp:uid:1:568822
@@ -168,13 +165,19 @@ impl Apn {
     }
     /// Sets `apnUserName`.
     #[must_use]
-    pub fn with_apn_user_name(mut self, apn_user_name: impl Into<::std::string::String>) -> Self {
+    pub fn with_apn_user_name(
+        mut self,
+        apn_user_name: impl Into<::std::string::String>,
+    ) -> Self {
         self.apn_user_name = Some(apn_user_name.into());
         self
     }
     /// Sets `apnPassword`.
     #[must_use]
-    pub fn with_apn_password(mut self, apn_password: impl Into<::std::string::String>) -> Self {
+    pub fn with_apn_password(
+        mut self,
+        apn_password: impl Into<::std::string::String>,
+    ) -> Self {
         self.apn_password = Some(apn_password.into());
         self
     }
@@ -195,89 +198,81 @@ impl Apn {
     }
     /// Sets `useOnlyPreferredNetwork`.
     #[must_use]
-    pub fn with_use_only_preferred_network(mut self, use_only_preferred_network: bool) -> Self {
+    pub fn with_use_only_preferred_network(
+        mut self,
+        use_only_preferred_network: bool,
+    ) -> Self {
         self.use_only_preferred_network = Some(use_only_preferred_network);
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for Apn {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "apn",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "apnUserName",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "apnPassword",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "simPin",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "preferredNetwork",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(6usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "useOnlyPreferredNetwork",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "apnAuthentication",
-                    required: true,
-                    schema: <ApnAuthentication as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "apn",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "apnUserName",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "apnPassword",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "simPin",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "preferredNetwork",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(6usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "useOnlyPreferredNetwork",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "apnAuthentication",
+                required: true,
+                schema: <ApnAuthentication as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// APN. APN_ Authentication. APN_ Authentication_ Code
@@ -294,7 +289,7 @@ impl ::ocpp_messages::validate::HasSchema for Apn {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ApnAuthentication {
     /// `CHAP`
@@ -324,7 +319,9 @@ impl ::std::fmt::Display for ApnAuthentication {
 
 impl ::std::str::FromStr for ApnAuthentication {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "CHAP" => Ok(Self::Chap),
             "NONE" => Ok(Self::None),
@@ -345,8 +342,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ApnAuthentication {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ApnAuthentication {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["CHAP", "NONE", "PAP", "AUTO"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["CHAP", "NONE", "PAP", "AUTO"],
+    );
 }
 
 /// The payload of a `BootNotification` CALL (the request).
@@ -386,27 +384,26 @@ impl BootNotificationRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for BootNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingStation",
-                    required: true,
-                    schema: <ChargingStation as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reason",
-                    required: true,
-                    schema: <BootReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingStation",
+                required: true,
+                schema: <ChargingStation as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reason",
+                required: true,
+                schema: <BootReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for BootNotificationRequest {}
@@ -466,49 +463,44 @@ impl BootNotificationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for BootNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "currentTime",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "interval",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <RegistrationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "currentTime",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "interval",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <RegistrationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for BootNotificationResponse {}
@@ -524,7 +516,7 @@ impl ::ocpp_messages::Message for BootNotificationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum BootReason {
     /// `ApplicationReset`
@@ -565,7 +557,9 @@ impl ::std::fmt::Display for BootReason {
 
 impl ::std::str::FromStr for BootReason {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ApplicationReset" => Ok(Self::ApplicationReset),
             "FirmwareUpdate" => Ok(Self::FirmwareUpdate),
@@ -591,8 +585,8 @@ impl ::std::convert::TryFrom<::std::string::String> for BootReason {
 }
 
 impl ::ocpp_messages::validate::HasSchema for BootReason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "ApplicationReset",
             "FirmwareUpdate",
             "LocalReset",
@@ -602,7 +596,8 @@ impl ::ocpp_messages::validate::HasSchema for BootReason {
             "Triggered",
             "Unknown",
             "Watchdog",
-        ]);
+        ],
+    );
 }
 
 /// Charge_ Point
@@ -669,7 +664,10 @@ impl ChargingStation {
     }
     /// Sets `serialNumber`.
     #[must_use]
-    pub fn with_serial_number(mut self, serial_number: impl Into<::std::string::String>) -> Self {
+    pub fn with_serial_number(
+        mut self,
+        serial_number: impl Into<::std::string::String>,
+    ) -> Self {
         self.serial_number = Some(serial_number.into());
         self
     }
@@ -691,66 +689,57 @@ impl ChargingStation {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingStation {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "serialNumber",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(25usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "model",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "modem",
-                    required: false,
-                    schema: <Modem as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "vendorName",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "firmwareVersion",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "serialNumber",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(25usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "model",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "modem",
+                required: false,
+                schema: <Modem as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "vendorName",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "firmwareVersion",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// `ComponentCriterionEnumType` from the OCPP schemas.
@@ -765,7 +754,7 @@ impl ::ocpp_messages::validate::HasSchema for ChargingStation {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ComponentCriterion {
     /// `Active`
@@ -791,7 +780,9 @@ impl ::std::fmt::Display for ComponentCriterion {
 
 impl ::std::str::FromStr for ComponentCriterion {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Active" => Ok(Self::Active),
             "Available" => Ok(Self::Available),
@@ -812,8 +803,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ComponentCriterion {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ComponentCriterion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Active", "Available", "Enabled", "Problem"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Active", "Available", "Enabled", "Problem"],
+    );
 }
 
 /// Data type of this variable.
@@ -828,7 +820,7 @@ impl ::ocpp_messages::validate::HasSchema for ComponentCriterion {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Data {
     /// `string`
@@ -871,7 +863,9 @@ impl ::std::fmt::Display for Data {
 
 impl ::std::str::FromStr for Data {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "string" => Ok(Self::String),
             "decimal" => Ok(Self::Decimal),
@@ -896,8 +890,8 @@ impl ::std::convert::TryFrom<::std::string::String> for Data {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Data {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "string",
             "decimal",
             "integer",
@@ -906,7 +900,8 @@ impl ::ocpp_messages::validate::HasSchema for Data {
             "OptionList",
             "SequenceList",
             "MemberList",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `GetBaseReport` CALL (the request).
@@ -945,33 +940,30 @@ impl GetBaseReportRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetBaseReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reportBase",
-                    required: true,
-                    schema: <ReportBase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reportBase",
+                required: true,
+                schema: <ReportBase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetBaseReportRequest {}
@@ -1019,28 +1011,26 @@ impl GetBaseReportResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetBaseReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetBaseReportResponse {}
@@ -1092,52 +1082,43 @@ impl GetReportRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "componentVariable",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <ComponentVariable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "componentCriteria",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <ComponentCriterion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(4usize),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "componentVariable",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <ComponentVariable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "componentCriteria",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <ComponentCriterion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(4usize),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetReportRequest {}
@@ -1185,28 +1166,26 @@ impl GetReportResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetReportResponse {}
@@ -1258,32 +1237,31 @@ impl GetVariableData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetVariableData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeType",
-                    required: false,
-                    schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: true,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeType",
+                required: false,
+                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: true,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Class to hold results of GetVariables request.
@@ -1351,7 +1329,10 @@ impl GetVariableResult {
     }
     /// Sets `attributeStatusInfo`.
     #[must_use]
-    pub fn with_attribute_status_info(mut self, attribute_status_info: StatusInfo) -> Self {
+    pub fn with_attribute_status_info(
+        mut self,
+        attribute_status_info: StatusInfo,
+    ) -> Self {
         self.attribute_status_info = Some(attribute_status_info);
         self
     }
@@ -1373,53 +1354,50 @@ impl GetVariableResult {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetVariableResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeStatusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeStatus",
-                    required: true,
-                    schema: <GetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeType",
-                    required: false,
-                    schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeValue",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(2500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: true,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeStatusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeStatus",
+                required: true,
+                schema: <GetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeType",
+                required: false,
+                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeValue",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(2500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: true,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Result status of getting the variable.
@@ -1434,7 +1412,7 @@ impl ::ocpp_messages::validate::HasSchema for GetVariableResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GetVariableStatus {
     /// `Accepted`
@@ -1463,7 +1441,9 @@ impl ::std::fmt::Display for GetVariableStatus {
 
 impl ::std::str::FromStr for GetVariableStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -1485,14 +1465,15 @@ impl ::std::convert::TryFrom<::std::string::String> for GetVariableStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetVariableStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Accepted",
             "Rejected",
             "UnknownComponent",
             "UnknownVariable",
             "NotSupportedAttributeType",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `GetVariables` CALL (the request).
@@ -1527,29 +1508,25 @@ impl GetVariablesRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetVariablesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "getVariableData",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <GetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "getVariableData",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <GetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetVariablesRequest {}
@@ -1585,29 +1562,25 @@ impl GetVariablesResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetVariablesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "getVariableResult",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <GetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "getVariableResult",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <GetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetVariablesResponse {}
@@ -1666,39 +1639,34 @@ impl Modem {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Modem {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "iccid",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "imsi",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "iccid",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "imsi",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Defines the mutability of this attribute. Default is ReadWrite when omitted.
@@ -1713,7 +1681,7 @@ impl ::ocpp_messages::validate::HasSchema for Modem {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Mutability {
     /// `ReadOnly`
@@ -1736,7 +1704,9 @@ impl ::std::fmt::Display for Mutability {
 
 impl ::std::str::FromStr for Mutability {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ReadOnly" => Ok(Self::ReadOnly),
             "WriteOnly" => Ok(Self::WriteOnly),
@@ -1756,8 +1726,9 @@ impl ::std::convert::TryFrom<::std::string::String> for Mutability {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Mutability {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["ReadOnly", "WriteOnly", "ReadWrite"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["ReadOnly", "WriteOnly", "ReadWrite"],
+    );
 }
 
 /// Communication_ Function
@@ -1856,75 +1827,68 @@ impl NetworkConnectionProfile {
 }
 
 impl ::ocpp_messages::validate::HasSchema for NetworkConnectionProfile {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "apn",
-                    required: false,
-                    schema: <Apn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocppVersion",
-                    required: true,
-                    schema: <OcppVersion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocppTransport",
-                    required: true,
-                    schema: <OcppTransport as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocppCsmsUrl",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "messageTimeout",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "securityProfile",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ocppInterface",
-                    required: true,
-                    schema: <OcppInterface as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "vpn",
-                    required: false,
-                    schema: <Vpn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "apn",
+                required: false,
+                schema: <Apn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocppVersion",
+                required: true,
+                schema: <OcppVersion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocppTransport",
+                required: true,
+                schema: <OcppTransport as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocppCsmsUrl",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "messageTimeout",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "securityProfile",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ocppInterface",
+                required: true,
+                schema: <OcppInterface as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "vpn",
+                required: false,
+                schema: <Vpn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// The payload of a `NotifyReport` CALL (the request).
@@ -1960,7 +1924,11 @@ pub struct NotifyReportRequest {
 
 impl NotifyReportRequest {
     /// A `NotifyReportRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(request_id: i64, generated_at: ::ocpp_messages::DateTime, seq_no: i64) -> Self {
+    pub fn new(
+        request_id: i64,
+        generated_at: ::ocpp_messages::DateTime,
+        seq_no: i64,
+    ) -> Self {
         Self {
             custom_data: None,
             request_id,
@@ -1985,66 +1953,57 @@ impl NotifyReportRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for NotifyReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "requestId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "generatedAt",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reportData",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <ReportData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "tbc",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "seqNo",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "requestId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "generatedAt",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reportData",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <ReportData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "tbc",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "seqNo",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for NotifyReportRequest {}
@@ -2074,15 +2033,16 @@ impl NotifyReportResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for NotifyReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for NotifyReportResponse {}
@@ -2098,7 +2058,7 @@ impl ::ocpp_messages::Message for NotifyReportResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum OcppInterface {
     /// `Wired0`
@@ -2136,7 +2096,9 @@ impl ::std::fmt::Display for OcppInterface {
 
 impl ::std::str::FromStr for OcppInterface {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Wired0" => Ok(Self::Wired0),
             "Wired1" => Ok(Self::Wired1),
@@ -2161,8 +2123,8 @@ impl ::std::convert::TryFrom<::std::string::String> for OcppInterface {
 }
 
 impl ::ocpp_messages::validate::HasSchema for OcppInterface {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Wired0",
             "Wired1",
             "Wired2",
@@ -2171,7 +2133,8 @@ impl ::ocpp_messages::validate::HasSchema for OcppInterface {
             "Wireless1",
             "Wireless2",
             "Wireless3",
-        ]);
+        ],
+    );
 }
 
 /// Communication_ Function. OCPP_ Transport. OCPP_ Transport_ Code
@@ -2188,7 +2151,7 @@ impl ::ocpp_messages::validate::HasSchema for OcppInterface {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum OcppTransport {
     /// `JSON`
@@ -2210,7 +2173,9 @@ impl ::std::fmt::Display for OcppTransport {
 
 impl ::std::str::FromStr for OcppTransport {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "JSON" => Ok(Self::Json),
             "SOAP" => Ok(Self::Soap),
@@ -2229,8 +2194,9 @@ impl ::std::convert::TryFrom<::std::string::String> for OcppTransport {
 }
 
 impl ::ocpp_messages::validate::HasSchema for OcppTransport {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["JSON", "SOAP"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["JSON", "SOAP"],
+    );
 }
 
 /// Communication_ Function. OCPP_ Version. OCPP_ Version_ Code
@@ -2247,7 +2213,7 @@ impl ::ocpp_messages::validate::HasSchema for OcppTransport {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum OcppVersion {
     /// `OCPP12`
@@ -2277,7 +2243,9 @@ impl ::std::fmt::Display for OcppVersion {
 
 impl ::std::str::FromStr for OcppVersion {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "OCPP12" => Ok(Self::Ocpp12),
             "OCPP15" => Ok(Self::Ocpp15),
@@ -2298,8 +2266,9 @@ impl ::std::convert::TryFrom<::std::string::String> for OcppVersion {
 }
 
 impl ::ocpp_messages::validate::HasSchema for OcppVersion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["OCPP12", "OCPP15", "OCPP16", "OCPP20"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["OCPP12", "OCPP15", "OCPP16", "OCPP20"],
+    );
 }
 
 /// This contains whether the Charging Station has been registered
@@ -2315,7 +2284,7 @@ impl ::ocpp_messages::validate::HasSchema for OcppVersion {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum RegistrationStatus {
     /// `Accepted`
@@ -2338,7 +2307,9 @@ impl ::std::fmt::Display for RegistrationStatus {
 
 impl ::std::str::FromStr for RegistrationStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Pending" => Ok(Self::Pending),
@@ -2358,8 +2329,9 @@ impl ::std::convert::TryFrom<::std::string::String> for RegistrationStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for RegistrationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Pending", "Rejected"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Pending", "Rejected"],
+    );
 }
 
 /// This field specifies the report base.
@@ -2374,7 +2346,7 @@ impl ::ocpp_messages::validate::HasSchema for RegistrationStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ReportBase {
     /// `ConfigurationInventory`
@@ -2397,7 +2369,9 @@ impl ::std::fmt::Display for ReportBase {
 
 impl ::std::str::FromStr for ReportBase {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ConfigurationInventory" => Ok(Self::ConfigurationInventory),
             "FullInventory" => Ok(Self::FullInventory),
@@ -2417,12 +2391,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ReportBase {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReportBase {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "ConfigurationInventory",
-            "FullInventory",
-            "SummaryInventory",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["ConfigurationInventory", "FullInventory", "SummaryInventory"],
+    );
 }
 
 /// Class to report components, variables and variable attributes and characteristics.
@@ -2484,45 +2455,40 @@ impl ReportData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReportData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: true,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variableAttribute",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <VariableAttribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(4usize),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variableCharacteristics",
-                    required: false,
-                    schema:
-                        <VariableCharacteristics as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: true,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variableAttribute",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <VariableAttribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(4usize),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variableCharacteristics",
+                required: false,
+                schema: <VariableCharacteristics as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// This contains the type of reset that the Charging Station or EVSE should perform.
@@ -2537,7 +2503,7 @@ impl ::ocpp_messages::validate::HasSchema for ReportData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Reset {
     /// `Immediate`
@@ -2557,7 +2523,9 @@ impl ::std::fmt::Display for Reset {
 
 impl ::std::str::FromStr for Reset {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Immediate" => Ok(Self::Immediate),
             "OnIdle" => Ok(Self::OnIdle),
@@ -2576,8 +2544,9 @@ impl ::std::convert::TryFrom<::std::string::String> for Reset {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Reset {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Immediate", "OnIdle"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Immediate", "OnIdle"],
+    );
 }
 
 /// The payload of a `Reset` CALL (the request).
@@ -2594,10 +2563,7 @@ pub struct ResetRequest {
     #[serde(rename = "type")]
     pub type_: Reset,
     /// This contains the ID of a specific EVSE that needs to be reset, instead of the entire Charging Station.
-    #[serde(
-        rename = "evseId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
     pub evse_id: ::std::option::Option<i64>,
 }
 
@@ -2625,33 +2591,30 @@ impl ResetRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ResetRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: true,
-                    schema: <Reset as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evseId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: true,
+                schema: <Reset as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evseId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ResetRequest {}
@@ -2699,27 +2662,26 @@ impl ResetResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ResetResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <ResetStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <ResetStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ResetResponse {}
@@ -2735,7 +2697,7 @@ impl ::ocpp_messages::Message for ResetResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ResetStatus {
     /// `Accepted`
@@ -2758,7 +2720,9 @@ impl ::std::fmt::Display for ResetStatus {
 
 impl ::std::str::FromStr for ResetStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -2778,8 +2742,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ResetStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ResetStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected", "Scheduled"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "Scheduled"],
+    );
 }
 
 /// The payload of a `SetNetworkProfile` CALL (the request).
@@ -2804,7 +2769,10 @@ pub struct SetNetworkProfileRequest {
 
 impl SetNetworkProfileRequest {
     /// A `SetNetworkProfileRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(configuration_slot: i64, connection_data: NetworkConnectionProfile) -> Self {
+    pub fn new(
+        configuration_slot: i64,
+        connection_data: NetworkConnectionProfile,
+    ) -> Self {
         Self {
             custom_data: None,
             configuration_slot,
@@ -2820,34 +2788,30 @@ impl SetNetworkProfileRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "configurationSlot",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "connectionData",
-                    required: true,
-                    schema:
-                        <NetworkConnectionProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "configurationSlot",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "connectionData",
+                required: true,
+                schema: <NetworkConnectionProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetNetworkProfileRequest {}
@@ -2895,28 +2859,26 @@ impl SetNetworkProfileResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <SetNetworkProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <SetNetworkProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetNetworkProfileResponse {}
@@ -2932,7 +2894,7 @@ impl ::ocpp_messages::Message for SetNetworkProfileResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum SetNetworkProfileStatus {
     /// `Accepted`
@@ -2955,7 +2917,9 @@ impl ::std::fmt::Display for SetNetworkProfileStatus {
 
 impl ::std::str::FromStr for SetNetworkProfileStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -2975,8 +2939,9 @@ impl ::std::convert::TryFrom<::std::string::String> for SetNetworkProfileStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected", "Failed"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "Failed"],
+    );
 }
 
 /// `SetVariableDataType` from the OCPP schemas.
@@ -3037,43 +3002,40 @@ impl SetVariableData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetVariableData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeType",
-                    required: false,
-                    schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeValue",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(1000usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: true,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeType",
+                required: false,
+                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeValue",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(1000usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: true,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// `SetVariableResultType` from the OCPP schemas.
@@ -3138,49 +3100,51 @@ impl SetVariableResult {
     }
     /// Sets `attributeStatusInfo`.
     #[must_use]
-    pub fn with_attribute_status_info(mut self, attribute_status_info: StatusInfo) -> Self {
+    pub fn with_attribute_status_info(
+        mut self,
+        attribute_status_info: StatusInfo,
+    ) -> Self {
         self.attribute_status_info = Some(attribute_status_info);
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetVariableResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeType",
-                    required: false,
-                    schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeStatus",
-                    required: true,
-                    schema: <SetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "attributeStatusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: true,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeType",
+                required: false,
+                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeStatus",
+                required: true,
+                schema: <SetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "attributeStatusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: true,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Result status of setting the variable.
@@ -3195,7 +3159,7 @@ impl ::ocpp_messages::validate::HasSchema for SetVariableResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum SetVariableStatus {
     /// `Accepted`
@@ -3227,7 +3191,9 @@ impl ::std::fmt::Display for SetVariableStatus {
 
 impl ::std::str::FromStr for SetVariableStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -3250,15 +3216,16 @@ impl ::std::convert::TryFrom<::std::string::String> for SetVariableStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetVariableStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Accepted",
             "Rejected",
             "UnknownComponent",
             "UnknownVariable",
             "NotSupportedAttributeType",
             "RebootRequired",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `SetVariables` CALL (the request).
@@ -3293,29 +3260,25 @@ impl SetVariablesRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetVariablesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "setVariableData",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <SetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "setVariableData",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <SetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetVariablesRequest {}
@@ -3351,29 +3314,25 @@ impl SetVariablesResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SetVariablesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "setVariableResult",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <SetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "setVariableResult",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <SetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SetVariablesResponse {}
@@ -3389,10 +3348,7 @@ pub struct VariableAttribute {
     )]
     pub custom_data: ::std::option::Option<CustomData>,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(
-        rename = "type",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<Attribute>,
     /// Value of the attribute. May only be omitted when mutability is set to 'WriteOnly'.
     ///
@@ -3461,48 +3417,45 @@ impl VariableAttribute {
 }
 
 impl ::ocpp_messages::validate::HasSchema for VariableAttribute {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: false,
-                    schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "value",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(2500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "mutability",
-                    required: false,
-                    schema: <Mutability as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "persistent",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "constant",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: false,
+                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "value",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(2500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "mutability",
+                required: false,
+                schema: <Mutability as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "persistent",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "constant",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Fixed read-only parameters of a variable.
@@ -3523,16 +3476,10 @@ pub struct VariableCharacteristics {
     #[serde(rename = "dataType")]
     pub data_type: Data,
     /// Minimum possible value of this variable.
-    #[serde(
-        rename = "minLimit",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "minLimit", skip_serializing_if = "::std::option::Option::is_none")]
     pub min_limit: ::std::option::Option<f64>,
     /// Maximum possible value of this variable. When the datatype of this Variable is String, OptionList, SequenceList or MemberList, this field defines the maximum length of the (CSV) string.
-    #[serde(
-        rename = "maxLimit",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "maxLimit", skip_serializing_if = "::std::option::Option::is_none")]
     pub max_limit: ::std::option::Option<f64>,
     /// Allowed values when variable is Option/Member/SequenceList.
     ///
@@ -3594,78 +3541,72 @@ impl VariableCharacteristics {
     }
     /// Sets `valuesList`.
     #[must_use]
-    pub fn with_values_list(mut self, values_list: impl Into<::std::string::String>) -> Self {
+    pub fn with_values_list(
+        mut self,
+        values_list: impl Into<::std::string::String>,
+    ) -> Self {
         self.values_list = Some(values_list.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for VariableCharacteristics {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "unit",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(16usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "dataType",
-                    required: true,
-                    schema: <Data as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "minLimit",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "maxLimit",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "valuesList",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(1000usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "supportsMonitoring",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "unit",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(16usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "dataType",
+                required: true,
+                schema: <Data as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "minLimit",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "maxLimit",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "valuesList",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(1000usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "supportsMonitoring",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// VPN
@@ -3743,77 +3684,66 @@ impl Vpn {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Vpn {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "server",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "user",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "group",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "password",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "key",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(255usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: true,
-                    schema: <VpnEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "server",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "user",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "group",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "password",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "key",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(255usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: true,
+                schema: <VpnEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// VPN. Type. VPN_ Code
@@ -3830,7 +3760,7 @@ impl ::ocpp_messages::validate::HasSchema for Vpn {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum VpnEnum {
     /// `IKEv2`
@@ -3860,7 +3790,9 @@ impl ::std::fmt::Display for VpnEnum {
 
 impl ::std::str::FromStr for VpnEnum {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "IKEv2" => Ok(Self::IkEv2),
             "IPSec" => Ok(Self::IpSec),
@@ -3881,6 +3813,7 @@ impl ::std::convert::TryFrom<::std::string::String> for VpnEnum {
 }
 
 impl ::ocpp_messages::validate::HasSchema for VpnEnum {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["IKEv2", "IPSec", "L2TP", "PPTP"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["IKEv2", "IPSec", "L2TP", "PPTP"],
+    );
 }

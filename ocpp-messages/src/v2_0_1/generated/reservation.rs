@@ -65,28 +65,25 @@ impl CancelReservationRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CancelReservationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reservationId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reservationId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CancelReservationRequest {}
@@ -134,28 +131,26 @@ impl CancelReservationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CancelReservationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <CancelReservationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <CancelReservationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CancelReservationResponse {}
@@ -171,7 +166,7 @@ impl ::ocpp_messages::Message for CancelReservationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum CancelReservationStatus {
     /// `Accepted`
@@ -191,7 +186,9 @@ impl ::std::fmt::Display for CancelReservationStatus {
 
 impl ::std::str::FromStr for CancelReservationStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -210,8 +207,9 @@ impl ::std::convert::TryFrom<::std::string::String> for CancelReservationStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for CancelReservationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected"],
+    );
 }
 
 /// This field specifies the connector type.
@@ -226,7 +224,7 @@ impl ::ocpp_messages::validate::HasSchema for CancelReservationStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Connector {
     /// `cCCS1`
@@ -322,7 +320,9 @@ impl ::std::fmt::Display for Connector {
 
 impl ::std::str::FromStr for Connector {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "cCCS1" => Ok(Self::CCcs1),
             "cCCS2" => Ok(Self::CCcs2),
@@ -361,8 +361,8 @@ impl ::std::convert::TryFrom<::std::string::String> for Connector {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Connector {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "cCCS1",
             "cCCS2",
             "cG105",
@@ -385,7 +385,8 @@ impl ::ocpp_messages::validate::HasSchema for Connector {
             "wResonant",
             "Undetermined",
             "Unknown",
-        ]);
+        ],
+    );
 }
 
 /// The payload of a `ReservationStatusUpdate` CALL (the request).
@@ -408,7 +409,10 @@ pub struct ReservationStatusUpdateRequest {
 
 impl ReservationStatusUpdateRequest {
     /// A `ReservationStatusUpdateRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(reservation_id: i64, reservation_update_status: ReservationUpdateStatus) -> Self {
+    pub fn new(
+        reservation_id: i64,
+        reservation_update_status: ReservationUpdateStatus,
+    ) -> Self {
         Self {
             custom_data: None,
             reservation_id,
@@ -424,34 +428,30 @@ impl ReservationStatusUpdateRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReservationStatusUpdateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reservationId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reservationUpdateStatus",
-                    required: true,
-                    schema:
-                        <ReservationUpdateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reservationId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reservationUpdateStatus",
+                required: true,
+                schema: <ReservationUpdateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ReservationStatusUpdateRequest {}
@@ -481,15 +481,16 @@ impl ReservationStatusUpdateResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReservationStatusUpdateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ReservationStatusUpdateResponse {}
@@ -505,7 +506,7 @@ impl ::ocpp_messages::Message for ReservationStatusUpdateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ReservationUpdateStatus {
     /// `Expired`
@@ -525,7 +526,9 @@ impl ::std::fmt::Display for ReservationUpdateStatus {
 
 impl ::std::str::FromStr for ReservationUpdateStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Expired" => Ok(Self::Expired),
             "Removed" => Ok(Self::Removed),
@@ -544,8 +547,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ReservationUpdateStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReservationUpdateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Expired", "Removed"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Expired", "Removed"],
+    );
 }
 
 /// The payload of a `ReserveNow` CALL (the request).
@@ -573,10 +577,7 @@ pub struct ReserveNowRequest {
     #[serde(rename = "idToken")]
     pub id_token: IdToken,
     /// This contains ID of the evse to be reserved.
-    #[serde(
-        rename = "evseId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
     pub evse_id: ::std::option::Option<i64>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
     #[serde(
@@ -588,7 +589,11 @@ pub struct ReserveNowRequest {
 
 impl ReserveNowRequest {
     /// A `ReserveNowRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(id: i64, expiry_date_time: ::ocpp_messages::DateTime, id_token: IdToken) -> Self {
+    pub fn new(
+        id: i64,
+        expiry_date_time: ::ocpp_messages::DateTime,
+        id_token: IdToken,
+    ) -> Self {
         Self {
             custom_data: None,
             id,
@@ -626,65 +631,58 @@ impl ReserveNowRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReserveNowRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "expiryDateTime",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "connectorType",
-                    required: false,
-                    schema: <Connector as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "idToken",
-                    required: true,
-                    schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evseId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "groupIdToken",
-                    required: false,
-                    schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "expiryDateTime",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "connectorType",
+                required: false,
+                schema: <Connector as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "idToken",
+                required: true,
+                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evseId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "groupIdToken",
+                required: false,
+                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ReserveNowRequest {}
@@ -732,27 +730,26 @@ impl ReserveNowResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReserveNowResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <ReserveNowStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <ReserveNowStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for ReserveNowResponse {}
@@ -768,7 +765,7 @@ impl ::ocpp_messages::Message for ReserveNowResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ReserveNowStatus {
     /// `Accepted`
@@ -797,7 +794,9 @@ impl ::std::fmt::Display for ReserveNowStatus {
 
 impl ::std::str::FromStr for ReserveNowStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Faulted" => Ok(Self::Faulted),
@@ -819,12 +818,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ReserveNowStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReserveNowStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "Accepted",
-            "Faulted",
-            "Occupied",
-            "Rejected",
-            "Unavailable",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"],
+    );
 }

@@ -2,7 +2,9 @@
 
 //! Security (OCPP 2.0.1 Part 2, functional block A): certificates and security events.
 #![allow(clippy::all)]
-pub use super::types::{CertificateSigningUse, CustomData, GenericStatus, StatusInfo, Variable};
+pub use super::types::{
+    CertificateSigningUse, CustomData, GenericStatus, StatusInfo, Variable,
+};
 
 ::ocpp_messages::functional_block! {
     name = "security";
@@ -73,40 +75,40 @@ impl CertificateSignedRequest {
     }
     /// Sets `certificateType`.
     #[must_use]
-    pub fn with_certificate_type(mut self, certificate_type: CertificateSigningUse) -> Self {
+    pub fn with_certificate_type(
+        mut self,
+        certificate_type: CertificateSigningUse,
+    ) -> Self {
         self.certificate_type = Some(certificate_type);
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateSignedRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificateChain",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(10000usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificateType",
-                    required: false,
-                    schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificateChain",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(10000usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificateType",
+                required: false,
+                schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CertificateSignedRequest {}
@@ -154,28 +156,26 @@ impl CertificateSignedResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateSignedResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema:
-                        <CertificateSignedStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <CertificateSignedStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CertificateSignedResponse {}
@@ -191,7 +191,7 @@ impl ::ocpp_messages::Message for CertificateSignedResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum CertificateSignedStatus {
     /// `Accepted`
@@ -211,7 +211,9 @@ impl ::std::fmt::Display for CertificateSignedStatus {
 
 impl ::std::str::FromStr for CertificateSignedStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -230,8 +232,9 @@ impl ::std::convert::TryFrom<::std::string::String> for CertificateSignedStatus 
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateSignedStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected"],
+    );
 }
 
 /// The payload of a `SecurityEventNotification` CALL (the request).
@@ -250,10 +253,7 @@ pub struct SecurityEventNotificationRequest {
     /// Date and time at which the event occurred.
     pub timestamp: ::ocpp_messages::DateTime,
     /// Additional information about the occurred security event.
-    #[serde(
-        rename = "techInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "techInfo", skip_serializing_if = "::std::option::Option::is_none")]
     pub tech_info: ::std::option::Option<::std::string::String>,
 }
 
@@ -278,57 +278,53 @@ impl SecurityEventNotificationRequest {
     }
     /// Sets `techInfo`.
     #[must_use]
-    pub fn with_tech_info(mut self, tech_info: impl Into<::std::string::String>) -> Self {
+    pub fn with_tech_info(
+        mut self,
+        tech_info: impl Into<::std::string::String>,
+    ) -> Self {
         self.tech_info = Some(tech_info.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for SecurityEventNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "timestamp",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "techInfo",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(255usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "timestamp",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "techInfo",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(255usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SecurityEventNotificationRequest {}
@@ -358,15 +354,16 @@ impl SecurityEventNotificationResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SecurityEventNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SecurityEventNotificationResponse {}
@@ -407,40 +404,40 @@ impl SignCertificateRequest {
     }
     /// Sets `certificateType`.
     #[must_use]
-    pub fn with_certificate_type(mut self, certificate_type: CertificateSigningUse) -> Self {
+    pub fn with_certificate_type(
+        mut self,
+        certificate_type: CertificateSigningUse,
+    ) -> Self {
         self.certificate_type = Some(certificate_type);
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for SignCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "csr",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(5500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "certificateType",
-                    required: false,
-                    schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "csr",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(5500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "certificateType",
+                required: false,
+                schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SignCertificateRequest {}
@@ -489,27 +486,26 @@ impl SignCertificateResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SignCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "statusInfo",
-                    required: false,
-                    schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "statusInfo",
+                required: false,
+                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for SignCertificateResponse {}

@@ -37,7 +37,10 @@ pub struct CostUpdatedRequest {
 
 impl CostUpdatedRequest {
     /// A `CostUpdatedRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(total_cost: f64, transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn new(
+        total_cost: f64,
+        transaction_id: impl Into<::std::string::String>,
+    ) -> Self {
         Self {
             custom_data: None,
             total_cost,
@@ -53,39 +56,34 @@ impl CostUpdatedRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CostUpdatedRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "totalCost",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "totalCost",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CostUpdatedRequest {}
@@ -115,15 +113,16 @@ impl CostUpdatedResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CostUpdatedResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "customData",
                 required: false,
                 schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            }],
-            additional_properties: false,
-        });
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for CostUpdatedResponse {}

@@ -3,7 +3,7 @@
 //! Transactions (OCPP 2.0.1 Part 2, functional block E): transaction events and status.
 #![allow(clippy::all)]
 pub use super::types::{
-    CustomData, Evse, IdToken, IdTokenInfo, MessageContent, MeterValue, Variable,
+    CustomData, Evse, IdTokenInfo, IdToken, MessageContent, MeterValue, Variable,
 };
 
 ::ocpp_messages::functional_block! {
@@ -42,7 +42,7 @@ pub use super::types::{
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChargingState {
     /// `Charging`
@@ -74,7 +74,9 @@ impl ::std::fmt::Display for ChargingState {
 
 impl ::std::str::FromStr for ChargingState {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Charging" => Ok(Self::Charging),
             "EVConnected" => Ok(Self::EvConnected),
@@ -96,14 +98,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingState {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingState {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "Charging",
-            "EVConnected",
-            "SuspendedEV",
-            "SuspendedEVSE",
-            "Idle",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"],
+    );
 }
 
 /// The payload of a `GetTransactionStatus` CALL (the request).
@@ -140,35 +137,35 @@ impl GetTransactionStatusRequest {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(mut self, transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn with_transaction_id(
+        mut self,
+        transaction_id: impl Into<::std::string::String>,
+    ) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetTransactionStatusRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetTransactionStatusRequest {}
@@ -217,27 +214,26 @@ impl GetTransactionStatusResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetTransactionStatusResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ongoingIndicator",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "messagesInQueue",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ongoingIndicator",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "messagesInQueue",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for GetTransactionStatusResponse {}
@@ -255,7 +251,7 @@ impl ::ocpp_messages::Message for GetTransactionStatusResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Reason {
     /// `DeAuthorized`
@@ -329,7 +325,9 @@ impl ::std::fmt::Display for Reason {
 
 impl ::std::str::FromStr for Reason {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "DeAuthorized" => Ok(Self::DeAuthorized),
             "EmergencyStop" => Ok(Self::EmergencyStop),
@@ -365,8 +363,8 @@ impl ::std::convert::TryFrom<::std::string::String> for Reason {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Reason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "DeAuthorized",
             "EmergencyStop",
             "EnergyLimitReached",
@@ -386,7 +384,8 @@ impl ::ocpp_messages::validate::HasSchema for Reason {
             "StoppedByEV",
             "TimeLimitReached",
             "Timeout",
-        ]);
+        ],
+    );
 }
 
 /// Transaction
@@ -482,60 +481,53 @@ impl Transaction {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Transaction {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionId",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingState",
-                    required: false,
-                    schema: <ChargingState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "timeSpentCharging",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "stoppedReason",
-                    required: false,
-                    schema: <Reason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "remoteStartId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionId",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingState",
+                required: false,
+                schema: <ChargingState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "timeSpentCharging",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "stoppedReason",
+                required: false,
+                schema: <Reason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "remoteStartId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// This contains the type of this event.
@@ -551,7 +543,7 @@ impl ::ocpp_messages::validate::HasSchema for Transaction {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum TransactionEvent {
     /// `Ended`
@@ -574,7 +566,9 @@ impl ::std::fmt::Display for TransactionEvent {
 
 impl ::std::str::FromStr for TransactionEvent {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Ended" => Ok(Self::Ended),
             "Started" => Ok(Self::Started),
@@ -594,8 +588,9 @@ impl ::std::convert::TryFrom<::std::string::String> for TransactionEvent {
 }
 
 impl ::ocpp_messages::validate::HasSchema for TransactionEvent {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Ended", "Started", "Updated"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Ended", "Started", "Updated"],
+    );
 }
 
 /// The payload of a `TransactionEvent` CALL (the request).
@@ -660,10 +655,7 @@ pub struct TransactionEventRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub evse: ::std::option::Option<Evse>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(
-        rename = "idToken",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "idToken", skip_serializing_if = "::std::option::Option::is_none")]
     pub id_token: ::std::option::Option<IdToken>,
 }
 
@@ -737,113 +729,100 @@ impl TransactionEventRequest {
 }
 
 impl ::ocpp_messages::validate::HasSchema for TransactionEventRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "eventType",
-                    required: true,
-                    schema: <TransactionEvent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "meterValue",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "timestamp",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "triggerReason",
-                    required: true,
-                    schema: <TriggerReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "seqNo",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "offline",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Boolean,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "numberOfPhasesUsed",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "cableMaxCurrent",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reservationId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionInfo",
-                    required: true,
-                    schema: <Transaction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evse",
-                    required: false,
-                    schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "idToken",
-                    required: false,
-                    schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "eventType",
+                required: true,
+                schema: <TransactionEvent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "meterValue",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "timestamp",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "triggerReason",
+                required: true,
+                schema: <TriggerReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "seqNo",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "offline",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Boolean,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "numberOfPhasesUsed",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "cableMaxCurrent",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reservationId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionInfo",
+                required: true,
+                schema: <Transaction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evse",
+                required: false,
+                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "idToken",
+                required: false,
+                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for TransactionEventRequest {}
@@ -935,49 +914,44 @@ impl TransactionEventResponse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for TransactionEventResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "totalCost",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingPriority",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "idTokenInfo",
-                    required: false,
-                    schema: <IdTokenInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "updatedPersonalMessage",
-                    required: false,
-                    schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "totalCost",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingPriority",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "idTokenInfo",
+                required: false,
+                schema: <IdTokenInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "updatedPersonalMessage",
+                required: false,
+                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 impl ::ocpp_messages::Message for TransactionEventResponse {}
@@ -993,7 +967,7 @@ impl ::ocpp_messages::Message for TransactionEventResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum TriggerReason {
     /// `Authorized`
@@ -1074,7 +1048,9 @@ impl ::std::fmt::Display for TriggerReason {
 
 impl ::std::str::FromStr for TriggerReason {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Authorized" => Ok(Self::Authorized),
             "CablePluggedIn" => Ok(Self::CablePluggedIn),
@@ -1112,8 +1088,8 @@ impl ::std::convert::TryFrom<::std::string::String> for TriggerReason {
 }
 
 impl ::ocpp_messages::validate::HasSchema for TriggerReason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Authorized",
             "CablePluggedIn",
             "ChargingRateChanged",
@@ -1135,5 +1111,6 @@ impl ::ocpp_messages::validate::HasSchema for TriggerReason {
             "AbnormalCondition",
             "SignedDataReceived",
             "ResetCommand",
-        ]);
+        ],
+    );
 }

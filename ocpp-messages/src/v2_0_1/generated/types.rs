@@ -42,39 +42,34 @@ impl AdditionalInfo {
 }
 
 impl ::ocpp_messages::validate::HasSchema for AdditionalInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "additionalIdToken",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "additionalIdToken",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Attribute type for which value is requested. When absent, default Actual is assumed.
@@ -89,7 +84,7 @@ impl ::ocpp_messages::validate::HasSchema for AdditionalInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Attribute {
     /// `Actual`
@@ -115,7 +110,9 @@ impl ::std::fmt::Display for Attribute {
 
 impl ::std::str::FromStr for Attribute {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Actual" => Ok(Self::Actual),
             "Target" => Ok(Self::Target),
@@ -136,8 +133,9 @@ impl ::std::convert::TryFrom<::std::string::String> for Attribute {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Attribute {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Actual", "Target", "MinSet", "MaxSet"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Actual", "Target", "MinSet", "MaxSet"],
+    );
 }
 
 /// ID_ Token. Status. Authorization_ Status
@@ -154,7 +152,7 @@ impl ::ocpp_messages::validate::HasSchema for Attribute {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum AuthorizationStatus {
     /// `Accepted`
@@ -199,7 +197,9 @@ impl ::std::fmt::Display for AuthorizationStatus {
 
 impl ::std::str::FromStr for AuthorizationStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Blocked" => Ok(Self::Blocked),
@@ -226,8 +226,8 @@ impl ::std::convert::TryFrom<::std::string::String> for AuthorizationStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for AuthorizationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Accepted",
             "Blocked",
             "ConcurrentTx",
@@ -238,7 +238,8 @@ impl ::ocpp_messages::validate::HasSchema for AuthorizationStatus {
             "NotAtThisLocation",
             "NotAtThisTime",
             "Unknown",
-        ]);
+        ],
+    );
 }
 
 /// `CertificateHashDataType` from the OCPP schemas.
@@ -291,55 +292,48 @@ impl CertificateHashData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateHashData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "hashAlgorithm",
-                    required: true,
-                    schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "issuerNameHash",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(128usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "issuerKeyHash",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(128usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "serialNumber",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(40usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "hashAlgorithm",
+                required: true,
+                schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "issuerNameHash",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(128usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "issuerKeyHash",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(128usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "serialNumber",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(40usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Indicates the type of the signed certificate that is returned. When omitted the certificate is used for both the 15118 connection (if implemented) and the Charging Station to CSMS connection. This field is required when a typeOfCertificate was included in the `SignCertificateRequest` that requested this certificate to be signed AND both the 15118 connection and the Charging Station connection are implemented.
@@ -354,7 +348,7 @@ impl ::ocpp_messages::validate::HasSchema for CertificateHashData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum CertificateSigningUse {
     /// `ChargingStationCertificate`
@@ -375,7 +369,9 @@ impl ::std::fmt::Display for CertificateSigningUse {
 
 impl ::std::str::FromStr for CertificateSigningUse {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ChargingStationCertificate" => Ok(Self::ChargingStationCertificate),
             "V2GCertificate" => Ok(Self::V2gCertificate),
@@ -394,8 +390,9 @@ impl ::std::convert::TryFrom<::std::string::String> for CertificateSigningUse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CertificateSigningUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["ChargingStationCertificate", "V2GCertificate"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["ChargingStationCertificate", "V2GCertificate"],
+    );
 }
 
 /// Source of the charging limit.
@@ -410,7 +407,7 @@ impl ::ocpp_messages::validate::HasSchema for CertificateSigningUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChargingLimitSource {
     /// `EMS`
@@ -439,7 +436,9 @@ impl ::std::fmt::Display for ChargingLimitSource {
 
 impl ::std::str::FromStr for ChargingLimitSource {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "EMS" => Ok(Self::Ems),
             "Other" => Ok(Self::Other),
@@ -460,8 +459,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingLimitSource {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingLimitSource {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["EMS", "Other", "SO", "CSO"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["EMS", "Other", "SO", "CSO"],
+    );
 }
 
 /// Charging_ Profile
@@ -515,10 +515,7 @@ pub struct ChargingProfile {
     /// Charging_ Profile. Valid_ To. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569235
     /// Point in time at which the profile stops to be valid. If absent, the profile is valid until it is replaced by another profile.
-    #[serde(
-        rename = "validTo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "validTo", skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_to: ::std::option::Option<::ocpp_messages::DateTime>,
     /// Charging_ Schedule
     /// urn:x-oca:ocpp:uid:2:233256
@@ -581,107 +578,95 @@ impl ChargingProfile {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(mut self, transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn with_transaction_id(
+        mut self,
+        transaction_id: impl Into<::std::string::String>,
+    ) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingProfile {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "stackLevel",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingProfilePurpose",
-                    required: true,
-                    schema:
-                        <ChargingProfilePurpose as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingProfileKind",
-                    required: true,
-                    schema: <ChargingProfileKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "recurrencyKind",
-                    required: false,
-                    schema: <RecurrencyKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "validFrom",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "validTo",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingSchedule",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <ChargingSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(3usize),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "stackLevel",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingProfilePurpose",
+                required: true,
+                schema: <ChargingProfilePurpose as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingProfileKind",
+                required: true,
+                schema: <ChargingProfileKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "recurrencyKind",
+                required: false,
+                schema: <RecurrencyKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "validFrom",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "validTo",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingSchedule",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <ChargingSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(3usize),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Charging_ Profile. Charging_ Profile_ Kind. Charging_ Profile_ Kind_ Code
@@ -698,7 +683,7 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfile {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChargingProfileKind {
     /// `Absolute`
@@ -721,7 +706,9 @@ impl ::std::fmt::Display for ChargingProfileKind {
 
 impl ::std::str::FromStr for ChargingProfileKind {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Absolute" => Ok(Self::Absolute),
             "Recurring" => Ok(Self::Recurring),
@@ -741,8 +728,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingProfileKind {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingProfileKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Absolute", "Recurring", "Relative"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Absolute", "Recurring", "Relative"],
+    );
 }
 
 /// Charging_ Profile. Charging_ Profile_ Purpose. Charging_ Profile_ Purpose_ Code
@@ -759,7 +747,7 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfileKind {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChargingProfilePurpose {
     /// `ChargingStationExternalConstraints`
@@ -787,9 +775,13 @@ impl ::std::fmt::Display for ChargingProfilePurpose {
 
 impl ::std::str::FromStr for ChargingProfilePurpose {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
-            "ChargingStationExternalConstraints" => Ok(Self::ChargingStationExternalConstraints),
+            "ChargingStationExternalConstraints" => {
+                Ok(Self::ChargingStationExternalConstraints)
+            }
             "ChargingStationMaxProfile" => Ok(Self::ChargingStationMaxProfile),
             "TxDefaultProfile" => Ok(Self::TxDefaultProfile),
             "TxProfile" => Ok(Self::TxProfile),
@@ -808,13 +800,14 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingProfilePurpose {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingProfilePurpose {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "ChargingStationExternalConstraints",
             "ChargingStationMaxProfile",
             "TxDefaultProfile",
             "TxProfile",
-        ]);
+        ],
+    );
 }
 
 /// Can be used to force a power or current profile.
@@ -829,7 +822,7 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfilePurpose {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ChargingRateUnit {
     /// `W`
@@ -849,7 +842,9 @@ impl ::std::fmt::Display for ChargingRateUnit {
 
 impl ::std::str::FromStr for ChargingRateUnit {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "W" => Ok(Self::W),
             "A" => Ok(Self::A),
@@ -868,8 +863,9 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingRateUnit {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingRateUnit {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["W", "A"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["W", "A"],
+    );
 }
 
 /// Charging_ Schedule
@@ -952,7 +948,10 @@ impl ChargingSchedule {
     }
     /// Sets `startSchedule`.
     #[must_use]
-    pub fn with_start_schedule(mut self, start_schedule: ::ocpp_messages::DateTime) -> Self {
+    pub fn with_start_schedule(
+        mut self,
+        start_schedule: ::ocpp_messages::DateTime,
+    ) -> Self {
         self.start_schedule = Some(start_schedule);
         self
     }
@@ -1114,61 +1113,52 @@ impl ChargingSchedulePeriod {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ChargingSchedulePeriod {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "startPeriod",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "limit",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "numberPhases",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "phaseToUse",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "startPeriod",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "limit",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "numberPhases",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "phaseToUse",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// A physical or logical component
@@ -1225,44 +1215,39 @@ impl Component {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Component {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evse",
-                    required: false,
-                    schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "name",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "instance",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evse",
+                required: false,
+                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "name",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "instance",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Class to report components, variables and variable attributes and characteristics.
@@ -1307,27 +1292,26 @@ impl ComponentVariable {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ComponentVariable {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "component",
-                    required: true,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "variable",
-                    required: false,
-                    schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "component",
+                required: true,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "variable",
+                required: false,
+                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Consumption_ Cost
@@ -1370,39 +1354,34 @@ impl ConsumptionCost {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ConsumptionCost {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "startValue",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "cost",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <Cost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(3usize),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "startValue",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "cost",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <Cost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(3usize),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Cost
@@ -1461,44 +1440,39 @@ impl Cost {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Cost {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "costKind",
-                    required: true,
-                    schema: <CostKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "amount",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "amountMultiplier",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "costKind",
+                required: true,
+                schema: <CostKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "amount",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "amountMultiplier",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Cost. Cost_ Kind. Cost_ Kind_ Code
@@ -1515,7 +1489,7 @@ impl ::ocpp_messages::validate::HasSchema for Cost {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum CostKind {
     /// `CarbonDioxideEmission`
@@ -1531,14 +1505,18 @@ impl ::std::fmt::Display for CostKind {
         match *self {
             Self::CarbonDioxideEmission => f.write_str("CarbonDioxideEmission"),
             Self::RelativePricePercentage => f.write_str("RelativePricePercentage"),
-            Self::RenewableGenerationPercentage => f.write_str("RenewableGenerationPercentage"),
+            Self::RenewableGenerationPercentage => {
+                f.write_str("RenewableGenerationPercentage")
+            }
         }
     }
 }
 
 impl ::std::str::FromStr for CostKind {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "CarbonDioxideEmission" => Ok(Self::CarbonDioxideEmission),
             "RelativePricePercentage" => Ok(Self::RelativePricePercentage),
@@ -1558,12 +1536,13 @@ impl ::std::convert::TryFrom<::std::string::String> for CostKind {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CostKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "CarbonDioxideEmission",
             "RelativePricePercentage",
             "RenewableGenerationPercentage",
-        ]);
+        ],
+    );
 }
 
 /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
@@ -1589,21 +1568,20 @@ impl CustomData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for CustomData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[::ocpp_messages::validate::Property {
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
                 name: "vendorId",
                 required: true,
-                schema: &::ocpp_messages::validate::Schema::String(
-                    ::ocpp_messages::validate::StringSchema {
-                        max_length: Some(255usize),
-                        min_length: None,
-                        format: None,
-                    },
-                ),
-            }],
-            additional_properties: true,
-        });
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(255usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: true,
+    });
 }
 
 /// EVSE
@@ -1655,39 +1633,34 @@ impl Evse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Evse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "connectorId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "connectorId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// This indicates whether the Charging Station is able to accept this request.
@@ -1702,7 +1675,7 @@ impl ::ocpp_messages::validate::HasSchema for Evse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GenericDeviceModelStatus {
     /// `Accepted`
@@ -1728,7 +1701,9 @@ impl ::std::fmt::Display for GenericDeviceModelStatus {
 
 impl ::std::str::FromStr for GenericDeviceModelStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -1749,13 +1724,9 @@ impl ::std::convert::TryFrom<::std::string::String> for GenericDeviceModelStatus
 }
 
 impl ::ocpp_messages::validate::HasSchema for GenericDeviceModelStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "Accepted",
-            "Rejected",
-            "NotSupported",
-            "EmptyResultSet",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected", "NotSupported", "EmptyResultSet"],
+    );
 }
 
 /// The Charging Station will indicate if it was
@@ -1771,7 +1742,7 @@ impl ::ocpp_messages::validate::HasSchema for GenericDeviceModelStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GenericStatus {
     /// `Accepted`
@@ -1791,7 +1762,9 @@ impl ::std::fmt::Display for GenericStatus {
 
 impl ::std::str::FromStr for GenericStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -1810,8 +1783,9 @@ impl ::std::convert::TryFrom<::std::string::String> for GenericStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GenericStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected"],
+    );
 }
 
 /// `GetCertificateIdUseEnumType` from the OCPP schemas.
@@ -1826,7 +1800,7 @@ impl ::ocpp_messages::validate::HasSchema for GenericStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum GetCertificateIdUse {
     /// `V2GRootCertificate`
@@ -1852,14 +1826,18 @@ impl ::std::fmt::Display for GetCertificateIdUse {
             Self::MoRootCertificate => f.write_str("MORootCertificate"),
             Self::CsmsRootCertificate => f.write_str("CSMSRootCertificate"),
             Self::V2gCertificateChain => f.write_str("V2GCertificateChain"),
-            Self::ManufacturerRootCertificate => f.write_str("ManufacturerRootCertificate"),
+            Self::ManufacturerRootCertificate => {
+                f.write_str("ManufacturerRootCertificate")
+            }
         }
     }
 }
 
 impl ::std::str::FromStr for GetCertificateIdUse {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "V2GRootCertificate" => Ok(Self::V2gRootCertificate),
             "MORootCertificate" => Ok(Self::MoRootCertificate),
@@ -1881,14 +1859,15 @@ impl ::std::convert::TryFrom<::std::string::String> for GetCertificateIdUse {
 }
 
 impl ::ocpp_messages::validate::HasSchema for GetCertificateIdUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "V2GRootCertificate",
             "MORootCertificate",
             "CSMSRootCertificate",
             "V2GCertificateChain",
             "ManufacturerRootCertificate",
-        ]);
+        ],
+    );
 }
 
 /// Used algorithms for the hashes provided.
@@ -1903,7 +1882,7 @@ impl ::ocpp_messages::validate::HasSchema for GetCertificateIdUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum HashAlgorithm {
     /// `SHA256`
@@ -1929,7 +1908,9 @@ impl ::std::fmt::Display for HashAlgorithm {
 
 impl ::std::str::FromStr for HashAlgorithm {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "SHA256" => Ok(Self::Sha256),
             "SHA384" => Ok(Self::Sha384),
@@ -1949,8 +1930,9 @@ impl ::std::convert::TryFrom<::std::string::String> for HashAlgorithm {
 }
 
 impl ::ocpp_messages::validate::HasSchema for HashAlgorithm {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["SHA256", "SHA384", "SHA512"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["SHA256", "SHA384", "SHA512"],
+    );
 }
 
 /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
@@ -1998,44 +1980,39 @@ impl IdToken {
 }
 
 impl ::ocpp_messages::validate::HasSchema for IdToken {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "additionalInfo",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <AdditionalInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "idToken",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "type",
-                    required: true,
-                    schema: <IdTokenEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "additionalInfo",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <AdditionalInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "idToken",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "type",
+                required: true,
+                schema: <IdTokenEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Enumeration of possible idToken types.
@@ -2050,7 +2027,7 @@ impl ::ocpp_messages::validate::HasSchema for IdToken {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum IdTokenEnum {
     /// `Central`
@@ -2091,7 +2068,9 @@ impl ::std::fmt::Display for IdTokenEnum {
 
 impl ::std::str::FromStr for IdTokenEnum {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Central" => Ok(Self::Central),
             "eMAID" => Ok(Self::EMaid),
@@ -2116,8 +2095,8 @@ impl ::std::convert::TryFrom<::std::string::String> for IdTokenEnum {
 }
 
 impl ::ocpp_messages::validate::HasSchema for IdTokenEnum {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Central",
             "eMAID",
             "ISO14443",
@@ -2126,7 +2105,8 @@ impl ::ocpp_messages::validate::HasSchema for IdTokenEnum {
             "Local",
             "MacAddress",
             "NoAuthorization",
-        ]);
+        ],
+    );
 }
 
 /// ID_ Token
@@ -2232,7 +2212,10 @@ impl IdTokenInfo {
     }
     /// Sets `language1`.
     #[must_use]
-    pub fn with_language1(mut self, language1: impl Into<::std::string::String>) -> Self {
+    pub fn with_language1(
+        mut self,
+        language1: impl Into<::std::string::String>,
+    ) -> Self {
         self.language1 = Some(language1.into());
         self
     }
@@ -2244,7 +2227,10 @@ impl IdTokenInfo {
     }
     /// Sets `language2`.
     #[must_use]
-    pub fn with_language2(mut self, language2: impl Into<::std::string::String>) -> Self {
+    pub fn with_language2(
+        mut self,
+        language2: impl Into<::std::string::String>,
+    ) -> Self {
         self.language2 = Some(language2.into());
         self
     }
@@ -2257,93 +2243,80 @@ impl IdTokenInfo {
 }
 
 impl ::ocpp_messages::validate::HasSchema for IdTokenInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "status",
-                    required: true,
-                    schema: <AuthorizationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "cacheExpiryDateTime",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "chargingPriority",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "language1",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(8usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "evseId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: &::ocpp_messages::validate::Schema::Integer(
-                                ::ocpp_messages::validate::NumberRange {
-                                    minimum: None,
-                                    maximum: None,
-                                    multiple_of: None,
-                                },
-                            ),
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "groupIdToken",
-                    required: false,
-                    schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "language2",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(8usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "personalMessage",
-                    required: false,
-                    schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "status",
+                required: true,
+                schema: <AuthorizationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "cacheExpiryDateTime",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "chargingPriority",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "language1",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(8usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "evseId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                        minimum: None,
+                        maximum: None,
+                        multiple_of: None,
+                    }),
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "groupIdToken",
+                required: false,
+                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "language2",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(8usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "personalMessage",
+                required: false,
+                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Sampled_ Value. Location. Location_ Code
@@ -2360,7 +2333,7 @@ impl ::ocpp_messages::validate::HasSchema for IdTokenInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Location {
     /// `Body`
@@ -2390,7 +2363,9 @@ impl ::std::fmt::Display for Location {
 
 impl ::std::str::FromStr for Location {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Body" => Ok(Self::Body),
             "Cable" => Ok(Self::Cable),
@@ -2412,8 +2387,9 @@ impl ::std::convert::TryFrom<::std::string::String> for Location {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Location {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Body", "Cable", "EV", "Inlet", "Outlet"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Body", "Cable", "EV", "Inlet", "Outlet"],
+    );
 }
 
 /// Sampled_ Value. Measurand. Measurand_ Code
@@ -2430,7 +2406,7 @@ impl ::ocpp_messages::validate::HasSchema for Location {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Measurand {
     /// `Current.Export`
@@ -2513,15 +2489,31 @@ impl ::std::fmt::Display for Measurand {
             Self::CurrentExport => f.write_str("Current.Export"),
             Self::CurrentImport => f.write_str("Current.Import"),
             Self::CurrentOffered => f.write_str("Current.Offered"),
-            Self::EnergyActiveExportRegister => f.write_str("Energy.Active.Export.Register"),
-            Self::EnergyActiveImportRegister => f.write_str("Energy.Active.Import.Register"),
-            Self::EnergyReactiveExportRegister => f.write_str("Energy.Reactive.Export.Register"),
-            Self::EnergyReactiveImportRegister => f.write_str("Energy.Reactive.Import.Register"),
-            Self::EnergyActiveExportInterval => f.write_str("Energy.Active.Export.Interval"),
-            Self::EnergyActiveImportInterval => f.write_str("Energy.Active.Import.Interval"),
+            Self::EnergyActiveExportRegister => {
+                f.write_str("Energy.Active.Export.Register")
+            }
+            Self::EnergyActiveImportRegister => {
+                f.write_str("Energy.Active.Import.Register")
+            }
+            Self::EnergyReactiveExportRegister => {
+                f.write_str("Energy.Reactive.Export.Register")
+            }
+            Self::EnergyReactiveImportRegister => {
+                f.write_str("Energy.Reactive.Import.Register")
+            }
+            Self::EnergyActiveExportInterval => {
+                f.write_str("Energy.Active.Export.Interval")
+            }
+            Self::EnergyActiveImportInterval => {
+                f.write_str("Energy.Active.Import.Interval")
+            }
             Self::EnergyActiveNet => f.write_str("Energy.Active.Net"),
-            Self::EnergyReactiveExportInterval => f.write_str("Energy.Reactive.Export.Interval"),
-            Self::EnergyReactiveImportInterval => f.write_str("Energy.Reactive.Import.Interval"),
+            Self::EnergyReactiveExportInterval => {
+                f.write_str("Energy.Reactive.Export.Interval")
+            }
+            Self::EnergyReactiveImportInterval => {
+                f.write_str("Energy.Reactive.Import.Interval")
+            }
             Self::EnergyReactiveNet => f.write_str("Energy.Reactive.Net"),
             Self::EnergyApparentNet => f.write_str("Energy.Apparent.Net"),
             Self::EnergyApparentImport => f.write_str("Energy.Apparent.Import"),
@@ -2541,7 +2533,9 @@ impl ::std::fmt::Display for Measurand {
 
 impl ::std::str::FromStr for Measurand {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Current.Export" => Ok(Self::CurrentExport),
             "Current.Import" => Ok(Self::CurrentImport),
@@ -2583,8 +2577,8 @@ impl ::std::convert::TryFrom<::std::string::String> for Measurand {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Measurand {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Current.Export",
             "Current.Import",
             "Current.Offered",
@@ -2610,7 +2604,8 @@ impl ::ocpp_messages::validate::HasSchema for Measurand {
             "Power.Reactive.Import",
             "SoC",
             "Voltage",
-        ]);
+        ],
+    );
 }
 
 /// Message_ Content
@@ -2643,7 +2638,10 @@ pub struct MessageContent {
 
 impl MessageContent {
     /// A `MessageContent` from its required members, in schema order; optional members are unset.
-    pub fn new(format: MessageFormat, content: impl Into<::std::string::String>) -> Self {
+    pub fn new(
+        format: MessageFormat,
+        content: impl Into<::std::string::String>,
+    ) -> Self {
         Self {
             custom_data: None,
             format,
@@ -2666,44 +2664,39 @@ impl MessageContent {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MessageContent {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "format",
-                    required: true,
-                    schema: <MessageFormat as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "language",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(8usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "content",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "format",
+                required: true,
+                schema: <MessageFormat as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "language",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(8usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "content",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Message_ Content. Format. Message_ Format_ Code
@@ -2720,7 +2713,7 @@ impl ::ocpp_messages::validate::HasSchema for MessageContent {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum MessageFormat {
     /// `ASCII`
@@ -2750,7 +2743,9 @@ impl ::std::fmt::Display for MessageFormat {
 
 impl ::std::str::FromStr for MessageFormat {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "ASCII" => Ok(Self::Ascii),
             "HTML" => Ok(Self::Html),
@@ -2771,8 +2766,9 @@ impl ::std::convert::TryFrom<::std::string::String> for MessageFormat {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MessageFormat {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["ASCII", "HTML", "URI", "UTF8"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["ASCII", "HTML", "URI", "UTF8"],
+    );
 }
 
 /// Message_ Info
@@ -2865,100 +2861,100 @@ impl MessageInfo {
     }
     /// Sets `startDateTime`.
     #[must_use]
-    pub fn with_start_date_time(mut self, start_date_time: ::ocpp_messages::DateTime) -> Self {
+    pub fn with_start_date_time(
+        mut self,
+        start_date_time: ::ocpp_messages::DateTime,
+    ) -> Self {
         self.start_date_time = Some(start_date_time);
         self
     }
     /// Sets `endDateTime`.
     #[must_use]
-    pub fn with_end_date_time(mut self, end_date_time: ::ocpp_messages::DateTime) -> Self {
+    pub fn with_end_date_time(
+        mut self,
+        end_date_time: ::ocpp_messages::DateTime,
+    ) -> Self {
         self.end_date_time = Some(end_date_time);
         self
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(mut self, transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn with_transaction_id(
+        mut self,
+        transaction_id: impl Into<::std::string::String>,
+    ) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
 impl ::ocpp_messages::validate::HasSchema for MessageInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "display",
-                    required: false,
-                    schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "priority",
-                    required: true,
-                    schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "state",
-                    required: false,
-                    schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "startDateTime",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "endDateTime",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "transactionId",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(36usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "message",
-                    required: true,
-                    schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "display",
+                required: false,
+                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "priority",
+                required: true,
+                schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "state",
+                required: false,
+                schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "startDateTime",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "endDateTime",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "transactionId",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(36usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "message",
+                required: true,
+                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// If provided the Charging Station shall return Display Messages with the given priority only.
@@ -2973,7 +2969,7 @@ impl ::ocpp_messages::validate::HasSchema for MessageInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum MessagePriority {
     /// `AlwaysFront`
@@ -2996,7 +2992,9 @@ impl ::std::fmt::Display for MessagePriority {
 
 impl ::std::str::FromStr for MessagePriority {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "AlwaysFront" => Ok(Self::AlwaysFront),
             "InFront" => Ok(Self::InFront),
@@ -3016,8 +3014,9 @@ impl ::std::convert::TryFrom<::std::string::String> for MessagePriority {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MessagePriority {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["AlwaysFront", "InFront", "NormalCycle"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["AlwaysFront", "InFront", "NormalCycle"],
+    );
 }
 
 /// If provided the Charging Station shall return Display Messages with the given state only.
@@ -3032,7 +3031,7 @@ impl ::ocpp_messages::validate::HasSchema for MessagePriority {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum MessageState {
     /// `Charging`
@@ -3058,7 +3057,9 @@ impl ::std::fmt::Display for MessageState {
 
 impl ::std::str::FromStr for MessageState {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Charging" => Ok(Self::Charging),
             "Faulted" => Ok(Self::Faulted),
@@ -3079,8 +3080,9 @@ impl ::std::convert::TryFrom<::std::string::String> for MessageState {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MessageState {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Charging", "Faulted", "Idle", "Unavailable"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Charging", "Faulted", "Idle", "Unavailable"],
+    );
 }
 
 /// Meter_ Value
@@ -3130,39 +3132,34 @@ impl MeterValue {
 }
 
 impl ::ocpp_messages::validate::HasSchema for MeterValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "sampledValue",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items: <SampledValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "timestamp",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: None,
-                            min_length: None,
-                            format: Some(::ocpp_messages::validate::Format::DateTime),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "sampledValue",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <SampledValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "timestamp",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: None,
+                    min_length: None,
+                    format: Some(::ocpp_messages::validate::Format::DateTime),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// The type of this monitor, e.g. a threshold, delta or periodic monitor.
@@ -3177,7 +3174,7 @@ impl ::ocpp_messages::validate::HasSchema for MeterValue {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Monitor {
     /// `UpperThreshold`
@@ -3206,7 +3203,9 @@ impl ::std::fmt::Display for Monitor {
 
 impl ::std::str::FromStr for Monitor {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "UpperThreshold" => Ok(Self::UpperThreshold),
             "LowerThreshold" => Ok(Self::LowerThreshold),
@@ -3228,14 +3227,15 @@ impl ::std::convert::TryFrom<::std::string::String> for Monitor {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Monitor {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "UpperThreshold",
             "LowerThreshold",
             "Delta",
             "Periodic",
             "PeriodicClockAligned",
-        ]);
+        ],
+    );
 }
 
 /// `OCSPRequestDataType` from the OCPP schemas.
@@ -3293,66 +3293,57 @@ impl OcspRequestData {
 }
 
 impl ::ocpp_messages::validate::HasSchema for OcspRequestData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "hashAlgorithm",
-                    required: true,
-                    schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "issuerNameHash",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(128usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "issuerKeyHash",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(128usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "serialNumber",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(40usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "responderURL",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "hashAlgorithm",
+                required: true,
+                schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "issuerNameHash",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(128usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "issuerKeyHash",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(128usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "serialNumber",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(40usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "responderURL",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Sampled_ Value. Phase. Phase_ Code
@@ -3369,7 +3360,7 @@ impl ::ocpp_messages::validate::HasSchema for OcspRequestData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum Phase {
     /// `L1`
@@ -3419,7 +3410,9 @@ impl ::std::fmt::Display for Phase {
 
 impl ::std::str::FromStr for Phase {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "L1" => Ok(Self::L1),
             "L2" => Ok(Self::L2),
@@ -3446,10 +3439,9 @@ impl ::std::convert::TryFrom<::std::string::String> for Phase {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Phase {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
-            "L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1",
-        ]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"],
+    );
 }
 
 /// Sampled_ Value. Context. Reading_ Context_ Code
@@ -3466,7 +3458,7 @@ impl ::ocpp_messages::validate::HasSchema for Phase {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum ReadingContext {
     /// `Interruption.Begin`
@@ -3510,7 +3502,9 @@ impl ::std::fmt::Display for ReadingContext {
 
 impl ::std::str::FromStr for ReadingContext {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Interruption.Begin" => Ok(Self::InterruptionBegin),
             "Interruption.End" => Ok(Self::InterruptionEnd),
@@ -3535,8 +3529,8 @@ impl ::std::convert::TryFrom<::std::string::String> for ReadingContext {
 }
 
 impl ::ocpp_messages::validate::HasSchema for ReadingContext {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&[
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &[
             "Interruption.Begin",
             "Interruption.End",
             "Other",
@@ -3545,7 +3539,8 @@ impl ::ocpp_messages::validate::HasSchema for ReadingContext {
             "Transaction.Begin",
             "Transaction.End",
             "Trigger",
-        ]);
+        ],
+    );
 }
 
 /// Charging_ Profile. Recurrency_ Kind. Recurrency_ Kind_ Code
@@ -3562,7 +3557,7 @@ impl ::ocpp_messages::validate::HasSchema for ReadingContext {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum RecurrencyKind {
     /// `Daily`
@@ -3582,7 +3577,9 @@ impl ::std::fmt::Display for RecurrencyKind {
 
 impl ::std::str::FromStr for RecurrencyKind {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Daily" => Ok(Self::Daily),
             "Weekly" => Ok(Self::Weekly),
@@ -3601,8 +3598,9 @@ impl ::std::convert::TryFrom<::std::string::String> for RecurrencyKind {
 }
 
 impl ::ocpp_messages::validate::HasSchema for RecurrencyKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Daily", "Weekly"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Daily", "Weekly"],
+    );
 }
 
 /// Relative_ Timer_ Interval
@@ -3652,39 +3650,34 @@ impl RelativeTimeInterval {
 }
 
 impl ::ocpp_messages::validate::HasSchema for RelativeTimeInterval {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "start",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "duration",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "start",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "duration",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Status indicating whether the Charging Station accepts the request to start a transaction.
@@ -3699,7 +3692,7 @@ impl ::ocpp_messages::validate::HasSchema for RelativeTimeInterval {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd,
+    PartialOrd
 )]
 pub enum RequestStartStopStatus {
     /// `Accepted`
@@ -3719,7 +3712,9 @@ impl ::std::fmt::Display for RequestStartStopStatus {
 
 impl ::std::str::FromStr for RequestStartStopStatus {
     type Err = ::ocpp_messages::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
         match value {
             "Accepted" => Ok(Self::Accepted),
             "Rejected" => Ok(Self::Rejected),
@@ -3738,8 +3733,9 @@ impl ::std::convert::TryFrom<::std::string::String> for RequestStartStopStatus {
 }
 
 impl ::ocpp_messages::validate::HasSchema for RequestStartStopStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Enum(&["Accepted", "Rejected"]);
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
+        &["Accepted", "Rejected"],
+    );
 }
 
 /// Sales_ Tariff
@@ -3816,62 +3812,52 @@ impl SalesTariff {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SalesTariff {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "id",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "salesTariffDescription",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(32usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "numEPriceLevels",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "salesTariffEntry",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <SalesTariffEntry as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(1024usize),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "id",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "salesTariffDescription",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(32usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "numEPriceLevels",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "salesTariffEntry",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <SalesTariffEntry as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(1024usize),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Sales_ Tariff_ Entry
@@ -3933,45 +3919,39 @@ impl SalesTariffEntry {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SalesTariffEntry {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "relativeTimeInterval",
-                    required: true,
-                    schema: <RelativeTimeInterval as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "ePriceLevel",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: Some(0f64),
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "consumptionCost",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Array(
-                        ::ocpp_messages::validate::ArraySchema {
-                            items:
-                                <ConsumptionCost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                            min_items: Some(1usize),
-                            max_items: Some(3usize),
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "relativeTimeInterval",
+                required: true,
+                schema: <RelativeTimeInterval as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "ePriceLevel",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: Some(0f64),
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "consumptionCost",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
+                    items: <ConsumptionCost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+                    min_items: Some(1usize),
+                    max_items: Some(3usize),
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Sampled_ Value
@@ -4073,7 +4053,10 @@ impl SampledValue {
     }
     /// Sets `signedMeterValue`.
     #[must_use]
-    pub fn with_signed_meter_value(mut self, signed_meter_value: SignedMeterValue) -> Self {
+    pub fn with_signed_meter_value(
+        mut self,
+        signed_meter_value: SignedMeterValue,
+    ) -> Self {
         self.signed_meter_value = Some(signed_meter_value);
         self
     }
@@ -4086,58 +4069,55 @@ impl SampledValue {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SampledValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "value",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::Number(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "context",
-                    required: false,
-                    schema: <ReadingContext as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "measurand",
-                    required: false,
-                    schema: <Measurand as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "phase",
-                    required: false,
-                    schema: <Phase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "location",
-                    required: false,
-                    schema: <Location as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "signedMeterValue",
-                    required: false,
-                    schema: <SignedMeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "unitOfMeasure",
-                    required: false,
-                    schema: <UnitOfMeasure as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "value",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "context",
+                required: false,
+                schema: <ReadingContext as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "measurand",
+                required: false,
+                schema: <Measurand as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "phase",
+                required: false,
+                schema: <Phase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "location",
+                required: false,
+                schema: <Location as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "signedMeterValue",
+                required: false,
+                schema: <SignedMeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "unitOfMeasure",
+                required: false,
+                schema: <UnitOfMeasure as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Represent a signed version of the meter value.
@@ -4190,61 +4170,52 @@ impl SignedMeterValue {
 }
 
 impl ::ocpp_messages::validate::HasSchema for SignedMeterValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "signedMeterData",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(2500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "signingMethod",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "encodingMethod",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "publicKey",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(2500usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "signedMeterData",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(2500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "signingMethod",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "encodingMethod",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "publicKey",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(2500usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Element providing more information about the status.
@@ -4296,39 +4267,34 @@ impl StatusInfo {
 }
 
 impl ::ocpp_messages::validate::HasSchema for StatusInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "reasonCode",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "additionalInfo",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(512usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "reasonCode",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "additionalInfo",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(512usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Represents a UnitOfMeasure with a multiplier
@@ -4382,39 +4348,34 @@ impl UnitOfMeasure {
 }
 
 impl ::ocpp_messages::validate::HasSchema for UnitOfMeasure {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "unit",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(20usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "multiplier",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::Integer(
-                        ::ocpp_messages::validate::NumberRange {
-                            minimum: None,
-                            maximum: None,
-                            multiple_of: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "unit",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(20usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "multiplier",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
+                    minimum: None,
+                    maximum: None,
+                    multiple_of: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
 
 /// Reference key to a component-variable.
@@ -4459,37 +4420,32 @@ impl Variable {
 }
 
 impl ::ocpp_messages::validate::HasSchema for Variable {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema =
-        &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-            properties: &[
-                ::ocpp_messages::validate::Property {
-                    name: "customData",
-                    required: false,
-                    schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "name",
-                    required: true,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-                ::ocpp_messages::validate::Property {
-                    name: "instance",
-                    required: false,
-                    schema: &::ocpp_messages::validate::Schema::String(
-                        ::ocpp_messages::validate::StringSchema {
-                            max_length: Some(50usize),
-                            min_length: None,
-                            format: None,
-                        },
-                    ),
-                },
-            ],
-            additional_properties: false,
-        });
+    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
+        properties: &[
+            ::ocpp_messages::validate::Property {
+                name: "customData",
+                required: false,
+                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
+            },
+            ::ocpp_messages::validate::Property {
+                name: "name",
+                required: true,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+            ::ocpp_messages::validate::Property {
+                name: "instance",
+                required: false,
+                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
+                    max_length: Some(50usize),
+                    min_length: None,
+                    format: None,
+                }),
+            },
+        ],
+        additional_properties: false,
+    });
 }
