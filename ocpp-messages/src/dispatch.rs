@@ -146,7 +146,11 @@ pub struct Dispatcher {
     version: OcppVersion,
     role: Role,
     services: Vec<Box<dyn Service>>,
+    max_frame_len: usize,
 }
+
+/// The default largest frame a [`Dispatcher`] parses, in bytes (8 MiB).
+pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,6 +158,7 @@ impl std::fmt::Debug for Dispatcher {
             .field("version", &self.version)
             .field("role", &self.role)
             .field("services", &self.services.len())
+            .field("max_frame_len", &self.max_frame_len)
             .finish()
     }
 }
@@ -176,7 +181,17 @@ impl Dispatcher {
             version,
             role,
             services: Vec::new(),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
         }
+    }
+
+    /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]). A longer
+    /// frame is answered `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`
+    /// without being parsed, so its size cannot multiply into memory.
+    #[must_use]
+    pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
+        self.max_frame_len = max_frame_len;
+        self
     }
 
     /// Adds a functional block's service.
@@ -213,6 +228,17 @@ impl Dispatcher {
     /// For a CALL (and for anything that is not a readable frame) the result is the frame to
     /// send back; CALLRESULTs and CALLERRORs are handed back as [`Incoming::Response`].
     pub async fn handle_frame(&self, charging_station_id: &str, text: &str) -> Incoming {
+        if text.len() > self.max_frame_len {
+            let error = CallError::new(
+                self.version.error_code(Situation::UnreadableFrame),
+                format!(
+                    "frame of {} bytes is longer than the limit of {} bytes",
+                    text.len(),
+                    self.max_frame_len
+                ),
+            );
+            return Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID));
+        }
         match Frame::parse(text) {
             Err(e) => Incoming::Reply(e.to_frame(self.version)),
             Ok(Frame::Call {

@@ -233,6 +233,21 @@ fn malformed_frames() {
     assert_call_error(&reply(&d, r#"[7,"5",{}]"#), "5", "MessageTypeNotSupported");
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert_call_error(&reply(&d, &deep), "-1", "RpcFrameworkError");
+    let deep_payload = format!(
+        r#"[2,"6","SignCertificate",{{"csr":"x","customData":{{"vendorId":"v","x":{}{}}}}}]"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_call_error(&reply(&d, &deep_payload), "-1", "RpcFrameworkError");
+
+    let small = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with_max_frame_len(64);
+    let huge = format!(
+        r#"[2,"7","SignCertificate",{{"csr":"{}"}}]"#,
+        "x".repeat(100)
+    );
+    let r = reply(&small, &huge);
+    assert_call_error(&r, "-1", "RpcFrameworkError");
+    assert!(r[3].as_str().unwrap().contains("longer than the limit"));
 }
 
 #[test]

@@ -255,8 +255,23 @@ pub struct Instance {
 pub enum Size {
     /// Required members only, smallest values.
     Minimal,
-    /// Every member, vendor members in open objects, larger values.
+    /// Every declared member, larger values, and a few nested vendor members in open objects.
     Maximal,
+    /// Like [`Size::Maximal`], with every one of [`vendor_members`] in open objects.
+    Complete,
+}
+
+/// The vendor members put in open objects of the given size.
+fn vendor_members_for(size: Size) -> Vec<(&'static str, Value)> {
+    let all = vendor_members();
+    match size {
+        Size::Minimal => Vec::new(),
+        Size::Maximal => all
+            .into_iter()
+            .filter(|(n, _)| matches!(*n, "vendorString" | "vendorArray" | "vendorObject"))
+            .collect(),
+        Size::Complete => all,
+    }
 }
 
 /// A schema document (with its `definitions`).
@@ -423,7 +438,7 @@ impl SchemaDoc {
         if let Some(values) = enum_values(s) {
             return match size {
                 Size::Minimal => values.first(),
-                Size::Maximal => values.last(),
+                Size::Maximal | Size::Complete => values.last(),
             }
             .expect("a non-empty enum")
             .clone();
@@ -434,12 +449,12 @@ impl SchemaDoc {
                 let props = properties(s);
                 let mut m = Map::new();
                 for (name, p) in &props {
-                    if size == Size::Maximal || req.contains(name) {
+                    if size != Size::Minimal || req.contains(name) {
                         m.insert((*name).to_owned(), self.build(p, size));
                     }
                 }
-                if size == Size::Maximal && is_open(s) {
-                    for (name, v) in vendor_members() {
+                if is_open(s) {
+                    for (name, v) in vendor_members_for(size) {
                         if !props.iter().any(|(n, _)| *n == name) {
                             m.insert(name.to_owned(), v);
                         }
@@ -451,19 +466,21 @@ impl SchemaDoc {
                 let min = usize_of(s, "minItems").unwrap_or(0);
                 let n = match size {
                     Size::Minimal => min,
-                    Size::Maximal => usize_of(s, "maxItems").unwrap_or(3).min(min.max(3)),
+                    Size::Maximal | Size::Complete => {
+                        usize_of(s, "maxItems").unwrap_or(3).min(min.max(3))
+                    }
                 };
                 let item = s.get("items").expect("array items");
                 Value::Array((0..n).map(|_| self.build(item, size)).collect())
             }
             Some("string") => Value::String(match (format_of(s), size) {
                 (Some("date-time"), Size::Minimal) => "2024-01-31T13:45:00Z".to_owned(),
-                (Some("date-time"), Size::Maximal) => "2024-01-31T13:45:00.123+05:30".to_owned(),
+                (Some("date-time"), _) => "2024-01-31T13:45:00.123+05:30".to_owned(),
                 (Some("uri"), Size::Minimal) => "urn:x".to_owned(),
-                (Some("uri"), Size::Maximal) => VALID_URIS[0].to_owned(),
+                (Some("uri"), _) => VALID_URIS[0].to_owned(),
                 (Some(f), _) => panic!("format {f} is not understood by the instance generator"),
                 (None, Size::Minimal) => cycle_to("a", usize_of(s, "minLength").unwrap_or(0)),
-                (None, Size::Maximal) => {
+                (None, _) => {
                     let n = usize_of(s, "maxLength").unwrap_or(24).min(24);
                     cycle_to("Vendor caf\u{e9} \u{1f600} \u{2713} \u{ab}x\u{bb}", n)
                 }
@@ -472,12 +489,12 @@ impl SchemaDoc {
                 let c = number_candidates(s, t == "integer");
                 let (_, v) = match size {
                     Size::Minimal => c.first(),
-                    Size::Maximal => c.iter().find(|(_, v)| v.is_f64()).or(c.last()),
+                    _ => c.iter().find(|(_, v)| v.is_f64()).or(c.last()),
                 }
                 .expect("some number in range");
                 v.clone()
             }
-            Some("boolean") => Value::Bool(size == Size::Maximal),
+            Some("boolean") => Value::Bool(size != Size::Minimal),
             other => panic!("type {other:?} is not understood by the instance generator"),
         }
     }
@@ -497,6 +514,7 @@ impl SchemaDoc {
                 let mut out = vec![
                     ("minimal object".to_owned(), self.build(s, Size::Minimal)),
                     ("maximal object".to_owned(), self.build(s, Size::Maximal)),
+                    ("complete object".to_owned(), self.build(s, Size::Complete)),
                 ];
                 if is_open(s) {
                     let declared = properties(s);
@@ -597,6 +615,11 @@ impl SchemaDoc {
             Instance {
                 what: "maximal".to_owned(),
                 value: maximal.clone(),
+                expected: Some(true),
+            },
+            Instance {
+                what: "complete (maximal with every kind of vendor member)".to_owned(),
+                value: self.build(&self.root, Size::Complete),
                 expected: Some(true),
             },
         ];
