@@ -646,3 +646,33 @@ fn a_line_too_long_is_reported_without_stopping_the_stream() {
         .contains("too long"));
     assert!(verdicts[1]["valid"].as_bool().unwrap());
 }
+
+/// Every 2.0.1 action is known to the validator: a CALL with an empty payload is judged by
+/// the action's schema (valid where nothing is required), never NotImplemented.
+#[test]
+fn every_2_0_1_action_is_covered() {
+    let features: Vec<_> = ocpp_messages::v2_0_1::PROFILES
+        .iter()
+        .flat_map(|p| p.features.iter())
+        .collect();
+    assert_eq!(features.len(), 64);
+    let input: String = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("[2,\"{i}\",\"{}\",{{}}]\n", f.name))
+        .collect();
+    let run = validate(&["--json"], input.as_bytes());
+    let verdicts = run.json();
+    assert_eq!(verdicts.len(), 64);
+    for (v, f) in verdicts.iter().zip(&features) {
+        assert_eq!(v["action"], f.name);
+        let required = ocpp_messages::validate::validate(f.request, &json!({}));
+        assert_eq!(v["valid"], required.is_empty(), "{v}");
+        if !required.is_empty() {
+            assert_eq!(v["errorCode"], "OccurrenceConstraintViolation", "{v}");
+        }
+    }
+    // Heartbeat has no required member; BootNotification has.
+    assert!(verdicts.iter().any(|v| v["action"] == "Heartbeat" && v["valid"] == true));
+    assert!(verdicts.iter().any(|v| v["action"] == "BootNotification" && v["valid"] == false));
+}

@@ -229,6 +229,9 @@ fn verdict(valid: bool) -> &'static str {
 #[derive(Default)]
 struct Report {
     seen: HashSet<(usize, u64)>,
+    rt_time: std::time::Duration,
+    check_time: std::time::Duration,
+    gen_time: std::time::Duration,
     checked: usize,
     accepted: usize,
     round_trips: usize,
@@ -251,10 +254,12 @@ impl Report {
         let target = &targets[t];
         let value = &instance.value;
         self.checked += 1;
+        let st = std::time::Instant::now();
         let violations = validate(target.typed_schema, value);
         let ours = violations.is_empty();
         let ours_via_feature = validate(target.feature_schema, value).is_empty();
         let oracle = target.oracle.is_valid(value);
+        self.check_time += st.elapsed();
         if ours != oracle || ours_via_feature != ours {
             let mut msg = format!(
                 "{}: {}\n    instance: {}\n    ours:   {}",
@@ -294,7 +299,9 @@ impl Report {
         }
         if ours && oracle {
             self.accepted += 1;
+            let st = std::time::Instant::now();
             self.round_trip(target, instance);
+            self.rt_time += st.elapsed();
         }
     }
 
@@ -344,7 +351,10 @@ fn check_target(targets: &[Target], t: usize, report: &mut Report) {
     // Deterministic valid instances, and every mutation of each.
     for valid in doc.valid_instances() {
         report.check(targets, t, &valid);
-        for mutation in doc.mutations(&valid.value) {
+        let st = std::time::Instant::now();
+        let muts = doc.mutations(&valid.value);
+        report.gen_time += st.elapsed();
+        for mutation in muts {
             let what = format!("{} | {}", valid.what, mutation.what);
             report.check(targets, t, &Instance { what, ..mutation });
         }
@@ -387,6 +397,7 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
             started.elapsed()
         );
     }
+    println!("rt {:?} check {:?} gen {:?}", report.rt_time, report.check_time, report.gen_time);
     println!(
         "total: {} distinct instances checked, {} valid, {} invalid; {} round trips",
         report.checked,

@@ -238,6 +238,27 @@ pub fn cycle_to(s: &str, n: usize) -> String {
     s.chars().cycle().take(n).collect()
 }
 
+/// Which locations of an instance to mutate.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every location.
+    All,
+    /// The location at this path and those below it.
+    Within(Vec<Seg>),
+    /// The location at this path only.
+    At(Vec<Seg>),
+}
+
+impl Scope {
+    fn selects(&self, path: &[Seg]) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Within(p) => path.starts_with(p),
+            Scope::At(p) => path == p.as_slice(),
+        }
+    }
+}
+
 /// A generated instance with a description and, when the schema makes it clear, the verdict
 /// it must get (`Some(true)`: valid, `Some(false)`: invalid).
 #[derive(Debug, Clone)]
@@ -658,9 +679,9 @@ impl SchemaDoc {
         out
     }
 
-    /// Mutations of the valid instance `valid`, each labelled with the verdict the schema
-    /// implies when it is clear.
-    pub fn mutations(&self, valid: &Value) -> Vec<Instance> {
+    /// Mutations of the valid instance `valid` at the locations `scope` selects, each labelled
+    /// with the verdict the schema implies when it is clear.
+    pub fn mutations(&self, valid: &Value, scope: &Scope) -> Vec<Instance> {
         let mut out = Vec::new();
         let mut push = |what: String, value: Value, expected: Option<bool>| {
             out.push(Instance {
@@ -670,26 +691,27 @@ impl SchemaDoc {
             })
         };
         let root = self.resolve(&self.root);
-        for replacement in [
-            json!([]),
-            json!(["x"]),
-            json!([valid]),
-            json!("x"),
-            json!(""),
-            json!(valid.to_string()),
-            json!(0),
-            json!(5.5),
-            json!(true),
-            Value::Null,
-        ] {
-            let expected = (!type_matches(root, &replacement)).then_some(false);
-            push(
-                format!("root replaced by {replacement}"),
-                replacement,
-                expected,
-            );
+        if scope.selects(&[]) {
+            for (desc, replacement) in [
+                ("[]", json!([])),
+                ("[\"x\"]", json!(["x"])),
+                ("[<the instance>]", json!([valid])),
+                ("\"x\"", json!("x")),
+                ("\"\"", json!("")),
+                ("<the instance as a JSON string>", json!(valid.to_string())),
+                ("0", json!(0)),
+                ("5.5", json!(5.5)),
+                ("true", json!(true)),
+                ("null", Value::Null),
+            ] {
+                let expected = (!type_matches(root, &replacement)).then_some(false);
+                push(format!("root replaced by {desc}"), replacement, expected);
+            }
         }
         for (path, s) in self.locations(valid) {
+            if !scope.selects(&path) {
+                continue;
+            }
             let at = pointer(&path);
             let current = get(valid, &path);
             if !path.is_empty() {
