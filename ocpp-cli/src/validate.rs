@@ -336,7 +336,7 @@ impl Validator {
         let version = self.version;
         let action = self.pending.take(&message_id).map(|a| a.name().to_owned());
         match error_code.parse::<ErrorCode>() {
-            Ok(code) if is_defined_in(code, version) => Verdict {
+            Ok(code) if version.defines_error_code(code) => Verdict {
                 message_id: Some(message_id),
                 action,
                 error_code: None,
@@ -399,42 +399,6 @@ impl Validator {
                 Problem::frame(e.description),
             ),
         }
-    }
-}
-
-/// Whether `code` is one of the OCPP-J error codes `version` defines (OCPP-J 1.6 Table 7;
-/// OCPP 2.0.1 and 2.1 Part 4).
-pub fn is_defined_in(code: ErrorCode, version: OcppVersion) -> bool {
-    use ErrorCode as E;
-    match version {
-        OcppVersion::V1_6 => matches!(
-            code,
-            E::NotImplemented
-                | E::NotSupported
-                | E::InternalError
-                | E::ProtocolError
-                | E::SecurityError
-                | E::FormationViolation
-                | E::PropertyConstraintViolation
-                | E::OccurenceConstraintViolation
-                | E::TypeConstraintViolation
-                | E::GenericError
-        ),
-        OcppVersion::V2_0_1 | OcppVersion::V2_1 => matches!(
-            code,
-            E::FormatViolation
-                | E::GenericError
-                | E::InternalError
-                | E::MessageTypeNotSupported
-                | E::NotImplemented
-                | E::NotSupported
-                | E::OccurrenceConstraintViolation
-                | E::PropertyConstraintViolation
-                | E::ProtocolError
-                | E::RpcFrameworkError
-                | E::SecurityError
-                | E::TypeConstraintViolation
-        ),
     }
 }
 

@@ -673,6 +673,10 @@ fn every_2_0_1_action_is_covered() {
         }
     }
     // Heartbeat has no required member; BootNotification has.
-    assert!(verdicts.iter().any(|v| v["action"] == "Heartbeat" && v["valid"] == true));
-    assert!(verdicts.iter().any(|v| v["action"] == "BootNotification" && v["valid"] == false));
+    assert!(verdicts
+        .iter()
+        .any(|v| v["action"] == "Heartbeat" && v["valid"] == true));
+    assert!(verdicts
+        .iter()
+        .any(|v| v["action"] == "BootNotification" && v["valid"] == false));
 }

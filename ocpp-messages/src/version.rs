@@ -123,6 +123,42 @@ impl OcppVersion {
         }
     }
 
+    /// Whether `code` is one of the OCPP-J error codes this version defines (OCPP-J 1.6 Table 7;
+    /// OCPP 2.0.1 and 2.1 Part 4).
+    pub const fn defines_error_code(self, code: ErrorCode) -> bool {
+        use ErrorCode as E;
+        match self {
+            OcppVersion::V1_6 => matches!(
+                code,
+                E::NotImplemented
+                    | E::NotSupported
+                    | E::InternalError
+                    | E::ProtocolError
+                    | E::SecurityError
+                    | E::FormationViolation
+                    | E::PropertyConstraintViolation
+                    | E::OccurenceConstraintViolation
+                    | E::TypeConstraintViolation
+                    | E::GenericError
+            ),
+            OcppVersion::V2_0_1 | OcppVersion::V2_1 => matches!(
+                code,
+                E::FormatViolation
+                    | E::GenericError
+                    | E::InternalError
+                    | E::MessageTypeNotSupported
+                    | E::NotImplemented
+                    | E::NotSupported
+                    | E::OccurrenceConstraintViolation
+                    | E::PropertyConstraintViolation
+                    | E::ProtocolError
+                    | E::RpcFrameworkError
+                    | E::SecurityError
+                    | E::TypeConstraintViolation
+            ),
+        }
+    }
+
     /// The error code for a list of payload violations: the code of the most fundamental class
     /// present (in the order of [`ViolationClass`]: not an object, structure, type, missing
     /// member, occurrence, value). `None` when the list is empty.
@@ -229,6 +265,39 @@ mod tests {
         assert_eq!(code(2), Some(ErrorCode::OccurrenceConstraintViolation));
         assert_eq!(code(3), Some(ErrorCode::OccurrenceConstraintViolation));
         assert_eq!(code(4), Some(ErrorCode::TypeConstraintViolation));
+    }
+
+    /// Every code the table prescribes is one the version defines.
+    #[test]
+    fn prescribed_codes_are_defined() {
+        use ViolationClass as C;
+        let situations = [
+            Situation::UnreadableFrame,
+            Situation::MalformedFrame,
+            Situation::UnknownMessageType,
+            Situation::UnknownAction,
+            Situation::UnsupportedAction,
+            Situation::Internal,
+        ]
+        .into_iter()
+        .chain(
+            [
+                C::Format,
+                C::Structure,
+                C::Type,
+                C::Missing,
+                C::Occurrence,
+                C::Property,
+            ]
+            .map(Situation::Payload),
+        );
+        for s in situations {
+            for v in OcppVersion::ALL {
+                assert!(v.defines_error_code(v.error_code(s)), "{v} {s:?}");
+            }
+        }
+        assert!(!OcppVersion::V1_6.defines_error_code(ErrorCode::RpcFrameworkError));
+        assert!(!OcppVersion::V2_0_1.defines_error_code(ErrorCode::FormationViolation));
     }
 
     #[test]

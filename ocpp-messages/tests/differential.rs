@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
+use std::time::Instant;
 
 use ocpp_messages::v2_0_1::security::{
     self, CertificateSignedRequest, CertificateSignedResponse, SecurityEventNotificationRequest,
@@ -29,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use support::schema_instances::{Instance, SchemaDoc};
+use support::schema_instances::{Instance, SchemaDoc, Scope};
 
 /// The schemas under test, as `schemas/v2_0_1/<name>.json`.
 const SCHEMA_NAMES: &[&str] = &[
@@ -229,9 +230,6 @@ fn verdict(valid: bool) -> &'static str {
 #[derive(Default)]
 struct Report {
     seen: HashSet<(usize, u64)>,
-    rt_time: std::time::Duration,
-    check_time: std::time::Duration,
-    gen_time: std::time::Duration,
     checked: usize,
     accepted: usize,
     round_trips: usize,
@@ -254,12 +252,10 @@ impl Report {
         let target = &targets[t];
         let value = &instance.value;
         self.checked += 1;
-        let st = std::time::Instant::now();
         let violations = validate(target.typed_schema, value);
         let ours = violations.is_empty();
         let ours_via_feature = validate(target.feature_schema, value).is_empty();
         let oracle = target.oracle.is_valid(value);
-        self.check_time += st.elapsed();
         if ours != oracle || ours_via_feature != ours {
             let mut msg = format!(
                 "{}: {}\n    instance: {}\n    ours:   {}",
@@ -297,11 +293,9 @@ impl Report {
                 ));
             }
         }
-        if ours && oracle {
+        if ours && oracle && std::env::var("NORT").is_err() {
             self.accepted += 1;
-            let st = std::time::Instant::now();
             self.round_trip(target, instance);
-            self.rt_time += st.elapsed();
         }
     }
 
@@ -345,59 +339,76 @@ impl SplitMix {
     }
 }
 
-fn check_target(targets: &[Target], t: usize, report: &mut Report) {
+fn check_target(targets: &[Target], t: usize) -> Report {
+    let mut report = Report::default();
     let doc = &targets[t].doc;
 
-    // Deterministic valid instances, and every mutation of each.
-    for valid in doc.valid_instances() {
+    // Deterministic valid instances, and their mutations.
+    for (valid, scope) in doc.valid_instances() {
         report.check(targets, t, &valid);
-        let st = std::time::Instant::now();
-        let muts = doc.mutations(&valid.value);
-        report.gen_time += st.elapsed();
-        for mutation in muts {
+        for mutation in doc.mutations(&valid.value, &scope) {
             let what = format!("{} | {}", valid.what, mutation.what);
             report.check(targets, t, &Instance { what, ..mutation });
         }
     }
 
-    // Random valid instances (fixed seed), and a random sample of their mutations.
+    eprintln!("{t} det {:?}", std::time::SystemTime::now());
+    let mut gen = std::time::Duration::ZERO;
+    // Random valid instances (fixed seed), each mutated at one random location.
     let strategy = doc.strategy(doc.root());
     let mut runner = TestRunner::deterministic();
     let mut pick = SplitMix(0x0cbb_2024 + u64::try_from(t).unwrap());
     for case in 0..RANDOM_CASES {
+        let st = Instant::now();
         let value = strategy.new_tree(&mut runner).unwrap().current();
+        gen += st.elapsed();
         let valid = Instance {
             what: format!("random #{case}"),
             value,
             expected: Some(true),
         };
         report.check(targets, t, &valid);
-        let mut mutations = doc.mutations(&valid.value);
+        let mut locations = doc.locations(&valid.value);
+        let (path, _) = locations.swap_remove(pick.below(locations.len()));
+        let mut mutations = doc.mutations(&valid.value, &Scope::At(path));
         for _ in 0..MUTATIONS_PER_RANDOM_INSTANCE.min(mutations.len()) {
             let mutation = mutations.swap_remove(pick.below(mutations.len()));
             let what = format!("{} | {}", valid.what, mutation.what);
             report.check(targets, t, &Instance { what, ..mutation });
         }
     }
+    eprintln!("{t} rand {:?} gen {gen:?}", std::time::SystemTime::now());
+    report
 }
 
 #[test]
 fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
     let targets = load_targets();
+    let started = Instant::now();
+    // One thread per schema; each keeps its own report.
+    let reports: Vec<Report> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..targets.len())
+            .map(|t| {
+                let targets = &targets;
+                scope.spawn(move || check_target(targets, t))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let mut report = Report::default();
-    for t in 0..targets.len() {
-        let before = (report.checked, report.accepted);
-        let started = std::time::Instant::now();
-        check_target(&targets, t, &mut report);
+    for (target, r) in targets.iter().zip(reports) {
         println!(
-            "{}: {} instances ({} valid) in {:?}",
-            targets[t].name,
-            report.checked - before.0,
-            report.accepted - before.1,
-            started.elapsed()
+            "{}: {} distinct instances, {} valid",
+            target.name, r.checked, r.accepted
         );
+        report.checked += r.checked;
+        report.accepted += r.accepted;
+        report.round_trips += r.round_trips;
+        report.disagreements.extend(r.disagreements);
+        report.oracle_surprises.extend(r.oracle_surprises);
+        report.round_trip_failures.extend(r.round_trip_failures);
     }
-    println!("rt {:?} check {:?} gen {:?}", report.rt_time, report.check_time, report.gen_time);
+    println!("checked in {:?}", started.elapsed());
     println!(
         "total: {} distinct instances checked, {} valid, {} invalid; {} round trips",
         report.checked,
@@ -441,38 +452,4 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
         report.accepted,
         report.checked - report.accepted
     );
-}
-
-#[test]
-fn timing_probe() {
-    let targets = load_targets();
-    for (t, target) in targets.iter().enumerate() {
-        let doc = &target.doc;
-        let s = std::time::Instant::now();
-        let valids = doc.valid_instances();
-        let mut muts = Vec::new();
-        for v in &valids {
-            muts.extend(doc.mutations(&v.value));
-        }
-        let gen = s.elapsed();
-        let s = std::time::Instant::now();
-        let mut n = 0;
-        for m in &muts {
-            let mut h = DefaultHasher::new();
-            json_hash(&m.value, &mut h);
-            n += h.finish() % 2;
-        }
-        let ser = s.elapsed();
-        let s = std::time::Instant::now();
-        for m in &muts {
-            let _ = validate(target.typed_schema, &m.value);
-        }
-        let ours = s.elapsed();
-        let s = std::time::Instant::now();
-        for m in &muts {
-            let _ = target.oracle.is_valid(&m.value);
-        }
-        let oracle = s.elapsed();
-        println!("{t} valids {} muts {} bytes {n} gen {gen:?} ser {ser:?} ours {ours:?} oracle {oracle:?}", valids.len(), muts.len());
-    }
 }

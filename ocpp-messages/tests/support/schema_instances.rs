@@ -621,28 +621,30 @@ impl SchemaDoc {
         }
     }
 
-    /// Deterministic valid instances of the root schema: minimal, maximal, minimal plus each
-    /// optional member, and the minimal and maximal instance with every member replaced by
-    /// each of its valid alternatives.
-    pub fn valid_instances(&self) -> Vec<Instance> {
+    /// Deterministic valid instances of the root schema, each with the scope of the mutations
+    /// worth making of it: the minimal, maximal and complete instances and the minimal one plus
+    /// each optional member (to be mutated everywhere), and the minimal and maximal instances
+    /// with one member replaced by each of its valid alternatives (to be mutated at and below
+    /// that member).
+    pub fn valid_instances(&self) -> Vec<(Instance, Scope)> {
+        let valid = |what: String, value: Value| Instance {
+            what,
+            value,
+            expected: Some(true),
+        };
         let minimal = self.build(&self.root, Size::Minimal);
         let maximal = self.build(&self.root, Size::Maximal);
+        let complete = self.build(&self.root, Size::Complete);
         let mut out = vec![
-            Instance {
-                what: "minimal".to_owned(),
-                value: minimal.clone(),
-                expected: Some(true),
-            },
-            Instance {
-                what: "maximal".to_owned(),
-                value: maximal.clone(),
-                expected: Some(true),
-            },
-            Instance {
-                what: "complete (maximal with every kind of vendor member)".to_owned(),
-                value: self.build(&self.root, Size::Complete),
-                expected: Some(true),
-            },
+            (valid("minimal".to_owned(), minimal.clone()), Scope::All),
+            (valid("maximal".to_owned(), maximal.clone()), Scope::All),
+            (
+                valid(
+                    "complete (maximal, every kind of vendor member)".to_owned(),
+                    complete,
+                ),
+                Scope::All,
+            ),
         ];
         let root = self.resolve(&self.root);
         let req = required(root);
@@ -655,11 +657,10 @@ impl SchemaDoc {
                 v.as_object_mut()
                     .expect("an object")
                     .insert(name.to_owned(), self.build(p, size));
-                out.push(Instance {
-                    what: format!("minimal + {size_name} {name:?}"),
-                    value: v,
-                    expected: Some(true),
-                });
+                out.push((
+                    valid(format!("minimal + {size_name} {name:?}"), v),
+                    Scope::All,
+                ));
             }
         }
         for (base_name, base) in [("minimal", &minimal), ("maximal", &maximal)] {
@@ -668,11 +669,13 @@ impl SchemaDoc {
                     continue;
                 }
                 for (alt_name, alt) in self.valid_alternatives(s) {
-                    out.push(Instance {
-                        what: format!("{base_name}, {} = {alt_name}", pointer(&path)),
-                        value: replaced(base, &path, alt),
-                        expected: Some(true),
-                    });
+                    out.push((
+                        valid(
+                            format!("{base_name}, {} = {alt_name}", pointer(&path)),
+                            replaced(base, &path, alt),
+                        ),
+                        Scope::Within(path.clone()),
+                    ));
                 }
             }
         }
