@@ -50,8 +50,53 @@ impl Role {
 /// A message payload type (a request or a response) generated from an OCPP schema.
 ///
 /// Every payload type carries the schema it was generated from, so it can be validated exactly
-/// as the schema says before it is decoded or after it is encoded.
-pub trait Message: HasSchema + Serialize + DeserializeOwned + Send + 'static {}
+/// as the schema says before it is decoded or after it is encoded. Decode payloads with
+/// [`Message::from_json`] rather than with `serde_json` alone: serde on its own is more lenient
+/// than the schema (it accepts `null` for optional members, arrays for objects, and ignores
+/// length and cardinality limits).
+///
+/// ```
+/// use ocpp_messages::Message;
+/// use ocpp_messages::v2_0_1::security::SignCertificateRequest;
+///
+/// let ok = SignCertificateRequest::from_json(serde_json::json!({"csr": "PEM"})).unwrap();
+/// assert_eq!(ok.to_json().unwrap(), serde_json::json!({"csr": "PEM"}));
+/// let errors = SignCertificateRequest::from_json(serde_json::json!({"csr": null})).unwrap_err();
+/// assert_eq!(errors[0].pointer, "/csr");
+/// ```
+pub trait Message: HasSchema + Serialize + DeserializeOwned + Send + 'static {
+    /// Validates `payload` against the schema and decodes it. Returns every violation when it
+    /// is invalid.
+    fn from_json(payload: serde_json::Value) -> Result<Self, Vec<crate::validate::Violation>> {
+        let violations = crate::validate::validate(Self::SCHEMA, &payload);
+        if !violations.is_empty() {
+            return Err(violations);
+        }
+        crate::dispatch::decode(payload).map_err(|e| {
+            vec![crate::validate::Violation {
+                pointer: String::new(),
+                kind: crate::validate::ViolationKind::Unrepresentable(e.description),
+            }]
+        })
+    }
+
+    /// Encodes the payload and validates the result against the schema (a value built in Rust
+    /// can break limits the types do not express, such as a string's `maxLength`).
+    fn to_json(&self) -> Result<serde_json::Value, Vec<crate::validate::Violation>> {
+        let value = serde_json::to_value(self).map_err(|e| {
+            vec![crate::validate::Violation {
+                pointer: String::new(),
+                kind: crate::validate::ViolationKind::Unrepresentable(e.to_string()),
+            }]
+        })?;
+        let violations = crate::validate::validate(Self::SCHEMA, &value);
+        if violations.is_empty() {
+            Ok(value)
+        } else {
+            Err(violations)
+        }
+    }
+}
 
 /// Metadata of one OCPP action: its name, its message types and who initiates it.
 ///

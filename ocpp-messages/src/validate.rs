@@ -151,6 +151,8 @@ pub enum ViolationKind {
     MinItems(usize),
     /// An array with more than `maxItems` items.
     MaxItems(usize),
+    /// A valid value the Rust type cannot hold (an integer beyond 64 bits).
+    Unrepresentable(String),
 }
 
 /// The class of a violation, which decides the OCPP-J error code (see
@@ -186,7 +188,8 @@ impl ViolationKind {
             | ViolationKind::Format(_)
             | ViolationKind::Minimum(_)
             | ViolationKind::Maximum(_)
-            | ViolationKind::MultipleOf(_) => ViolationClass::Property,
+            | ViolationKind::MultipleOf(_)
+            | ViolationKind::Unrepresentable(_) => ViolationClass::Property,
         }
     }
 }
@@ -235,6 +238,7 @@ impl fmt::Display for ViolationKind {
             ViolationKind::MultipleOf(m) => write!(f, "value is not a multiple of {m}"),
             ViolationKind::MinItems(n) => write!(f, "array has fewer than minItems {n} items"),
             ViolationKind::MaxItems(n) => write!(f, "array has more than maxItems {n} items"),
+            ViolationKind::Unrepresentable(e) => write!(f, "cannot be represented: {e}"),
         }
     }
 }
