@@ -1,1 +1,48 @@
-//! stub
+//! A CSMS and a charging station that speak OCPP over WebSocket, built on `ocpp-messages`:
+//! the code behind `examples/csms.rs` and `examples/charging-station.rs`.
+//!
+//! ```text
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
+//! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS001
+//! ```
+//!
+//! - [`protocol`]: the OCPP-J handshake: subprotocol negotiation, the station identity in the
+//!   URL path.
+//! - [`connection`]: one connection's loop: incoming frames through the `Dispatcher`, our own
+//!   CALLs through `PendingCalls`, one at a time.
+//! - [`frame_log`]: every frame in and out, as a `tracing` line and, optionally, raw frames
+//!   one per line for `ocpp validate`.
+//! - [`pki`]: the CSMS's certificate authority, the station's key, CSR and chain check.
+//! - [`csms`] and [`station`]: the two applications, as handler implementations of the
+//!   generated OCPP 2.0.1 functional blocks.
+//!
+//! Transport is plain `ws://` (OCPP Security Profile 1 without Basic authentication): enough
+//! to exercise the messages; TLS is a matter of wrapping the TCP stream.
+//!
+//! Adding an OCPP version: list it in [`protocol::SUPPORTED_VERSIONS`] and give
+//! [`csms::Csms::dispatcher`] and the station's dispatcher a match arm that adds that version's
+//! services.
+
+#![deny(missing_docs)]
+
+pub mod connection;
+pub mod csms;
+pub mod frame_log;
+pub mod pki;
+pub mod protocol;
+pub mod station;
+
+use std::io::IsTerminal;
+
+/// Sends `tracing` events to standard error, one line each, at INFO and above unless the
+/// `RUST_LOG` environment variable says otherwise.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,68 @@
+"""Runs the interop tests: each in its own event loop, with a timeout, its processes stopped at
+the end and their output shown when it fails. Ends with `N passed, M failed`; exit status 1 if
+any failed.
+
+    python run_tests.py [NAME_SUBSTRING ...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+import traceback
+
+import test_csms
+import test_station
+from support import Context
+
+# Seconds one test may take, processes included.
+TEST_TIMEOUT = 120
+
+TESTS = [
+    test_csms.test_python_station_gets_a_certificate_from_the_rust_csms,
+    test_csms.test_rust_csms_refuses_connections_it_cannot_serve,
+    test_station.test_rust_station_accepts_a_chain_signed_by_the_python_csms,
+    test_station.test_rust_station_rejects_a_chain_for_another_key,
+]
+
+
+async def run_one(test) -> None:
+    ctx = Context(test.__name__)
+    try:
+        await asyncio.wait_for(test(ctx), TEST_TIMEOUT)
+    except BaseException:
+        report = ctx.report()
+        await ctx.close()
+        if report:
+            print(report, flush=True)
+        raise
+    await ctx.close()
+
+
+def main(filters: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    selected = [t for t in TESTS if not filters or any(f in t.__name__ for f in filters)]
+    passed = failed = 0
+    for test in selected:
+        started = time.monotonic()
+        print(f"RUN  {test.__name__}", flush=True)
+        try:
+            asyncio.run(run_one(test))
+        except Exception:
+            failed += 1
+            traceback.print_exc(file=sys.stdout)
+            print(f"FAIL {test.__name__} ({time.monotonic() - started:.1f}s)", flush=True)
+        else:
+            passed += 1
+            print(f"PASS {test.__name__} ({time.monotonic() - started:.1f}s)", flush=True)
+    if not selected:
+        print(f"no test matches {filters}")
+        failed += 1
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,103 @@
+//! An OCPP 2.0.1 CSMS that signs its charging stations' certificates.
+//!
+//! ```text
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000 \
+//!     --ca-cert ca.pem --ca-key ca-key.pem --frame-log frames.log
+//! ```
+//!
+//! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}`. Every frame in and out is
+//! logged on standard error; with `--frame-log` the raw frames also go to a file (or `-`,
+//! standard output), one per line, ready for `ocpp validate --ocpp 2.0.1`. The handlers are in
+//! `ocpp_examples::csms`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use ocpp_examples::csms::Csms;
+use ocpp_examples::frame_log::FrameLog;
+use ocpp_examples::pki::CertificateAuthority;
+use ocpp_examples::protocol::{offer, SUPPORTED_VERSIONS};
+
+/// An OCPP CSMS that answers BootNotification, Heartbeat, StatusNotification and
+/// SecurityEventNotification, and signs the CSRs of SignCertificate with its CA.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// The CA certificate (PEM; certificates above it may follow). Without it a CA is
+    /// generated at start-up.
+    #[arg(long, requires = "ca_key", value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// The CA's private key (PEM).
+    #[arg(long, requires = "ca_cert", value_name = "PEM")]
+    ca_key: Option<PathBuf>,
+    /// Also write the raw frames, one per line, to this file (`-`: standard output; a path
+    /// containing `{station}`: one file per charging station).
+    #[arg(long, value_name = "PATH")]
+    frame_log: Option<String>,
+    /// The heartbeat interval given to stations at boot, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    heartbeat_interval: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    ocpp_examples::init_tracing();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let ca = match (&args.ca_cert, &args.ca_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &PathBuf| {
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            let ca = CertificateAuthority::from_pem(&read(cert)?, &read(key)?)?;
+            tracing::info!("signing CSRs with the CA {}", ca.subject());
+            ca
+        }
+        _ => {
+            let ca = CertificateAuthority::generate("ocpp-rs example CSMS CA")?;
+            tracing::info!(
+                "signing CSRs with {}, a CA made for this run (--ca-cert/--ca-key load one)",
+                ca.subject()
+            );
+            tracing::debug!("the CA certificate:\n{}", ca.certificate_pem().trim_end());
+            ca
+        }
+    };
+    let log = match &args.frame_log {
+        Some(path) => FrameLog::open(path).map_err(|e| format!("{path}: {e}"))?,
+        None => FrameLog::tracing_only(),
+    };
+    let csms = Arc::new(
+        Csms::new(ca, log).with_heartbeat_interval(Duration::from_secs(args.heartbeat_interval)),
+    );
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(
+        "listening on ws://{}/{{chargingStationId}}, speaking {}",
+        listener.local_addr()?,
+        offer(SUPPORTED_VERSIONS)
+    );
+    tokio::select! {
+        result = csms.serve(listener) => result?,
+        result = tokio::signal::ctrl_c() => {
+            result?;
+            tracing::info!("interrupted, stopping");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! One OCPP-J connection: every incoming frame through a [`Dispatcher`], our own CALLs through
+//! [`PendingCalls`], every frame logged.
+//!
+//! A [`Connection`] owns an open WebSocket; its [`run`](Connection::run) loop serves it, and
+//! the [`Peer`] handles from [`Connection::peer`] send CALLs and wait for their answers. Both
+//! ends use it: the CSMS for each station that connects, the charging station for its one
+//! connection.
+//!
+//! Incoming CALLs are answered in the loop, in order, so a handler must not wait for an answer
+//! from the same connection (it would wait for itself): to send a CALL from a handler, spawn a
+//! task that uses the [`Peer`]. That task's CALL is sent after the handler's CALLRESULT.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use ocpp_messages::call::{Answer, PendingCalls, ResponseError};
+use ocpp_messages::dispatch::{Dispatcher, Incoming};
+use ocpp_messages::frame::Frame;
+use ocpp_messages::{CallError, Feature, OcppVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::frame_log::{Direction, FrameLog};
+
+/// How long a CALL waits for its answer unless [`Connection::with_call_timeout`] says otherwise.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why one of our CALLs got no response.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailed {
+    /// The request violates its schema, so it was not sent.
+    #[error("the request was not sent, it is invalid: {}: {}", .0.code.as_str(), .0.description)]
+    Invalid(CallError),
+    /// The connection closed before the answer came.
+    #[error("the connection is closed")]
+    Closed,
+    /// No answer came in time; the call is forgotten.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The peer answered with a CALLERROR, or with a response its schema rejects.
+    #[error(transparent)]
+    Answer(#[from] ResponseError),
+}
+
+/// What the loop sends on the socket for a [`Peer`].
+enum Outgoing {
+    /// A CALL frame.
+    Frame(String),
+    /// A normal close, with a reason.
+    Close(String),
+}
+
+/// The calls in flight, shared by the loop and the [`Peer`]s.
+struct Shared {
+    pending: PendingCalls,
+    waiters: HashMap<String, oneshot::Sender<Answer>>,
+    closed: bool,
+}
+
+/// A handle to send CALLs on a connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Peer {
+    station: Arc<str>,
+    version: OcppVersion,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    shared: Arc<Mutex<Shared>>,
+    /// Held while a CALL awaits its answer: one CALL at a time (OCPP-J, Part 4 §4.1.1).
+    turn: Arc<tokio::sync::Mutex<()>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("station", &self.station)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // A panic while the lock was held cannot leave the maps inconsistent: keep going.
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Peer {
+    /// The charging station at the other end (or at this end, for a station).
+    pub fn station(&self) -> &str {
+        &self.station
+    }
+
+    /// The negotiated OCPP version.
+    pub fn version(&self) -> OcppVersion {
+        self.version
+    }
+
+    /// Sends a CALL of feature `F` and waits for its response.
+    ///
+    /// Waits first for any earlier CALL of this connection to be answered or to time out. The
+    /// message id is a fresh UUID, never reused across connections (Part 4 §4.1.4).
+    pub async fn call<F: Feature>(&self, request: &F::Request) -> Result<F::Response, CallFailed> {
+        let _turn = self.turn.lock().await;
+        let id = uuid::Uuid::new_v4().to_string();
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let frame = {
+            let mut shared = lock(&self.shared);
+            if shared.closed {
+                return Err(CallFailed::Closed);
+            }
+            let frame = shared
+                .pending
+                .call_with_id::<F>(&id, request)
+                .map_err(CallFailed::Invalid)?;
+            shared.waiters.insert(id.clone(), answer_tx);
+            frame
+        };
+        if self.outgoing.send(Outgoing::Frame(frame)).is_err() {
+            self.forget(&id);
+            return Err(CallFailed::Closed);
+        }
+        match tokio::time::timeout(self.timeout, answer_rx).await {
+            Ok(Ok(answer)) => Ok(answer.into_response::<F>()?),
+            Ok(Err(_)) => Err(CallFailed::Closed),
+            Err(_) => {
+                self.forget(&id);
+                Err(CallFailed::Timeout(self.timeout))
+            }
+        }
+    }
+
+    /// Asks the loop to close the connection normally; [`Connection::run`] returns once the
+    /// peer has answered the close.
+    pub fn close(&self, reason: &str) {
+        // If the loop is gone, the connection is closed already.
+        let _ = self.outgoing.send(Outgoing::Close(reason.to_owned()));
+    }
+
+    /// Whether both handles belong to the same connection.
+    pub fn same_connection(&self, other: &Peer) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    fn forget(&self, id: &str) {
+        let mut shared = lock(&self.shared);
+        shared.pending.cancel(id);
+        shared.waiters.remove(id);
+    }
+}
+
+/// The loop of one connection: see the [module docs](self).
+pub struct Connection<S> {
+    ws: WebSocketStream<S>,
+    station: Arc<str>,
+    dispatcher: Dispatcher,
+    log: FrameLog,
+    outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    shared: Arc<Mutex<Shared>>,
+    peer: Peer,
+}
+
+impl<S> std::fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("station", &self.station)
+            .field("dispatcher", &self.dispatcher)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// A connection with `station` over `ws`, answering incoming CALLs with `dispatcher` (whose
+    /// version is the negotiated one) and logging frames to `log`.
+    pub fn new(
+        ws: WebSocketStream<S>,
+        station: &str,
+        dispatcher: Dispatcher,
+        log: FrameLog,
+    ) -> Connection<S> {
+        let version = dispatcher.version();
+        let station: Arc<str> = station.into();
+        let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared {
+            pending: PendingCalls::new(version),
+            waiters: HashMap::new(),
+            closed: false,
+        }));
+        let peer = Peer {
+            station: Arc::clone(&station),
+            version,
+            outgoing: outgoing_tx,
+            shared: Arc::clone(&shared),
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+            timeout: DEFAULT_CALL_TIMEOUT,
+        };
+        Connection {
+            ws,
+            station,
+            dispatcher,
+            log,
+            outgoing: outgoing_rx,
+            shared,
+            peer,
+        }
+    }
+
+    /// Sets how long CALLs sent through [`Connection::peer`] wait for their answer.
+    #[must_use]
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.peer.timeout = timeout;
+        self
+    }
+
+    /// A handle for sending CALLs, with this connection's call timeout.
+    pub fn peer(&self) -> Peer {
+        self.peer.clone()
+    }
+
+    /// Serves the connection until it closes: answers every incoming CALL (or unreadable
+    /// frame) through the dispatcher, hands CALLRESULTs and CALLERRORs to the waiting
+    /// [`Peer::call`], and sends what the peers ask to send.
+    ///
+    /// Returns `Ok` when the connection closed normally. Calls still waiting fail with
+    /// [`CallFailed::Closed`].
+    pub async fn run(self) -> Result<(), WsError> {
+        let Connection {
+            mut ws,
+            station,
+            dispatcher,
+            log,
+            mut outgoing,
+            shared,
+            peer,
+        } = self;
+        // The loop must not keep its own sender alive: drop it, so `recv` ends when every
+        // outside handle is gone.
+        drop(peer);
+        let io = Io {
+            station: &station,
+            dispatcher: &dispatcher,
+            log: &log,
+            shared: &shared,
+        };
+        let result = async {
+            loop {
+                tokio::select! {
+                    message = ws.next() => match message {
+                        Some(message) => io.received(&mut ws, message?).await?,
+                        None => return Ok(()),
+                    },
+                    Some(command) = outgoing.recv() => io.send(&mut ws, command).await?,
+                }
+            }
+        }
+        .await;
+        let mut shared = lock(&shared);
+        shared.closed = true;
+        // Dropping the senders wakes every waiting call with `Closed`.
+        shared.waiters.clear();
+        match result {
+            Err(WsError::ConnectionClosed) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// What the loop needs besides the socket.
+struct Io<'a> {
+    station: &'a str,
+    dispatcher: &'a Dispatcher,
+    log: &'a FrameLog,
+    shared: &'a Mutex<Shared>,
+}
+
+impl Io<'_> {
+    /// Handles one message from the peer: a CALL (or an unreadable frame) is answered, an
+    /// answer goes to the call waiting for it.
+    async fn received<S>(
+        &self,
+        ws: &mut WebSocketStream<S>,
+        message: Message,
+    ) -> Result<(), WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let station = self.station;
+        match message {
+            Message::Text(text) => {
+                self.log.record(station, Direction::In, &text);
+                match self.dispatcher.handle_frame(station, &text).await {
+                    Incoming::Reply(reply) => {
+                        self.log.record(station, Direction::Out, &reply);
+                        ws.send(Message::text(reply)).await?;
+                    }
+                    Incoming::Response(frame) => answer(self.shared, station, frame),
+                }
+            }
+            Message::Binary(data) => tracing::warn!(
+                "{station}: ignoring a binary message of {} bytes: OCPP-J frames are text",
+                data.len()
+            ),
+            Message::Close(frame) => {
+                tracing::info!("{station}: close received ({})", describe(frame.as_ref()));
+            }
+            // tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Does what a [`Peer`] asked.
+    async fn send<S>(&self, ws: &mut WebSocketStream<S>, command: Outgoing) -> Result<(), WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match command {
+            Outgoing::Frame(frame) => {
+                self.log.record(self.station, Direction::Out, &frame);
+                ws.send(Message::text(frame)).await
+            }
+            Outgoing::Close(reason) => {
+                tracing::info!("{}: closing ({reason})", self.station);
+                let frame = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: reason.into(),
+                };
+                ws.close(Some(frame)).await
+            }
+        }
+    }
+}
+
+/// Hands an answer to the call waiting for it.
+fn answer(shared: &Mutex<Shared>, station: &str, frame: Frame) {
+    let mut shared = lock(shared);
+    match shared.pending.answer(frame) {
+        Ok(answer) => match shared.waiters.remove(&answer.message_id) {
+            // The caller may have given up in the meantime: nothing to do then.
+            Some(waiter) => drop(waiter.send(answer)),
+            None => tracing::warn!(
+                "{station}: answer to {} {} came after its caller stopped waiting",
+                answer.action,
+                answer.message_id
+            ),
+        },
+        Err(unmatched) => tracing::warn!("{station}: ignoring an answer: {unmatched}"),
+    }
+}
+
+fn describe(frame: Option<&CloseFrame>) -> String {
+    match frame {
+        Some(frame) if frame.reason.is_empty() => format!("code {}", u16::from(frame.code)),
+        Some(frame) => format!("code {}: {}", u16::from(frame.code), frame.reason),
+        None => "no close code".to_owned(),
+    }
+}

@@ -1,0 +1,146 @@
+//! The OCPP-J handshake: which OCPP version a connection speaks, and which charging station
+//! it belongs to (OCPP 2.0.1 Part 4, §3).
+
+use ocpp_messages::dispatch::DEFAULT_MAX_FRAME_LEN;
+use ocpp_messages::OcppVersion;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// The versions these examples speak, in our order of preference.
+///
+/// A version belongs here once `ocpp-messages` generates it and [`crate::csms`] and
+/// [`crate::station`] build a dispatcher for it; for now that is OCPP 2.0.1 only.
+pub const SUPPORTED_VERSIONS: &[OcppVersion] = &[OcppVersion::V2_0_1];
+
+/// The longest charging station identity, in characters (Part 4 §3.1.1).
+pub const MAX_IDENTITY_CHARS: usize = 48;
+
+/// The version to speak, given the value of the client's `Sec-WebSocket-Protocol` header.
+///
+/// The client lists its versions in order of preference (Part 4 §3.1.3), so the first one it
+/// offers that we speak wins. Subprotocol names are compared exactly, as RFC 6455 says. `None`
+/// means the server must refuse: complete the handshake without a `Sec-WebSocket-Protocol`
+/// header and close the connection at once (Part 4 §3.2).
+pub fn negotiate(offered: Option<&str>, supported: &[OcppVersion]) -> Option<OcppVersion> {
+    offered?
+        .split(',')
+        .map(str::trim)
+        .find_map(|name| supported.iter().copied().find(|v| v.subprotocol() == name))
+}
+
+/// The `Sec-WebSocket-Protocol` header value a client sends to offer `versions`.
+pub fn offer(versions: &[OcppVersion]) -> String {
+    versions
+        .iter()
+        .map(|v| v.subprotocol())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The largest WebSocket message read, in bytes: twice the dispatcher's frame limit, so a frame
+/// over that limit is still read and answered `RpcFrameworkError`; a larger message ends the
+/// connection (close code 1009) before it fills memory.
+pub const MAX_MESSAGE_LEN: usize = 2 * DEFAULT_MAX_FRAME_LEN;
+
+/// The WebSocket settings of both ends: messages and frames up to [`MAX_MESSAGE_LEN`].
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_LEN))
+        .max_frame_size(Some(MAX_MESSAGE_LEN))
+}
+
+/// Why a request path names no charging station.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// The path ends in `/` or is empty.
+    #[error("the URL path does not end with a charging station identity")]
+    Missing,
+    /// The identity is not valid percent-encoded UTF-8.
+    #[error("the charging station identity is not valid percent-encoded UTF-8")]
+    Encoding,
+    /// The identity is longer than [`MAX_IDENTITY_CHARS`].
+    #[error("the charging station identity is longer than {MAX_IDENTITY_CHARS} characters")]
+    TooLong,
+    /// The identity contains `:`, which Basic authentication reserves (Part 4 §3.1.1).
+    #[error("the charging station identity contains ':'")]
+    Colon,
+}
+
+/// The charging station identity in a connection URL path: its last segment, percent-decoded
+/// (`/ocpp/RDAM%20123` is `RDAM 123`). The query string, if any, is ignored.
+pub fn identity_from_path(path: &str) -> Result<String, IdentityError> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segment = path.rsplit('/').next().unwrap_or_default();
+    if segment.is_empty() {
+        return Err(IdentityError::Missing);
+    }
+    let identity = percent_decode(segment).ok_or(IdentityError::Encoding)?;
+    if identity.is_empty() {
+        return Err(IdentityError::Missing);
+    }
+    if identity.chars().count() > MAX_IDENTITY_CHARS {
+        return Err(IdentityError::TooLong);
+    }
+    if identity.contains(':') {
+        return Err(IdentityError::Colon);
+    }
+    Ok(identity)
+}
+
+/// Decodes `%XX` escapes; `None` for a broken escape or a result that is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = tail.get(..2)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clients_first_supported_choice_wins() {
+        let ours = [OcppVersion::V2_0_1, OcppVersion::V1_6];
+        assert_eq!(
+            negotiate(Some("ocpp1.6, ocpp2.0.1"), &ours),
+            Some(OcppVersion::V1_6)
+        );
+        assert_eq!(
+            negotiate(Some("ocpp2.1,ocpp2.0.1"), SUPPORTED_VERSIONS),
+            Some(OcppVersion::V2_0_1)
+        );
+        assert_eq!(negotiate(Some("ocpp1.6"), SUPPORTED_VERSIONS), None);
+        assert_eq!(negotiate(Some("OCPP2.0.1"), SUPPORTED_VERSIONS), None);
+        assert_eq!(negotiate(Some(""), SUPPORTED_VERSIONS), None);
+        assert_eq!(negotiate(None, SUPPORTED_VERSIONS), None);
+        assert_eq!(offer(&ours), "ocpp2.0.1, ocpp1.6");
+    }
+
+    #[test]
+    fn identities_come_from_the_last_path_segment() {
+        assert_eq!(identity_from_path("/CS001").as_deref(), Ok("CS001"));
+        assert_eq!(
+            identity_from_path("/ocppj/RDAM%20123?x=1").as_deref(),
+            Ok("RDAM 123")
+        );
+        assert_eq!(identity_from_path("/"), Err(IdentityError::Missing));
+        assert_eq!(identity_from_path("/ocpp/"), Err(IdentityError::Missing));
+        assert_eq!(identity_from_path("/a%2"), Err(IdentityError::Encoding));
+        assert_eq!(identity_from_path("/a%FF"), Err(IdentityError::Encoding));
+        assert_eq!(identity_from_path("/a:b"), Err(IdentityError::Colon));
+        assert_eq!(
+            identity_from_path(&format!("/{}", "x".repeat(49))),
+            Err(IdentityError::TooLong)
+        );
+    }
+}
