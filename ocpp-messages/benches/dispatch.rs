@@ -33,7 +33,9 @@ impl provisioning::CsmsHandler for Csms {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let now: DateTime = "2024-01-31T13:45:00Z".parse().unwrap();
     let dispatcher = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
         .with(provisioning::CsmsService(Csms { now }));

@@ -47,4 +47,12 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use serde_json::Value;
+
+    /// Deserializes a member that is present as `Some`, even when it is `null` (for optional
+    /// members of any type, where `null` is a value, not an absence).
+    pub fn present<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Value>, D::Error> {
+        <Value as serde::Deserialize>::deserialize(deserializer).map(Some)
+    }
 }

@@ -682,6 +682,17 @@ fn finish_type(
                     };
                     let mut attrs = doc_attrs(&lines);
                     attrs.append(&mut field.attrs);
+                    // An optional member of any type may be `null`; serde would read that as
+                    // absent and drop it on the way out. Read present values, `null`
+                    // included, as `Some`.
+                    let untyped = props.iter().any(|(p, prop)| {
+                        *p == name && prop.get("type").is_none() && prop.get("$ref").is_none()
+                    });
+                    if untyped && is_option(&field.ty) {
+                        attrs.push(syn::parse_quote!(
+                            #[serde(default, deserialize_with = "::ocpp_messages::__private::present")]
+                        ));
+                    }
                     field.attrs = attrs;
                 }
                 fields.named = named.iter().cloned().collect();

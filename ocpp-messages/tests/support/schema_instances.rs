@@ -4,11 +4,12 @@
 //! It understands the subset of draft-06 the OCPP schemas use (local `$ref`s to
 //! `#/definitions/...`, `type`, `properties`, `required`, `additionalProperties`, `enum`,
 //! `maxLength`/`minLength`, `format`, `items`, `minItems`/`maxItems`, `minimum`/`maximum`,
-//! `multipleOf`) and panics on any other keyword, so a constraint is never silently left out of
-//! the generated instances.
+//! `multipleOf`; a schema with no `type` accepts any value; the annotations `default` and, with a
+//! single `items` schema, `additionalItems` change nothing) and panics on any other keyword, so a
+//! constraint is never silently left out of the generated instances.
 //!
 //! Three kinds of instances:
-//! - [`SchemaDoc::valid_instances`]: deterministic valid instances (minimal, maximal, and one
+//! - [`SchemaDoc::each_valid_instance`]: deterministic valid instances (minimal, maximal, and one
 //!   per alternative value of every member: every enum value, strings at exactly `maxLength`
 //!   code points of multi-byte characters, many date-time forms, vendor members of every JSON
 //!   type in `customData`, ...);
@@ -30,6 +31,8 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "title",
     "javaType",
     "tsEnumNames",
+    "default",
+    "additionalItems",
     "definitions",
     "type",
     "properties",
@@ -233,6 +236,17 @@ pub fn replaced(value: &Value, path: &[Seg], new: Value) -> Value {
     out
 }
 
+/// `value` as JSON, cut to a readable length for descriptions.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 60 {
+        text
+    } else {
+        let head: String = text.chars().take(40).collect();
+        format!("{head}\u{2026}")
+    }
+}
+
 /// `s` repeated (cycling through its characters) to exactly `n` code points.
 pub fn cycle_to(s: &str, n: usize) -> String {
     s.chars().cycle().take(n).collect()
@@ -317,6 +331,11 @@ fn check_keywords(schema: &Value, at: &str) {
                 }
             }
             "items" => check_keywords(sub, &format!("{at}/items")),
+            // With a single `items` schema (checked above), draft-06 ignores `additionalItems`.
+            "additionalItems" => assert!(
+                members.get("items").is_none_or(Value::is_object),
+                "{at}: additionalItems with an array of items is not supported"
+            ),
             "additionalProperties" => assert!(
                 sub.is_boolean(),
                 "{at}: only boolean additionalProperties are supported"
@@ -502,7 +521,8 @@ impl SchemaDoc {
                 (Some(f), _) => panic!("format {f} is not understood by the instance generator"),
                 (None, Size::Minimal) => cycle_to("a", usize_of(s, "minLength").unwrap_or(0)),
                 (None, _) => {
-                    let n = usize_of(s, "maxLength").unwrap_or(24).min(24);
+                    let min = usize_of(s, "minLength").unwrap_or(0);
+                    let n = usize_of(s, "maxLength").unwrap_or(24).min(24.max(min));
                     cycle_to("Vendor caf\u{e9} \u{1f600} \u{2713} \u{ab}x\u{bb}", n)
                 }
             }),
@@ -516,6 +536,11 @@ impl SchemaDoc {
                 v.clone()
             }
             Some("boolean") => Value::Bool(size != Size::Minimal),
+            // No `type`: any JSON value.
+            None => match size {
+                Size::Minimal => Value::Null,
+                _ => json!({"any": [1, "x", null, 2.5, {"nested": true}]}),
+            },
             other => panic!("type {other:?} is not understood by the instance generator"),
         }
     }
@@ -576,6 +601,10 @@ impl SchemaDoc {
                 ("true".to_owned(), json!(true)),
                 ("false".to_owned(), json!(false)),
             ],
+            None => vendor_members()
+                .into_iter()
+                .map(|(name, v)| (format!("any value ({name})"), v))
+                .collect(),
             other => panic!("type {other:?} is not understood by the instance generator"),
         }
     }
@@ -626,7 +655,8 @@ impl SchemaDoc {
     /// each optional member (to be mutated everywhere), and the minimal and maximal instances
     /// with one member replaced by each of its valid alternatives (to be mutated at and below
     /// that member).
-    pub fn valid_instances(&self) -> Vec<(Instance, Scope)> {
+    /// They are handed to `visit` one at a time (they can be many and large).
+    pub fn each_valid_instance(&self, visit: &mut dyn FnMut(Instance, Scope)) {
         let valid = |what: String, value: Value| Instance {
             what,
             value,
@@ -635,17 +665,15 @@ impl SchemaDoc {
         let minimal = self.build(&self.root, Size::Minimal);
         let maximal = self.build(&self.root, Size::Maximal);
         let complete = self.build(&self.root, Size::Complete);
-        let mut out = vec![
-            (valid("minimal".to_owned(), minimal.clone()), Scope::All),
-            (valid("maximal".to_owned(), maximal.clone()), Scope::All),
-            (
-                valid(
-                    "complete (maximal, every kind of vendor member)".to_owned(),
-                    complete,
-                ),
-                Scope::All,
+        visit(valid("minimal".to_owned(), minimal.clone()), Scope::All);
+        visit(valid("maximal".to_owned(), maximal.clone()), Scope::All);
+        visit(
+            valid(
+                "complete (maximal, every kind of vendor member)".to_owned(),
+                complete,
             ),
-        ];
+            Scope::All,
+        );
         let root = self.resolve(&self.root);
         let req = required(root);
         for (name, p) in properties(root) {
@@ -657,10 +685,10 @@ impl SchemaDoc {
                 v.as_object_mut()
                     .expect("an object")
                     .insert(name.to_owned(), self.build(p, size));
-                out.push((
+                visit(
                     valid(format!("minimal + {size_name} {name:?}"), v),
                     Scope::All,
-                ));
+                );
             }
         }
         for (base_name, base) in [("minimal", &minimal), ("maximal", &maximal)] {
@@ -669,25 +697,30 @@ impl SchemaDoc {
                     continue;
                 }
                 for (alt_name, alt) in self.valid_alternatives(s) {
-                    out.push((
+                    visit(
                         valid(
                             format!("{base_name}, {} = {alt_name}", pointer(&path)),
                             replaced(base, &path, alt),
                         ),
                         Scope::Within(path.clone()),
-                    ));
+                    );
                 }
             }
         }
-        out
     }
 
     /// Mutations of the valid instance `valid` at the locations `scope` selects, each labelled
     /// with the verdict the schema implies when it is clear.
     pub fn mutations(&self, valid: &Value, scope: &Scope) -> Vec<Instance> {
         let mut out = Vec::new();
+        self.each_mutation(valid, scope, &mut |m| out.push(m));
+        out
+    }
+
+    /// [`SchemaDoc::mutations`], handed to `visit` one at a time.
+    pub fn each_mutation(&self, valid: &Value, scope: &Scope, visit: &mut dyn FnMut(Instance)) {
         let mut push = |what: String, value: Value, expected: Option<bool>| {
-            out.push(Instance {
+            visit(Instance {
                 what,
                 value,
                 expected,
@@ -739,7 +772,7 @@ impl SchemaDoc {
                     }
                     let expected = (!type_matches(s, &wrong)).then_some(false);
                     push(
-                        format!("{at} = {wrong}"),
+                        format!("{at} = {}", short(&wrong)),
                         replaced(valid, &path, wrong),
                         expected,
                     );
@@ -794,17 +827,18 @@ impl SchemaDoc {
                     let mut m = members.clone();
                     m.insert(name.clone(), v.clone());
                     push(
-                        format!("{at}: extra member {name:?} = {v}"),
+                        format!("{at}: extra member {name:?} = {}", short(&v)),
                         replaced(valid, &path, Value::Object(m)),
                         Some(open),
                     );
                 }
                 let as_array = Value::Array(members.values().cloned().collect());
                 if !path.is_empty() {
+                    let expected = (!type_matches(s, &as_array)).then_some(false);
                     push(
                         format!("{at}: object replaced by an array of its values"),
                         replaced(valid, &path, as_array),
-                        Some(false),
+                        expected,
                     );
                 }
             }
@@ -909,7 +943,6 @@ impl SchemaDoc {
                 }
             }
         }
-        out
     }
 
     /// A proptest strategy for random valid instances of `s`.
@@ -982,6 +1015,7 @@ impl SchemaDoc {
                 proptest::sample::select(c).boxed()
             }
             Some("boolean") => any::<bool>().prop_map(Value::Bool).boxed(),
+            None => any_json(),
             other => panic!("type {other:?} is not understood by the instance generator"),
         }
     }

@@ -35,6 +35,7 @@ pub struct DataTransferRequest {
     pub message_id: ::std::option::Option<::std::string::String>,
     /// Data without specified length or format. This needs to be decided by both parties (Open to implementation).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "::ocpp_messages::__private::present")]
     pub data: ::std::option::Option<::serde_json::Value>,
     /// This identifies the Vendor specific implementation
     #[serde(rename = "vendorId")]
@@ -131,6 +132,7 @@ pub struct DataTransferResponse {
     pub status_info: ::std::option::Option<StatusInfo>,
     /// Data without specified length or format, in response to request.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "::ocpp_messages::__private::present")]
     pub data: ::std::option::Option<::serde_json::Value>,
 }
 
