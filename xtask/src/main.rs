@@ -87,7 +87,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         copy_dir(&project_root().join("schemas"), &root.join("schemas"));
         let generated = "ocpp-messages/src/v2_0_1/generated";
-        copy_dir(&project_root().join(generated), &root.join(generated));
+        for dir in [generated, "ocpp-messages/tests/generated"] {
+            copy_dir(&project_root().join(dir), &root.join(dir));
+        }
         codegen::run(&root, Mode::Check).expect("a fresh copy passes the check");
 
         let dir = root.join(generated);
