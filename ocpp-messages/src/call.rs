@@ -24,7 +24,7 @@ use crate::dispatch::{decode, encode, violations_error};
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
 use crate::frame::Frame;
-use crate::validate::{validate, HasSchema};
+use crate::validate::{validate, HasSchema, Schema};
 use crate::version::OcppVersion;
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it
@@ -79,13 +79,23 @@ pub fn decode_response<F: Feature>(
     version: OcppVersion,
     frame: Frame,
 ) -> Result<F::Response, ResponseError> {
+    let payload = validated_answer(version, <F::Response as HasSchema>::SCHEMA, frame)?;
+    decode(payload).map_err(ResponseError::Invalid)
+}
+
+/// The payload of a CALLRESULT, validated against `schema`, or why the answer has none.
+fn validated_answer(
+    version: OcppVersion,
+    schema: &Schema,
+    frame: Frame,
+) -> Result<Value, ResponseError> {
     match frame {
         Frame::CallResult { payload, .. } => {
-            let violations = validate(<F::Response as HasSchema>::SCHEMA, &payload);
-            if let Some(e) = violations_error(version, "response", &violations) {
-                return Err(ResponseError::Invalid(e));
+            let violations = validate(schema, &payload);
+            match violations_error(version, "response", &violations) {
+                Some(e) => Err(ResponseError::Invalid(e)),
+                None => Ok(payload),
             }
-            decode(payload).map_err(ResponseError::Invalid)
         }
         Frame::CallError {
             error_code,
@@ -214,26 +224,7 @@ impl PendingCalls {
         let Some(feature) = self.pending.remove(&message_id) else {
             return Err(Unmatched { message_id });
         };
-        let result = match frame {
-            Frame::CallResult { payload, .. } => {
-                let violations = validate(feature.response, &payload);
-                match violations_error(self.version, "response", &violations) {
-                    Some(e) => Err(ResponseError::Invalid(e)),
-                    None => Ok(payload),
-                }
-            }
-            Frame::CallError {
-                error_code,
-                description,
-                details,
-                ..
-            } => Err(ResponseError::CallError {
-                error_code,
-                description,
-                details,
-            }),
-            Frame::Call { .. } => Err(ResponseError::NotAnAnswer),
-        };
+        let result = validated_answer(self.version, feature.response, frame);
         Ok(Answer {
             message_id,
             action: feature.name,
