@@ -647,18 +647,23 @@ fn finish_type(
     };
 
     let mut out = Vec::new();
+    // The schema's description (or a generated sentence) and, where the Rust name differs,
+    // the spec name as a doc alias, in place of typify's docs.
+    let set_type_docs = |attrs: &mut Vec<syn::Attribute>| {
+        strip_docs(attrs);
+        let mut docs = doc_attrs(&type_doc);
+        if rust != info.spec_name {
+            let alias = &info.spec_name;
+            docs.push(syn::parse_quote!(#[doc(alias = #alias)]));
+        }
+        docs.append(attrs);
+        *attrs = docs;
+    };
     let mut extra_impl = TokenStream::new();
     for mut item in items {
         match &mut item {
             syn::Item::Struct(s) => {
-                strip_docs(&mut s.attrs);
-                let mut attrs = doc_attrs(&type_doc);
-                if rust != info.spec_name {
-                    let alias = &info.spec_name;
-                    attrs.push(syn::parse_quote!(#[doc(alias = #alias)]));
-                }
-                attrs.append(&mut s.attrs);
-                s.attrs = attrs;
+                set_type_docs(&mut s.attrs);
                 let syn::Fields::Named(fields) = &mut s.fields else {
                     return Err(format!("{rust}: typify emitted a non-struct shape"));
                 };
@@ -762,14 +767,7 @@ fn finish_type(
                 });
             }
             syn::Item::Enum(e) => {
-                strip_docs(&mut e.attrs);
-                let mut attrs = doc_attrs(&type_doc);
-                if rust != info.spec_name {
-                    let alias = &info.spec_name;
-                    attrs.push(syn::parse_quote!(#[doc(alias = #alias)]));
-                }
-                attrs.append(&mut e.attrs);
-                e.attrs = attrs;
+                set_type_docs(&mut e.attrs);
                 for variant in &mut e.variants {
                     let mut wire = variant.ident.to_string();
                     for attr in &variant.attrs {
@@ -786,10 +784,6 @@ fn finish_type(
                     let doc = format!(" `{wire}`");
                     variant.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
                 }
-            }
-            syn::Item::Impl(imp) => {
-                // Keep typify's impls but document nothing extra.
-                let _ = imp;
             }
             _ => {}
         }
