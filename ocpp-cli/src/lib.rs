@@ -242,7 +242,7 @@ fn validate_stream(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let mut reader = LineReader::new(reader);
-    let mut validator = Validator::new(version);
+    let mut validator = Validator::new(version).reencoding(args.reencode);
     while let Some((number, line)) = reader.next_line().map_err(Failure::Read)? {
         let verdict = match line {
             Line::Blank => continue,

@@ -35,7 +35,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use ocpp_messages::frame::{Frame, FrameError};
+use ocpp_messages::frame::{Envelope, Frame, FrameError};
 use ocpp_messages::validate::validate;
 use ocpp_messages::{CallError, ErrorCode, FeatureInfo, OcppVersion, Situation};
 use serde_json::Value;
@@ -170,6 +170,10 @@ impl Pending {
         }
     }
 
+    fn get(&self, message_id: &str) -> Option<&Action> {
+        self.by_id.get(message_id).map(|(_, action)| action)
+    }
+
     fn take(&mut self, message_id: &str) -> Option<Action> {
         let (seq, action) = self.by_id.remove(message_id)?;
         self.by_age.remove(&seq);
@@ -186,6 +190,7 @@ impl Pending {
 pub struct Validator {
     version: OcppVersion,
     pending: Pending,
+    reencode: bool,
 }
 
 impl Validator {
@@ -199,7 +204,17 @@ impl Validator {
         Validator {
             version,
             pending: Pending::new(max_pending),
+            reencode: true,
         }
+    }
+
+    /// Whether verdicts on valid CALLs and CALLRESULTs carry the typed round trip of the
+    /// payload ([`Verdict::payload`]); on by default. Off, valid frames are checked in one
+    /// pass from text to the typed value, without building a JSON tree.
+    #[must_use]
+    pub fn reencoding(mut self, on: bool) -> Self {
+        self.reencode = on;
+        self
     }
 
     /// The version frames are validated against.
@@ -240,6 +255,11 @@ impl Validator {
 
     /// The verdict on one frame's text.
     pub fn check_text(&mut self, text: &str) -> Verdict {
+        if !self.reencode {
+            if let Some(verdict) = self.check_fast(text) {
+                return verdict;
+            }
+        }
         match Frame::parse(text) {
             Err(e) => self.frame_error(e),
             Ok(Frame::Call {
@@ -256,6 +276,40 @@ impl Validator {
                 error_code,
                 ..
             }) => self.check_call_error(message_id, &error_code),
+        }
+    }
+
+    /// The verdict on a valid CALL or CALLRESULT, read in one pass from the text; `None` when
+    /// the frame is not plainly valid, for the full check to decide (and report).
+    fn check_fast(&mut self, text: &str) -> Option<Verdict> {
+        let valid = |message_id: &str, action: &str| Verdict {
+            message_id: Some(message_id.to_owned()),
+            action: Some(action.to_owned()),
+            error_code: None,
+            errors: Vec::new(),
+            payload: None,
+        };
+        match Envelope::peek(text)? {
+            Envelope::Call { message_id, action } => {
+                let feature = self.version.feature(action)?;
+                if !(feature.call_is_valid)(text) {
+                    return None;
+                }
+                self.pending
+                    .insert(message_id.to_owned(), Action::Known(feature));
+                Some(valid(message_id, action))
+            }
+            Envelope::CallResult { message_id } => {
+                let feature = match self.pending.get(message_id) {
+                    Some(Action::Known(feature)) => *feature,
+                    _ => return None,
+                };
+                if !(feature.result_is_valid)(text) {
+                    return None;
+                }
+                self.pending.take(message_id);
+                Some(valid(message_id, feature.name))
+            }
         }
     }
 

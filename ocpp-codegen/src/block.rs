@@ -433,6 +433,38 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
             }),
         }
     });
+    let fast_arms = features.iter().map(|handled| {
+        let feature = &handled.feature;
+        let method = &handled.method;
+        let action = &feature.ocpp.action;
+        let request = &feature.ocpp.request;
+        let args = side.args();
+        quote! {
+            #action => {
+                let request = ::ocpp_messages::__private::codec::call_payload::<#request>(frame)?;
+                ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                    let response = <H as #handler>::#method(&self.0, #args).await?;
+                    ::ocpp_messages::dispatch::encode_response(&response)
+                }))
+            }
+        }
+    });
+    let fast = if features.is_empty() {
+        quote! {
+            let _ = (charging_station_id, action, frame);
+            ::core::option::Option::None
+        }
+    } else {
+        let unused_id =
+            (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
+        quote! {
+            #unused_id
+            match action {
+                #(#fast_arms)*
+                _ => ::core::option::Option::None,
+            }
+        }
+    };
     let dispatch = if features.is_empty() {
         quote! {
             let _ = (charging_station_id, payload);
@@ -485,6 +517,18 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
                 ::core::result::Result<::ocpp_messages::__private::Value, ::ocpp_messages::CallError>,
             > {
                 #dispatch
+            }
+
+            fn call_text<'a>(
+                &'a self,
+                charging_station_id: &'a str,
+                action: &str,
+                frame: &str,
+            ) -> ::core::option::Option<::ocpp_messages::dispatch::BoxFuture<
+                'a,
+                ::core::result::Result<::std::string::String, ::ocpp_messages::CallError>,
+            >> {
+                #fast
             }
         }
     }

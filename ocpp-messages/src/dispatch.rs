@@ -14,6 +14,7 @@
 //! 5. validates the handler's response against the response schema (`InternalError` if it is
 //!    invalid: the dispatcher never sends a frame the schema rejects) and encodes the CALLRESULT.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -21,9 +22,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
 use crate::feature::Role;
-use crate::frame::Frame;
+use crate::frame::{Envelope, Frame};
 use crate::validate::{validate, Violation};
 use crate::version::{OcppVersion, Situation};
 
@@ -52,13 +54,29 @@ pub trait Service: Send + Sync {
         action: &str,
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, CallError>>;
+
+    /// The fast path: decodes the payload of the CALL frame `frame` (of `action`, which the
+    /// dispatcher has read from it) straight from the text, calls the handler and encodes its
+    /// response as CALLRESULT payload text. `None` when the payload does not decode, or the
+    /// service does not answer `action`: the dispatcher then takes the slow path, which
+    /// reports exactly what is wrong. The default never takes the fast path.
+    fn call_text<'a>(
+        &'a self,
+        charging_station_id: &'a str,
+        action: &str,
+        frame: &str,
+    ) -> Option<BoxFuture<'a, Result<String, CallError>>> {
+        let _ = (charging_station_id, action, frame);
+        None
+    }
 }
 
 /// Decodes a payload that has passed validation into its typed form.
 ///
-/// Integral floats (`5.0`, valid for an `integer` member) are turned into integers first.
-pub fn decode<T: DeserializeOwned>(mut payload: Value) -> Result<T, CallError> {
-    normalize_integral_floats(&mut payload);
+/// The typed decoding is as strict as the schema, so this fails only for a valid value the Rust
+/// type cannot hold (an integer beyond the 64-bit range).
+#[doc(hidden)]
+pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, CallError> {
     serde_json::from_value(payload).map_err(|e| {
         // Validation passed, so this is a value the Rust type cannot hold (an integer beyond
         // the 64-bit range); the payload is valid but this receiver cannot process it.
@@ -70,45 +88,51 @@ pub fn decode<T: DeserializeOwned>(mut payload: Value) -> Result<T, CallError> {
 }
 
 /// Encodes a typed payload as a JSON value.
+#[doc(hidden)]
 pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
     serde_json::to_value(payload)
         .map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
 }
 
 /// Decodes a valid payload into `T` and encodes it back: what a typed round trip makes of it.
+#[doc(hidden)]
 pub fn reencode<T: Serialize + DeserializeOwned>(payload: Value) -> Result<Value, CallError> {
     encode(&decode::<T>(payload)?)
 }
 
-/// Replaces floats with no fractional part that fit in 64 bits by integers, in place.
-///
-/// Harmless for `number` members (their Rust `f64` reads integers), and needed for `integer`
-/// members, which draft-06 lets be written as `5.0`.
-pub(crate) fn normalize_integral_floats(value: &mut Value) {
-    match value {
-        Value::Number(n) if n.is_f64() => {
-            if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
-                    // In range, so the conversion is exact.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let i = f as i64;
-                    *value = Value::from(i);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(normalize_integral_floats),
-        Value::Object(members) => members.values_mut().for_each(normalize_integral_floats),
-        _ => {}
-    }
+/// Decodes the payload text of a request or response on the fast path and encodes it back
+/// (`None` when the fast path rejects it): the differential tests compare it with the
+/// validator's verdict and with [`reencode`].
+#[doc(hidden)]
+pub fn fast_reencode<T: Codec>(payload: &str) -> Option<Value> {
+    let typed: T = serde_json::from_str(payload).ok()?;
+    serde_json::to_value(&typed).ok()
 }
 
-/// The CALLERROR for a payload's violations (none if the list is empty).
-pub fn violations_error(
-    version: OcppVersion,
-    what: &str,
-    violations: &[Violation],
-) -> Option<CallError> {
-    let code = version.error_code_for(violations)?;
+/// Encodes a handler's response as the JSON text of a CALLRESULT payload, checked against its
+/// schema on the typed value; a response its schema rejects is an `InternalError` naming
+/// every violation (the dispatcher never sends an invalid frame).
+#[doc(hidden)]
+pub fn encode_response<T: Codec>(response: &T) -> Result<String, CallError> {
+    if let Some(text) = crate::codec::to_text(response) {
+        return Ok(text);
+    }
+    let value = encode(response)?;
+    let violations = validate(T::SCHEMA, &value);
+    Err(internal_response_error(&violations))
+}
+
+/// The `InternalError` for a handler response with these violations.
+fn internal_response_error(violations: &[Violation]) -> CallError {
+    let description = match violations.first() {
+        Some(_) => violations_report("the handler's response", violations).0,
+        None => "the handler's response cannot be encoded".to_owned(),
+    };
+    CallError::new(ErrorCode::InternalError, description)
+}
+
+/// The description and details of a CALLERROR for `violations` (not empty).
+fn violations_report(what: &str, violations: &[Violation]) -> (String, Vec<Value>) {
     let first = &violations[0];
     let more = match violations.len() {
         1 => String::new(),
@@ -124,10 +148,19 @@ pub fn violations_error(
             Value::Object(m)
         })
         .collect();
-    Some(
-        CallError::new(code, format!("{what} violates its schema: {first}{more}"))
-            .with_detail("errors", errors),
-    )
+    (format!("{what} violates its schema: {first}{more}"), errors)
+}
+
+/// The CALLERROR for a payload's violations (none if the list is empty).
+#[doc(hidden)]
+pub fn violations_error(
+    version: OcppVersion,
+    what: &str,
+    violations: &[Violation],
+) -> Option<CallError> {
+    let code = version.error_code_for(violations)?;
+    let (description, errors) = violations_report(what, violations);
+    Some(CallError::new(code, description).with_detail("errors", errors))
 }
 
 /// Serves the incoming CALLs of one role for one OCPP version.
@@ -146,6 +179,8 @@ pub struct Dispatcher {
     version: OcppVersion,
     role: Role,
     services: Vec<Box<dyn Service>>,
+    /// The index in `services` of the service answering each action.
+    by_action: HashMap<&'static str, usize>,
     max_frame_len: usize,
 }
 
@@ -181,6 +216,7 @@ impl Dispatcher {
             version,
             role,
             services: Vec::new(),
+            by_action: HashMap::new(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
         }
     }
@@ -209,8 +245,45 @@ impl Dispatcher {
             service.role(),
             self.role
         );
+        for action in service.actions() {
+            // The first service added for an action answers it.
+            self.by_action.entry(action).or_insert(self.services.len());
+        }
         self.services.push(Box::new(service));
         self
+    }
+
+    /// The service answering `action`, if one was added.
+    fn service(&self, action: &str) -> Option<&dyn Service> {
+        self.by_action.get(action).map(|&i| &*self.services[i])
+    }
+
+    /// The fast path of a CALL: the envelope read in place, the payload decoded straight from
+    /// the text into the typed request, the response encoded straight into the CALLRESULT.
+    /// `None` when anything is not as it should be; the slow path then answers.
+    async fn handle_fast(&self, charging_station_id: &str, text: &str) -> Option<String> {
+        let Envelope::Call { message_id, action } = Envelope::peek(text)? else {
+            return None;
+        };
+        let feature = self.version.feature(action)?;
+        if !feature.initiator.may_be_sent_by(self.role.peer()) {
+            return None;
+        }
+        let future = self
+            .service(action)?
+            .call_text(charging_station_id, action, text)?;
+        Some(match future.await {
+            Ok(payload) => {
+                let mut reply = String::with_capacity(payload.len() + message_id.len() + 8);
+                reply.push_str("[3,\"");
+                reply.push_str(message_id);
+                reply.push_str("\",");
+                reply.push_str(&payload);
+                reply.push(']');
+                reply
+            }
+            Err(e) => e.to_frame(message_id),
+        })
     }
 
     /// The version this dispatcher speaks.
@@ -238,6 +311,9 @@ impl Dispatcher {
                 ),
             );
             return Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID));
+        }
+        if let Some(reply) = self.handle_fast(charging_station_id, text).await {
+            return Incoming::Reply(reply);
         }
         match Frame::parse(text) {
             Err(e) => Incoming::Reply(e.to_frame(self.version)),
@@ -296,12 +372,13 @@ impl Dispatcher {
         {
             return Err(e);
         }
-        let Some(service) = self.services.iter().find(|s| s.actions().contains(&action)) else {
+        let Some(service) = self.service(action) else {
             return Err(CallError::not_supported(action));
         };
         let response = service.call(charging_station_id, action, payload).await?;
         let violations = validate(feature.response, &response);
-        if let Some(e) = violations_error(version, "the handler's response", &violations) {
+        if !violations.is_empty() {
+            let e = internal_response_error(&violations);
             return Err(CallError::new(
                 version.error_code(Situation::Internal),
                 e.description,

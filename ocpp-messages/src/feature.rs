@@ -1,9 +1,9 @@
 //! Feature metadata: which action a message pair belongs to and who may send it.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde_json::Value;
 
-use crate::validate::{HasSchema, Schema};
+use crate::codec::Codec;
+use crate::validate::{HasSchema, Schema, Violation, ViolationKind};
 
 /// Who initiates an action: the side that sends its CALL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,44 +49,67 @@ impl Role {
 
 /// A message payload type (a request or a response) generated from an OCPP schema.
 ///
-/// Every payload type carries the schema it was generated from, so it can be validated exactly
-/// as the schema says before it is decoded or after it is encoded. Decode payloads with
-/// [`Message::from_json`] rather than with `serde_json` alone: serde on its own is more lenient
-/// than the schema (it accepts `null` for optional members, arrays for objects, and ignores
-/// length and cardinality limits).
+/// Every payload type carries the schema it was generated from and a strict codec (see
+/// [`Codec`]), so it is decoded and encoded exactly as the schema says. Decode payload text
+/// with [`Message::from_json_str`]: one pass from text to the typed value on the happy path,
+/// and the validator's full report when the payload is invalid.
 ///
 /// ```
 /// use ocpp_messages::Message;
 /// use ocpp_messages::v2_0_1::security::SignCertificateRequest;
 ///
-/// let ok = SignCertificateRequest::from_json(serde_json::json!({"csr": "PEM"})).unwrap();
-/// assert_eq!(ok.to_json().unwrap(), serde_json::json!({"csr": "PEM"}));
-/// let errors = SignCertificateRequest::from_json(serde_json::json!({"csr": null})).unwrap_err();
+/// let ok = SignCertificateRequest::from_json_str(r#"{"csr":"PEM"}"#).unwrap();
+/// assert_eq!(ok.to_json_string().unwrap(), r#"{"csr":"PEM"}"#);
+/// let errors = SignCertificateRequest::from_json_str(r#"{"csr":null}"#).unwrap_err();
 /// assert_eq!(errors[0].pointer, "/csr");
 /// ```
-pub trait Message: HasSchema + Serialize + DeserializeOwned + Send + 'static {
+pub trait Message: Codec + Send + 'static {
+    /// Decodes payload text: straight to the typed value when it is valid, else every
+    /// violation (the validator's report on the same text).
+    fn from_json_str(text: &str) -> Result<Self, Vec<Violation>> {
+        if let Ok(value) = serde_json::from_str(text) {
+            return Ok(value);
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            vec![Violation {
+                pointer: String::new(),
+                kind: ViolationKind::NotJson(e.to_string()),
+            }]
+        })?;
+        Self::from_json(value)
+    }
+
     /// Validates `payload` against the schema and decodes it. Returns every violation when it
     /// is invalid.
-    fn from_json(payload: serde_json::Value) -> Result<Self, Vec<crate::validate::Violation>> {
+    fn from_json(payload: Value) -> Result<Self, Vec<Violation>> {
         let violations = crate::validate::validate(Self::SCHEMA, &payload);
         if !violations.is_empty() {
             return Err(violations);
         }
         crate::dispatch::decode(payload).map_err(|e| {
-            vec![crate::validate::Violation {
+            vec![Violation {
                 pointer: String::new(),
-                kind: crate::validate::ViolationKind::Unrepresentable(e.description),
+                kind: ViolationKind::Unrepresentable(e.description),
             }]
         })
     }
 
-    /// Encodes the payload and validates the result against the schema (a value built in Rust
-    /// can break limits the types do not express, such as a string's `maxLength`).
-    fn to_json(&self) -> Result<serde_json::Value, Vec<crate::validate::Violation>> {
+    /// Encodes the payload as JSON text, after checking it against the schema on the typed
+    /// value (a value built in Rust can break limits the types do not express, such as a
+    /// string's `maxLength`).
+    fn to_json_string(&self) -> Result<String, Vec<Violation>> {
+        match crate::codec::to_text(self) {
+            Some(text) => Ok(text),
+            None => Err(self.to_json().err().unwrap_or_default()),
+        }
+    }
+
+    /// Encodes the payload as a JSON value and validates the result against the schema.
+    fn to_json(&self) -> Result<Value, Vec<Violation>> {
         let value = serde_json::to_value(self).map_err(|e| {
-            vec![crate::validate::Violation {
+            vec![Violation {
                 pointer: String::new(),
-                kind: crate::validate::ViolationKind::Unrepresentable(e.to_string()),
+                kind: ViolationKind::Unrepresentable(e.to_string()),
             }]
         })?;
         let violations = crate::validate::validate(Self::SCHEMA, &value);
@@ -120,6 +143,10 @@ pub trait Feature {
         response: <Self::Response as HasSchema>::SCHEMA,
         reencode_request: crate::dispatch::reencode::<Self::Request>,
         reencode_response: crate::dispatch::reencode::<Self::Response>,
+        fast_reencode_request: crate::dispatch::fast_reencode::<Self::Request>,
+        fast_reencode_response: crate::dispatch::fast_reencode::<Self::Response>,
+        call_is_valid: call_is_valid::<Self::Request>,
+        result_is_valid: result_is_valid::<Self::Response>,
     };
 }
 
@@ -138,6 +165,27 @@ pub struct FeatureInfo {
     pub reencode_request: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
     /// Decodes a valid response payload into its Rust type and encodes it back.
     pub reencode_response: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
+    /// Decodes request payload text on the fast path and encodes it back (`None` when the fast
+    /// path rejects it), for differential tests.
+    #[doc(hidden)]
+    pub fast_reencode_request: fn(&str) -> Option<serde_json::Value>,
+    /// As `fast_reencode_request`, for the response.
+    #[doc(hidden)]
+    pub fast_reencode_response: fn(&str) -> Option<serde_json::Value>,
+    /// Whether a CALL frame's text is well-formed and its payload a valid request, in one pass
+    /// over the text (`false` says only that the slow path must decide).
+    pub call_is_valid: fn(&str) -> bool,
+    /// Whether a CALLRESULT frame's text is well-formed and its payload a valid response, as
+    /// `call_is_valid`.
+    pub result_is_valid: fn(&str) -> bool,
+}
+
+fn call_is_valid<T: Codec>(frame: &str) -> bool {
+    crate::codec::call_payload::<T>(frame).is_some()
+}
+
+fn result_is_valid<T: Codec>(frame: &str) -> bool {
+    crate::codec::result_payload::<T>(frame).is_some()
 }
 
 /// A functional block ("profile"): its name and the metadata of its features.

@@ -251,6 +251,84 @@ impl Frame {
     }
 }
 
+/// The envelope of a CALL or CALLRESULT, read in place by [`Envelope::peek`]: what comes
+/// before the payload, borrowed from the frame's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope<'a> {
+    /// `[2, "message_id", "action", ...`
+    Call {
+        /// The message id.
+        message_id: &'a str,
+        /// The action.
+        action: &'a str,
+    },
+    /// `[3, "message_id", ...`
+    CallResult {
+        /// The message id.
+        message_id: &'a str,
+    },
+}
+
+impl<'a> Envelope<'a> {
+    /// Reads the envelope of a CALL or CALLRESULT at the start of `text` without parsing the
+    /// rest. `None` for anything else, including what may be valid but is unusual (escapes in
+    /// the id or action, `2.0` as the type): parse such frames with [`Frame::parse`], which
+    /// decides. A message id returned is 1 to 36 characters of JSON string text without
+    /// escapes, so it can be written back verbatim. Whether the rest of the text is a
+    /// well-formed frame is not checked here.
+    pub fn peek(text: &'a str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        let skip_ws = |i: &mut usize| {
+            while bytes
+                .get(*i)
+                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                *i += 1;
+            }
+        };
+        let expect = |i: &mut usize, byte: u8| -> Option<()> {
+            skip_ws(i);
+            (bytes.get(*i) == Some(&byte)).then(|| *i += 1)
+        };
+        // A string without escapes or control characters.
+        let string = |i: &mut usize| -> Option<&'a str> {
+            expect(i, b'"')?;
+            let start = *i;
+            loop {
+                match *bytes.get(*i)? {
+                    b'"' => break,
+                    b'\\' | 0..=0x1f => return None,
+                    _ => *i += 1,
+                }
+            }
+            let s = text.get(start..*i)?;
+            *i += 1;
+            Some(s)
+        };
+        expect(&mut i, b'[')?;
+        skip_ws(&mut i);
+        let call = match bytes.get(i)? {
+            b'2' => true,
+            b'3' => false,
+            _ => return None,
+        };
+        i += 1;
+        expect(&mut i, b',')?;
+        let message_id = string(&mut i)?;
+        if message_id.is_empty() || message_id.chars().count() > MAX_MESSAGE_ID_CHARS {
+            return None;
+        }
+        expect(&mut i, b',')?;
+        if !call {
+            return Some(Envelope::CallResult { message_id });
+        }
+        let action = string(&mut i)?;
+        expect(&mut i, b',')?;
+        Some(Envelope::Call { message_id, action })
+    }
+}
+
 trait ClassifyStr {
     fn classify_str(&self) -> &'static str;
 }
@@ -286,6 +364,34 @@ mod tests {
             assert_eq!(err.situation, Situation::UnreadableFrame, "{text}");
             assert!(!err.description.contains("Heartbeat"));
         }
+    }
+
+    #[test]
+    fn peek_reads_plain_envelopes_only() {
+        assert_eq!(
+            Envelope::peek(r#" [ 2 , "a-1" , "Heartbeat" , {}]"#),
+            Some(Envelope::Call {
+                message_id: "a-1",
+                action: "Heartbeat"
+            })
+        );
+        assert_eq!(
+            Envelope::peek(r#"[3,"a",{}]"#),
+            Some(Envelope::CallResult { message_id: "a" })
+        );
+        for text in [
+            r#"[2.0,"a","Heartbeat",{}]"#,
+            r#"[20,"a","Heartbeat",{}]"#,
+            r#"[4,"a","NotSupported","",{}]"#,
+            r#"[2,"a\u0062","Heartbeat",{}]"#,
+            r#"[2,"","Heartbeat",{}]"#,
+            r#"[2,"a",5,{}]"#,
+            "[2,\"a\tb\",\"Heartbeat\",{}]",
+        ] {
+            assert_eq!(Envelope::peek(text), None, "{text}");
+        }
+        let long = format!(r#"[2,"{}","Heartbeat",{{}}]"#, "é".repeat(37));
+        assert_eq!(Envelope::peek(&long), None);
     }
 
     #[test]

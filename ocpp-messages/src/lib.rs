@@ -16,6 +16,7 @@
 extern crate self as ocpp_messages;
 
 pub mod call;
+mod codec;
 mod datetime;
 pub mod dispatch;
 mod error;
@@ -26,6 +27,7 @@ mod version;
 
 pub mod v2_0_1;
 
+pub use codec::Codec;
 pub use datetime::{is_rfc3339_date_time, DateTime};
 pub use error::{CallError, ConversionError, ErrorCode, MAX_DESCRIPTION_CHARS};
 pub use feature::{Feature, FeatureInfo, Initiator, Message, Profile, Role};
@@ -34,6 +36,10 @@ pub use version::{OcppVersion, Situation};
 /// Derives [`Feature`] for a unit struct from an
 /// `#[ocpp(action = "...", request = Type, response = Type, initiator = ...)]` attribute.
 pub use ocpp_codegen::Feature;
+
+/// Derives [`Codec`] (strict one-pass decoding, encoding, the schema tree and typed checks) for
+/// a struct or enum from its fields and their `#[ocpp(...)]` constraints.
+pub use ocpp_codegen::Codec;
 
 /// Declares a functional block: its [`Feature`] structs, `PROFILE_NAME` and `PROFILE`, one
 /// handler trait per role and the dispatch services that route CALLs to them.
@@ -46,7 +52,16 @@ pub struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use serde_json::Value;
+    pub use serde;
+    pub use serde_json::{Map, Value};
+
+    /// The seeds and helpers of the fast path, for generated code.
+    pub mod codec {
+        pub use crate::codec::{
+            call_payload, count_ok, result_payload, to_text, Int, Items, Key, Num, Str,
+            UNKNOWN_MEMBER,
+        };
+    }
 
     /// Deserializes a member that is present as `Some`, even when it is `null` (for optional
     /// members of any type, where `null` is a value, not an absence).

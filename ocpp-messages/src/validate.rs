@@ -42,7 +42,7 @@ pub enum Schema {
 }
 
 /// Bounds of a number (`minimum`, `maximum`, `multipleOf`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct NumberRange {
     /// The smallest allowed value.
     pub minimum: Option<f64>,
@@ -53,7 +53,7 @@ pub struct NumberRange {
 }
 
 /// Constraints on a string.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct StringSchema {
     /// At most this many Unicode code points.
     pub max_length: Option<usize>,
@@ -61,6 +61,47 @@ pub struct StringSchema {
     pub min_length: Option<usize>,
     /// A `format` the string must have.
     pub format: Option<Format>,
+}
+
+impl NumberRange {
+    /// Whether `x` is within the bounds and a multiple of `multiple_of` (within 1e-9 of an
+    /// integral quotient, as binary floating point allows).
+    pub fn accepts(&self, x: f64) -> bool {
+        self.minimum.is_none_or(|m| x >= m)
+            && self.maximum.is_none_or(|m| x <= m)
+            && self.multiple_of.is_none_or(|step| is_multiple_of(x, step))
+    }
+}
+
+fn is_multiple_of(x: f64, step: f64) -> bool {
+    let q = x / step;
+    q.is_finite() && (q - q.round()).abs() <= 1e-9
+}
+
+impl StringSchema {
+    /// Whether `text` satisfies the length limits and the format.
+    pub fn accepts(&self, text: &str) -> bool {
+        // A string has at most as many code points as bytes: count only when that matters.
+        let len_ok = match (self.min_length, self.max_length) {
+            (None, None) => true,
+            (None, Some(max)) if text.len() <= max => true,
+            (min, max) => {
+                let n = text.chars().count();
+                min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
+            }
+        };
+        len_ok && self.format.is_none_or(|f| f.accepts(text))
+    }
+}
+
+impl Format {
+    /// Whether `text` has this format.
+    pub fn accepts(self, text: &str) -> bool {
+        match self {
+            Format::DateTime => is_rfc3339_date_time(text),
+            Format::Uri => is_absolute_uri(text),
+        }
+    }
 }
 
 /// The `format`s of the OCPP schemas.
@@ -153,6 +194,8 @@ pub enum ViolationKind {
     MaxItems(usize),
     /// A valid value the Rust type cannot hold (an integer beyond 64 bits).
     Unrepresentable(String),
+    /// The payload text is not JSON.
+    NotJson(String),
 }
 
 /// The class of a violation, which decides the OCPP-J error code (see
@@ -177,7 +220,7 @@ impl ViolationKind {
     /// The class of this violation.
     pub fn class(&self) -> ViolationClass {
         match self {
-            ViolationKind::PayloadNotObject => ViolationClass::Format,
+            ViolationKind::PayloadNotObject | ViolationKind::NotJson(_) => ViolationClass::Format,
             ViolationKind::Additional { .. } => ViolationClass::Structure,
             ViolationKind::Type { .. } => ViolationClass::Type,
             ViolationKind::Required { .. } => ViolationClass::Missing,
@@ -239,6 +282,7 @@ impl fmt::Display for ViolationKind {
             ViolationKind::MinItems(n) => write!(f, "array has fewer than minItems {n} items"),
             ViolationKind::MaxItems(n) => write!(f, "array has more than maxItems {n} items"),
             ViolationKind::Unrepresentable(e) => write!(f, "cannot be represented: {e}"),
+            ViolationKind::NotJson(e) => write!(f, "payload is not JSON: {e}"),
         }
     }
 }
@@ -334,14 +378,8 @@ fn check(schema: &Schema, value: &Value, pointer: &mut String, out: &mut Vec<Vio
                         fail(pointer, ViolationKind::MinLength { limit, actual: len });
                     }
                 }
-                match s.format {
-                    Some(Format::DateTime) if !is_rfc3339_date_time(text) => {
-                        fail(pointer, ViolationKind::Format(Format::DateTime))
-                    }
-                    Some(Format::Uri) if !is_absolute_uri(text) => {
-                        fail(pointer, ViolationKind::Format(Format::Uri))
-                    }
-                    _ => {}
+                if let Some(format) = s.format.filter(|f| !f.accepts(text)) {
+                    fail(pointer, ViolationKind::Format(format));
                 }
             }
             _ => fail(pointer, ViolationKind::Type { expected: "string" }),
@@ -433,11 +471,8 @@ fn check_range(
     if let Some(max) = range.maximum.filter(|&m| x > m) {
         fail(ViolationKind::Maximum(max));
     }
-    if let Some(step) = range.multiple_of {
-        let q = x / step;
-        if !q.is_finite() || (q - q.round()).abs() > 1e-9 {
-            fail(ViolationKind::MultipleOf(step));
-        }
+    if let Some(step) = range.multiple_of.filter(|&step| !is_multiple_of(x, step)) {
+        fail(ViolationKind::MultipleOf(step));
     }
 }
 

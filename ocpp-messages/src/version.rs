@@ -74,7 +74,10 @@ impl OcppVersion {
 
     /// The feature with the given action name, if this crate has generated it for the version.
     pub fn feature(self, action: &str) -> Option<&'static FeatureInfo> {
-        self.profiles().iter().find_map(|p| p.feature(action))
+        match self {
+            OcppVersion::V1_6 | OcppVersion::V2_1 => None,
+            OcppVersion::V2_0_1 => crate::v2_0_1::feature(action),
+        }
     }
 
     /// The error code this version prescribes for a situation.
