@@ -134,3 +134,34 @@ pub fn of_property(schema: &Value, at: &str) -> Result<Constraints> {
         items,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::of_property;
+
+    #[test]
+    fn unknown_keywords_are_refused() {
+        let err = of_property(&json!({"type": "string", "pattern": "a+"}), "X/p").unwrap_err();
+        assert!(err.contains("\"pattern\""), "{err}");
+        let err = of_property(&json!({"type": "integer", "maxLength": 3}), "X/p").unwrap_err();
+        assert!(err.contains("\"maxLength\""), "{err}");
+        let err = of_property(&json!({"$ref": "#/definitions/A", "minItems": 1}), "X/p");
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn constraints_of_arrays_and_their_items() {
+        let c = of_property(
+            &json!({"type": "array", "minItems": 1, "maxItems": 4, "additionalItems": false,
+                    "items": {"type": "string", "maxLength": 512, "format": "uri"}}),
+            "X/p",
+        )
+        .unwrap();
+        assert_eq!((c.min_items, c.max_items), (Some(1), Some(4)));
+        let items = c.items.unwrap();
+        assert_eq!(items.max_length, Some(512));
+        assert!(items.format_uri);
+    }
+}

@@ -483,3 +483,35 @@ fn compose(source: &str, pieces: &[String]) -> String {
             .join("\n")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::constraint_args;
+    use crate::constraints::of_property;
+
+    fn args(schema: serde_json::Value) -> String {
+        let c = of_property(&schema, "X/p").unwrap();
+        let args = constraint_args(&c).unwrap();
+        quote::quote!(#(#args),*).to_string()
+    }
+
+    #[test]
+    fn attribute_literals() {
+        assert_eq!(
+            args(json!({"type": "number", "minimum": 0.0, "maximum": 100, "multipleOf": 0.1})),
+            "minimum = 0 , maximum = 100 , multiple_of = 0.1"
+        );
+        assert_eq!(
+            args(json!({"type": "integer", "minimum": -5})),
+            "minimum = - 5"
+        );
+        assert_eq!(
+            args(
+                json!({"type": "array", "minItems": 1, "items": {"type": "string", "maxLength": 512}})
+            ),
+            "min_items = 1 , items (max_length = 512)"
+        );
+    }
+}

@@ -713,7 +713,36 @@ fn shape_only(schema: &Value, names: &BTreeMap<String, String>) -> Result<Value>
 
 #[cfg(test)]
 mod tests {
-    use super::field_ident;
+    use std::collections::BTreeSet;
+
+    use super::{field_ident, names};
+    use crate::manifest::Manifest;
+
+    fn manifest(renames: &str) -> Manifest {
+        toml::from_str(&format!(
+            "version = \"9\"\nmodule = \"v9\"\n[renames]\n{renames}\n[blocks]\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_name_collision_needs_a_renames_entry() {
+        let specs: BTreeSet<String> = ["IdTokenEnumType", "IdTokenType", "ResetEnumType"]
+            .map(String::from)
+            .into();
+        let err = names(&specs, &manifest("")).unwrap_err();
+        assert!(err.contains("IdTokenEnumType and IdTokenType"), "{err}");
+        assert!(err.contains("[renames] table of schemas/v9.toml"), "{err}");
+        assert!(err.contains("IdTokenEnumType = \"IdTokenEnum\""), "{err}");
+
+        let ok = names(&specs, &manifest("IdTokenEnumType = \"IdTokenEnum\"")).unwrap();
+        assert_eq!(ok["IdTokenEnumType"], "IdTokenEnum");
+        assert_eq!(ok["IdTokenType"], "IdToken");
+        assert_eq!(ok["ResetEnumType"], "Reset");
+
+        let err = names(&specs, &manifest("GoneType = \"Gone\"")).unwrap_err();
+        assert!(err.contains("GoneType"), "{err}");
+    }
 
     #[test]
     fn field_idents_follow_typify() {
