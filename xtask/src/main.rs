@@ -5,10 +5,12 @@
 //! generated file is stale or orphaned.
 
 mod codegen;
+mod constraints;
 mod docs;
+mod emit;
 mod manifest;
+mod model;
 mod schema_set;
-mod validators;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

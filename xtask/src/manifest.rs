@@ -15,6 +15,11 @@ pub struct Manifest {
     pub version: String,
     /// The Rust module and schema folder name, e.g. `v2_0_1`.
     pub module: String,
+    /// Rust names for definitions whose default name (the definition name without
+    /// `EnumType`, else without `Type`) another definition already has: definition name ->
+    /// Rust name. A collision without an entry here is an error.
+    #[serde(default)]
+    pub renames: BTreeMap<String, String>,
     /// The functional blocks by module name.
     pub blocks: BTreeMap<String, Block>,
 }

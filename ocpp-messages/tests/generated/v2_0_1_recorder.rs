@@ -2,12 +2,10 @@
 
 //! A handler for every action of both roles that records which method each CALL reaches.
 #![allow(dead_code)]
+
 use std::sync::{Arc, Mutex};
-
 use ocpp_messages::dispatch::Dispatcher;
-
 use ocpp_messages::v2_0_1::*;
-
 use ocpp_messages::{CallError, ErrorCode, OcppVersion, Role};
 
 /// Records `(action, charging station id)` for every method called, and answers each with a `GenericError` naming the action.
@@ -278,6 +276,7 @@ impl iso15118::ChargingStationHandler for Recorder {
 }
 
 impl localauth::CsmsHandler for Recorder {}
+
 impl localauth::ChargingStationHandler for Recorder {
     async fn on_get_local_list_version(
         &self,
@@ -304,6 +303,7 @@ impl meter::CsmsHandler for Recorder {
 }
 
 impl meter::ChargingStationHandler for Recorder {}
+
 impl provisioning::CsmsHandler for Recorder {
     async fn on_boot_notification(
         &self,
@@ -361,6 +361,7 @@ impl provisioning::ChargingStationHandler for Recorder {
 }
 
 impl remotecontrol::CsmsHandler for Recorder {}
+
 impl remotecontrol::ChargingStationHandler for Recorder {
     async fn on_request_start_transaction(
         &self,
@@ -505,6 +506,7 @@ impl smartcharging::ChargingStationHandler for Recorder {
 }
 
 impl tariffcost::CsmsHandler for Recorder {}
+
 impl tariffcost::ChargingStationHandler for Recorder {
     async fn on_cost_updated(
         &self,

@@ -2,7 +2,11 @@
 
 //! Authorization (OCPP 2.0.1 Part 2, functional block C): authorizing id tokens and the authorization cache.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, IdTokenInfo, IdToken, OcspRequestData, StatusInfo};
+
+pub use super::types::{
+    AdditionalInfo, AuthorizationStatus, CustomData, HashAlgorithm, IdToken, IdTokenEnum,
+    IdTokenInfo, MessageContent, MessageFormat, OcspRequestData, StatusInfo,
+};
 
 ::ocpp_messages::functional_block! {
     name = "authorization";
@@ -15,6 +19,7 @@ pub use super::types::{CustomData, IdTokenInfo, IdToken, OcspRequestData, Status
         initiator = ChargingStation
     )]
     pub struct AuthorizeFeature;
+
     /// The `ClearCache` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "ClearCache",
@@ -30,8 +35,6 @@ pub use super::types::{CustomData, IdTokenInfo, IdToken, OcspRequestData, Status
 /// - if one of the certificates was revoked, return 'CertificateRevoked'.
 #[doc(alias = "AuthorizeCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -39,7 +42,8 @@ pub use super::types::{CustomData, IdTokenInfo, IdToken, OcspRequestData, Status
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum AuthorizeCertificateStatus {
     /// `Accepted`
@@ -58,84 +62,21 @@ pub enum AuthorizeCertificateStatus {
     ContractCancelled,
 }
 
-impl ::std::fmt::Display for AuthorizeCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::SignatureError => f.write_str("SignatureError"),
-            Self::CertificateExpired => f.write_str("CertificateExpired"),
-            Self::CertificateRevoked => f.write_str("CertificateRevoked"),
-            Self::NoCertificateAvailable => f.write_str("NoCertificateAvailable"),
-            Self::CertChainError => f.write_str("CertChainError"),
-            Self::ContractCancelled => f.write_str("ContractCancelled"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for AuthorizeCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "SignatureError" => Ok(Self::SignatureError),
-            "CertificateExpired" => Ok(Self::CertificateExpired),
-            "CertificateRevoked" => Ok(Self::CertificateRevoked),
-            "NoCertificateAvailable" => Ok(Self::NoCertificateAvailable),
-            "CertChainError" => Ok(Self::CertChainError),
-            "ContractCancelled" => Ok(Self::ContractCancelled),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for AuthorizeCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for AuthorizeCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "SignatureError",
-            "CertificateExpired",
-            "CertificateRevoked",
-            "NoCertificateAvailable",
-            "CertChainError",
-            "ContractCancelled",
-        ],
-    );
-}
-
 /// The payload of a `Authorize` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AuthorizeRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken")]
+    #[ocpp(rename = "idToken")]
     pub id_token: IdToken,
     /// The X.509 certificated presented by EV and encoded in PEM format.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub certificate: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 5500)]
+    pub certificate: Option<String>,
     /// The `iso15118CertificateHashData` member.
-    #[serde(
-        rename = "iso15118CertificateHashData",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub iso15118_certificate_hash_data: ::std::vec::Vec<OcspRequestData>,
+    #[ocpp(rename = "iso15118CertificateHashData", min_items = 1, max_items = 4)]
+    pub iso15118_certificate_hash_data: Option<Vec<OcspRequestData>>,
 }
 
 impl AuthorizeRequest {
@@ -145,7 +86,7 @@ impl AuthorizeRequest {
             custom_data: None,
             id_token,
             certificate: None,
-            iso15118_certificate_hash_data: Default::default(),
+            iso15118_certificate_hash_data: None,
         }
     }
     /// Sets `customData`.
@@ -156,76 +97,40 @@ impl AuthorizeRequest {
     }
     /// Sets `certificate`.
     #[must_use]
-    pub fn with_certificate(
-        mut self,
-        certificate: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_certificate(mut self, certificate: impl Into<String>) -> Self {
         self.certificate = Some(certificate.into());
+        self
+    }
+    /// Sets `iso15118CertificateHashData`.
+    #[must_use]
+    pub fn with_iso15118_certificate_hash_data(
+        mut self,
+        iso15118_certificate_hash_data: Vec<OcspRequestData>,
+    ) -> Self {
+        self.iso15118_certificate_hash_data = Some(iso15118_certificate_hash_data);
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for AuthorizeRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: true,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificate",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "iso15118CertificateHashData",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <OcspRequestData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(4usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for AuthorizeRequest {}
+
 /// The payload of the CALLRESULT answering `Authorize` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AuthorizeResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// ID_ Token
     /// urn:x-oca:ocpp:uid:2:233247
     /// Contains status information about an identifier.
     /// It is advised to not stop charging for a token that expires during charging, as ExpiryDate is only used for caching purposes. If ExpiryDate is not given, the status has no end date.
-    #[serde(rename = "idTokenInfo")]
+    #[ocpp(rename = "idTokenInfo")]
     pub id_token_info: IdTokenInfo,
     /// Certificate status information.
     /// - if all certificates are valid: return 'Accepted'.
     /// - if one of the certificates was revoked, return 'CertificateRevoked'.
-    #[serde(
-        rename = "certificateStatus",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub certificate_status: ::std::option::Option<AuthorizeCertificateStatus>,
+    #[ocpp(rename = "certificateStatus")]
+    pub certificate_status: Option<AuthorizeCertificateStatus>,
 }
 
 impl AuthorizeResponse {
@@ -254,40 +159,14 @@ impl AuthorizeResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for AuthorizeResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idTokenInfo",
-                required: true,
-                schema: <IdTokenInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateStatus",
-                required: false,
-                schema: <AuthorizeCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for AuthorizeResponse {}
+
 /// The payload of a `ClearCache` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearCacheRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl ClearCacheRequest {
@@ -303,38 +182,19 @@ impl ClearCacheRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearCacheRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearCacheRequest {}
+
 /// The payload of the CALLRESULT answering `ClearCache` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearCacheResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Accepted if the Charging Station has executed the request, otherwise rejected.
     pub status: ClearCacheStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ClearCacheResponse {
@@ -360,35 +220,11 @@ impl ClearCacheResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearCacheResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ClearCacheStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearCacheResponse {}
+
 /// Accepted if the Charging Station has executed the request, otherwise rejected.
 #[doc(alias = "ClearCacheStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -396,48 +232,12 @@ impl ::ocpp_messages::Message for ClearCacheResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ClearCacheStatus {
     /// `Accepted`
     Accepted,
     /// `Rejected`
     Rejected,
-}
-
-impl ::std::fmt::Display for ClearCacheStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ClearCacheStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ClearCacheStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ClearCacheStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
 }

@@ -2,6 +2,7 @@
 
 //! Availability (OCPP 2.0.1 Part 2, functional block G): heartbeats, connector status and changing availability.
 #![allow(clippy::all)]
+
 pub use super::types::{CustomData, Evse, StatusInfo};
 
 ::ocpp_messages::functional_block! {
@@ -15,6 +16,7 @@ pub use super::types::{CustomData, Evse, StatusInfo};
         initiator = Csms
     )]
     pub struct ChangeAvailabilityFeature;
+
     /// The `Heartbeat` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "Heartbeat",
@@ -23,6 +25,7 @@ pub use super::types::{CustomData, Evse, StatusInfo};
         initiator = ChargingStation
     )]
     pub struct HeartbeatFeature;
+
     /// The `StatusNotification` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "StatusNotification",
@@ -34,22 +37,17 @@ pub use super::types::{CustomData, Evse, StatusInfo};
 }
 
 /// The payload of a `ChangeAvailability` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChangeAvailabilityRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// EVSE
     /// urn:x-oca:ocpp:uid:2:233123
     /// Electric Vehicle Supply Equipment
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse: ::std::option::Option<Evse>,
+    pub evse: Option<Evse>,
     /// This contains the type of availability change that the Charging Station should perform.
-    #[serde(rename = "operationalStatus")]
+    #[ocpp(rename = "operationalStatus")]
     pub operational_status: OperationalStatus,
 }
 
@@ -76,48 +74,19 @@ impl ChangeAvailabilityRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evse",
-                required: false,
-                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "operationalStatus",
-                required: true,
-                schema: <OperationalStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ChangeAvailabilityRequest {}
+
 /// The payload of the CALLRESULT answering `ChangeAvailability` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChangeAvailabilityResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to perform the availability change.
     pub status: ChangeAvailabilityStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ChangeAvailabilityResponse {
@@ -143,35 +112,11 @@ impl ChangeAvailabilityResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ChangeAvailabilityStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ChangeAvailabilityResponse {}
+
 /// This indicates whether the Charging Station is able to perform the availability change.
 #[doc(alias = "ChangeAvailabilityStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -179,7 +124,8 @@ impl ::ocpp_messages::Message for ChangeAvailabilityResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChangeAvailabilityStatus {
     /// `Accepted`
@@ -190,50 +136,9 @@ pub enum ChangeAvailabilityStatus {
     Scheduled,
 }
 
-impl ::std::fmt::Display for ChangeAvailabilityStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Scheduled => f.write_str("Scheduled"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChangeAvailabilityStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Scheduled" => Ok(Self::Scheduled),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChangeAvailabilityStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Scheduled"],
-    );
-}
-
 /// This contains the current status of the Connector.
 #[doc(alias = "ConnectorStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -241,7 +146,8 @@ impl ::ocpp_messages::validate::HasSchema for ChangeAvailabilityStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ConnectorStatus {
     /// `Available`
@@ -256,59 +162,12 @@ pub enum ConnectorStatus {
     Faulted,
 }
 
-impl ::std::fmt::Display for ConnectorStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Available => f.write_str("Available"),
-            Self::Occupied => f.write_str("Occupied"),
-            Self::Reserved => f.write_str("Reserved"),
-            Self::Unavailable => f.write_str("Unavailable"),
-            Self::Faulted => f.write_str("Faulted"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ConnectorStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Available" => Ok(Self::Available),
-            "Occupied" => Ok(Self::Occupied),
-            "Reserved" => Ok(Self::Reserved),
-            "Unavailable" => Ok(Self::Unavailable),
-            "Faulted" => Ok(Self::Faulted),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ConnectorStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ConnectorStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Available", "Occupied", "Reserved", "Unavailable", "Faulted"],
-    );
-}
-
 /// The payload of a `Heartbeat` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct HeartbeatRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl HeartbeatRequest {
@@ -324,32 +183,16 @@ impl HeartbeatRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for HeartbeatRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for HeartbeatRequest {}
+
 /// The payload of the CALLRESULT answering `Heartbeat` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct HeartbeatResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains the current time of the CSMS.
-    #[serde(rename = "currentTime")]
+    #[ocpp(rename = "currentTime")]
     pub current_time: ::ocpp_messages::DateTime,
 }
 
@@ -369,34 +212,11 @@ impl HeartbeatResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for HeartbeatResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "currentTime",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for HeartbeatResponse {}
+
 /// This contains the type of availability change that the Charging Station should perform.
 #[doc(alias = "OperationalStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -404,7 +224,8 @@ impl ::ocpp_messages::Message for HeartbeatResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum OperationalStatus {
     /// `Inoperative`
@@ -413,63 +234,22 @@ pub enum OperationalStatus {
     Operative,
 }
 
-impl ::std::fmt::Display for OperationalStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Inoperative => f.write_str("Inoperative"),
-            Self::Operative => f.write_str("Operative"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for OperationalStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Inoperative" => Ok(Self::Inoperative),
-            "Operative" => Ok(Self::Operative),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for OperationalStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for OperationalStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Inoperative", "Operative"],
-    );
-}
-
 /// The payload of a `StatusNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct StatusNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The time for which the status is reported. If absent time of receipt of the message will be assumed.
     pub timestamp: ::ocpp_messages::DateTime,
     /// This contains the current status of the Connector.
-    #[serde(rename = "connectorStatus")]
+    #[ocpp(rename = "connectorStatus")]
     pub connector_status: ConnectorStatus,
     /// The id of the EVSE to which the connector belongs for which the the status is reported.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
     /// The id of the connector within the EVSE for which the status is reported.
-    #[serde(rename = "connectorId")]
+    #[ocpp(rename = "connectorId")]
     pub connector_id: i64,
 }
 
@@ -497,62 +277,14 @@ impl StatusNotificationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for StatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timestamp",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectorStatus",
-                required: true,
-                schema: <ConnectorStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectorId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for StatusNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `StatusNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct StatusNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl StatusNotificationResponse {
@@ -566,19 +298,6 @@ impl StatusNotificationResponse {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for StatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for StatusNotificationResponse {}

@@ -2,6 +2,7 @@
 
 //! DataTransfer (OCPP 2.0.1 Part 2, functional block P): vendor-specific data in either direction.
 #![allow(clippy::all)]
+
 pub use super::types::{CustomData, StatusInfo};
 
 ::ocpp_messages::functional_block! {
@@ -18,33 +19,24 @@ pub use super::types::{CustomData, StatusInfo};
 }
 
 /// The payload of a `DataTransfer` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct DataTransferRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// May be used to indicate a specific message or implementation.
-    #[serde(
-        rename = "messageId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub message_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "messageId", max_length = 50)]
+    pub message_id: Option<String>,
     /// Data without specified length or format. This needs to be decided by both parties (Open to implementation).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    #[serde(default, deserialize_with = "::ocpp_messages::__private::present")]
-    pub data: ::std::option::Option<::serde_json::Value>,
+    pub data: Option<::serde_json::Value>,
     /// This identifies the Vendor specific implementation
-    #[serde(rename = "vendorId")]
-    pub vendor_id: ::std::string::String,
+    #[ocpp(rename = "vendorId", max_length = 255)]
+    pub vendor_id: String,
 }
 
 impl DataTransferRequest {
     /// A `DataTransferRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(vendor_id: impl Into<::std::string::String>) -> Self {
+    pub fn new(vendor_id: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             message_id: None,
@@ -60,10 +52,7 @@ impl DataTransferRequest {
     }
     /// Sets `messageId`.
     #[must_use]
-    pub fn with_message_id(
-        mut self,
-        message_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_message_id(mut self, message_id: impl Into<String>) -> Self {
         self.message_id = Some(message_id.into());
         self
     }
@@ -75,65 +64,21 @@ impl DataTransferRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for DataTransferRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "messageId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "data",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Any,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "vendorId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for DataTransferRequest {}
+
 /// The payload of the CALLRESULT answering `DataTransfer` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct DataTransferResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates the success or failure of the data transfer.
     pub status: DataTransferStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// Data without specified length or format, in response to request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    #[serde(default, deserialize_with = "::ocpp_messages::__private::present")]
-    pub data: ::std::option::Option<::serde_json::Value>,
+    pub data: Option<::serde_json::Value>,
 }
 
 impl DataTransferResponse {
@@ -166,40 +111,11 @@ impl DataTransferResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for DataTransferResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <DataTransferStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "data",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Any,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for DataTransferResponse {}
+
 /// This indicates the success or failure of the data transfer.
 #[doc(alias = "DataTransferStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -207,7 +123,8 @@ impl ::ocpp_messages::Message for DataTransferResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum DataTransferStatus {
     /// `Accepted`
@@ -218,45 +135,4 @@ pub enum DataTransferStatus {
     UnknownMessageId,
     /// `UnknownVendorId`
     UnknownVendorId,
-}
-
-impl ::std::fmt::Display for DataTransferStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::UnknownMessageId => f.write_str("UnknownMessageId"),
-            Self::UnknownVendorId => f.write_str("UnknownVendorId"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for DataTransferStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "UnknownMessageId" => Ok(Self::UnknownMessageId),
-            "UnknownVendorId" => Ok(Self::UnknownVendorId),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for DataTransferStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for DataTransferStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"],
-    );
 }

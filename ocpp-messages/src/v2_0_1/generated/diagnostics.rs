@@ -2,10 +2,11 @@
 
 //! Diagnostics (OCPP 2.0.1 Part 2, functional block N): logs, monitoring and customer information.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    CertificateHashData, Component, ComponentVariable, CustomData,
-    GenericDeviceModelStatus, GenericStatus, IdToken, Location, Monitor, StatusInfo,
-    Variable,
+    AdditionalInfo, CertificateHashData, Component, ComponentVariable, CustomData, Evse,
+    GenericDeviceModelStatus, GenericStatus, HashAlgorithm, IdToken, IdTokenEnum,
+    Monitor, StatusInfo, Variable,
 };
 
 ::ocpp_messages::functional_block! {
@@ -19,6 +20,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct ClearVariableMonitoringFeature;
+
     /// The `CustomerInformation` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "CustomerInformation",
@@ -27,6 +29,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct CustomerInformationFeature;
+
     /// The `GetLog` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetLog",
@@ -35,6 +38,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetLogFeature;
+
     /// The `GetMonitoringReport` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetMonitoringReport",
@@ -43,6 +47,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetMonitoringReportFeature;
+
     /// The `LogStatusNotification` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "LogStatusNotification",
@@ -51,6 +56,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct LogStatusNotificationFeature;
+
     /// The `NotifyCustomerInformation` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyCustomerInformation",
@@ -59,6 +65,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyCustomerInformationFeature;
+
     /// The `NotifyEvent` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyEvent",
@@ -67,6 +74,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyEventFeature;
+
     /// The `NotifyMonitoringReport` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyMonitoringReport",
@@ -75,6 +83,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyMonitoringReportFeature;
+
     /// The `SetMonitoringBase` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetMonitoringBase",
@@ -83,6 +92,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct SetMonitoringBaseFeature;
+
     /// The `SetMonitoringLevel` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetMonitoringLevel",
@@ -91,6 +101,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct SetMonitoringLevelFeature;
+
     /// The `SetVariableMonitoring` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetVariableMonitoring",
@@ -103,25 +114,18 @@ pub use super::types::{
 
 /// `ClearMonitoringResultType` from the OCPP schemas.
 #[doc(alias = "ClearMonitoringResultType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearMonitoringResult {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Result of the clear request for this monitor, identified by its Id.
     pub status: ClearMonitoringStatus,
     /// Id of the monitor of which a clear was requested.
     pub id: i64,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ClearMonitoringResult {
@@ -148,43 +152,9 @@ impl ClearMonitoringResult {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearMonitoringResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ClearMonitoringStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Result of the clear request for this monitor, identified by its Id.
 #[doc(alias = "ClearMonitoringStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -192,7 +162,8 @@ impl ::ocpp_messages::validate::HasSchema for ClearMonitoringResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ClearMonitoringStatus {
     /// `Accepted`
@@ -203,62 +174,20 @@ pub enum ClearMonitoringStatus {
     NotFound,
 }
 
-impl ::std::fmt::Display for ClearMonitoringStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::NotFound => f.write_str("NotFound"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ClearMonitoringStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "NotFound" => Ok(Self::NotFound),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ClearMonitoringStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ClearMonitoringStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "NotFound"],
-    );
-}
-
 /// The payload of a `ClearVariableMonitoring` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearVariableMonitoringRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// List of the monitors to be cleared, identified by there Id.
-    pub id: ::std::vec::Vec<i64>,
+    #[ocpp(min_items = 1)]
+    pub id: Vec<i64>,
 }
 
 impl ClearVariableMonitoringRequest {
     /// A `ClearVariableMonitoringRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(id: ::std::vec::Vec<i64>) -> Self {
+    pub fn new(id: Vec<i64>) -> Self {
         Self { custom_data: None, id }
     }
     /// Sets `customData`.
@@ -269,51 +198,22 @@ impl ClearVariableMonitoringRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearVariableMonitoringRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                        minimum: None,
-                        maximum: None,
-                        multiple_of: None,
-                    }),
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearVariableMonitoringRequest {}
+
 /// The payload of the CALLRESULT answering `ClearVariableMonitoring` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearVariableMonitoringResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `clearMonitoringResult` member.
-    #[serde(rename = "clearMonitoringResult")]
-    pub clear_monitoring_result: ::std::vec::Vec<ClearMonitoringResult>,
+    #[ocpp(rename = "clearMonitoringResult", min_items = 1)]
+    pub clear_monitoring_result: Vec<ClearMonitoringResult>,
 }
 
 impl ClearVariableMonitoringResponse {
     /// A `ClearVariableMonitoringResponse` from its required members, in schema order; optional members are unset.
-    pub fn new(clear_monitoring_result: ::std::vec::Vec<ClearMonitoringResult>) -> Self {
+    pub fn new(clear_monitoring_result: Vec<ClearMonitoringResult>) -> Self {
         Self {
             custom_data: None,
             clear_monitoring_result,
@@ -327,50 +227,22 @@ impl ClearVariableMonitoringResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearVariableMonitoringResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "clearMonitoringResult",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ClearMonitoringResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearVariableMonitoringResponse {}
+
 /// The payload of a `CustomerInformation` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CustomerInformationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `customerCertificate` member.
-    #[serde(
-        rename = "customerCertificate",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub customer_certificate: ::std::option::Option<CertificateHashData>,
+    #[ocpp(rename = "customerCertificate")]
+    pub customer_certificate: Option<CertificateHashData>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken", skip_serializing_if = "::std::option::Option::is_none")]
-    pub id_token: ::std::option::Option<IdToken>,
+    #[ocpp(rename = "idToken")]
+    pub id_token: Option<IdToken>,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// Flag indicating whether the Charging Station should return NotifyCustomerInformationRequest messages containing information about the customer referred to.
     pub report: bool,
@@ -378,11 +250,8 @@ pub struct CustomerInformationRequest {
     pub clear: bool,
     /// A (e.g. vendor specific) identifier of the customer this request refers to. This field contains a custom identifier other than IdToken and Certificate.
     /// One of the possible identifiers (customerIdentifier, customerIdToken or customerCertificate) should be in the request message.
-    #[serde(
-        rename = "customerIdentifier",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub customer_identifier: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "customerIdentifier", max_length = 64)]
+    pub customer_identifier: Option<String>,
 }
 
 impl CustomerInformationRequest {
@@ -423,83 +292,26 @@ impl CustomerInformationRequest {
     #[must_use]
     pub fn with_customer_identifier(
         mut self,
-        customer_identifier: impl Into<::std::string::String>,
+        customer_identifier: impl Into<String>,
     ) -> Self {
         self.customer_identifier = Some(customer_identifier.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CustomerInformationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "customerCertificate",
-                required: false,
-                schema: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: false,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "report",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "clear",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "customerIdentifier",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(64usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CustomerInformationRequest {}
+
 /// The payload of the CALLRESULT answering `CustomerInformation` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CustomerInformationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates whether the request was accepted.
     pub status: CustomerInformationStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl CustomerInformationResponse {
@@ -525,35 +337,11 @@ impl CustomerInformationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CustomerInformationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <CustomerInformationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CustomerInformationResponse {}
+
 /// Indicates whether the request was accepted.
 #[doc(alias = "CustomerInformationStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -561,7 +349,8 @@ impl ::ocpp_messages::Message for CustomerInformationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CustomerInformationStatus {
     /// `Accepted`
@@ -572,96 +361,45 @@ pub enum CustomerInformationStatus {
     Invalid,
 }
 
-impl ::std::fmt::Display for CustomerInformationStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Invalid => f.write_str("Invalid"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for CustomerInformationStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Invalid" => Ok(Self::Invalid),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CustomerInformationStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CustomerInformationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Invalid"],
-    );
-}
-
 /// Class to report an event notification for a component-variable.
 #[doc(alias = "EventDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct EventData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identifies the event. This field can be referred to as a cause by other events.
-    #[serde(rename = "eventId")]
+    #[ocpp(rename = "eventId")]
     pub event_id: i64,
     /// Timestamp of the moment the report was generated.
     pub timestamp: ::ocpp_messages::DateTime,
     /// Type of monitor that triggered this event, e.g. exceeding a threshold value.
     pub trigger: EventTrigger,
     /// Refers to the Id of an event that is considered to be the cause for this event.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub cause: ::std::option::Option<i64>,
+    pub cause: Option<i64>,
     /// Actual value (_attributeType_ Actual) of the variable.
     ///
     /// The Configuration Variable `ReportingValueSize` can be used to limit GetVariableResult.attributeValue, VariableAttribute.value and EventData.actualValue. The max size of these values will always remain equal.
-    #[serde(rename = "actualValue")]
-    pub actual_value: ::std::string::String,
+    #[ocpp(rename = "actualValue", max_length = 2500)]
+    pub actual_value: String,
     /// Technical (error) code as reported by component.
-    #[serde(rename = "techCode", skip_serializing_if = "::std::option::Option::is_none")]
-    pub tech_code: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "techCode", max_length = 50)]
+    pub tech_code: Option<String>,
     /// Technical detail information as reported by component.
-    #[serde(rename = "techInfo", skip_serializing_if = "::std::option::Option::is_none")]
-    pub tech_info: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "techInfo", max_length = 500)]
+    pub tech_info: Option<String>,
     /// _Cleared_ is set to true to report the clearing of a monitored situation, i.e. a 'return to normal'.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub cleared: ::std::option::Option<bool>,
+    pub cleared: Option<bool>,
     /// If an event notification is linked to a specific transaction, this field can be used to specify its transactionId.
-    #[serde(
-        rename = "transactionId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub transaction_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: Option<String>,
     /// A physical or logical component
     pub component: Component,
     /// Identifies the VariableMonitoring which triggered the event.
-    #[serde(
-        rename = "variableMonitoringId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub variable_monitoring_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "variableMonitoringId")]
+    pub variable_monitoring_id: Option<i64>,
     /// Specifies the event notification type of the message.
-    #[serde(rename = "eventNotificationType")]
+    #[ocpp(rename = "eventNotificationType")]
     pub event_notification_type: EventNotification,
     /// Reference key to a component-variable.
     pub variable: Variable,
@@ -673,7 +411,7 @@ impl EventData {
         event_id: i64,
         timestamp: ::ocpp_messages::DateTime,
         trigger: EventTrigger,
-        actual_value: impl Into<::std::string::String>,
+        actual_value: impl Into<String>,
         component: Component,
         event_notification_type: EventNotification,
         variable: Variable,
@@ -709,19 +447,13 @@ impl EventData {
     }
     /// Sets `techCode`.
     #[must_use]
-    pub fn with_tech_code(
-        mut self,
-        tech_code: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_tech_code(mut self, tech_code: impl Into<String>) -> Self {
         self.tech_code = Some(tech_code.into());
         self
     }
     /// Sets `techInfo`.
     #[must_use]
-    pub fn with_tech_info(
-        mut self,
-        tech_info: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_tech_info(mut self, tech_info: impl Into<String>) -> Self {
         self.tech_info = Some(tech_info.into());
         self
     }
@@ -733,10 +465,7 @@ impl EventData {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(
-        mut self,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
@@ -748,121 +477,9 @@ impl EventData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for EventData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "eventId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timestamp",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "trigger",
-                required: true,
-                schema: <EventTrigger as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "cause",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "actualValue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(2500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "techCode",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "techInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "cleared",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variableMonitoringId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "eventNotificationType",
-                required: true,
-                schema: <EventNotification as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Specifies the event notification type of the message.
 #[doc(alias = "EventNotificationEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -870,7 +487,8 @@ impl ::ocpp_messages::validate::HasSchema for EventData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum EventNotification {
     /// `HardWiredNotification`
@@ -883,57 +501,9 @@ pub enum EventNotification {
     CustomMonitor,
 }
 
-impl ::std::fmt::Display for EventNotification {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::HardWiredNotification => f.write_str("HardWiredNotification"),
-            Self::HardWiredMonitor => f.write_str("HardWiredMonitor"),
-            Self::PreconfiguredMonitor => f.write_str("PreconfiguredMonitor"),
-            Self::CustomMonitor => f.write_str("CustomMonitor"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for EventNotification {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "HardWiredNotification" => Ok(Self::HardWiredNotification),
-            "HardWiredMonitor" => Ok(Self::HardWiredMonitor),
-            "PreconfiguredMonitor" => Ok(Self::PreconfiguredMonitor),
-            "CustomMonitor" => Ok(Self::CustomMonitor),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for EventNotification {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for EventNotification {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "HardWiredNotification",
-            "HardWiredMonitor",
-            "PreconfiguredMonitor",
-            "CustomMonitor",
-        ],
-    );
-}
-
 /// Type of monitor that triggered this event, e.g. exceeding a threshold value.
 #[doc(alias = "EventTriggerEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -941,7 +511,8 @@ impl ::ocpp_messages::validate::HasSchema for EventNotification {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum EventTrigger {
     /// `Alerting`
@@ -952,75 +523,28 @@ pub enum EventTrigger {
     Periodic,
 }
 
-impl ::std::fmt::Display for EventTrigger {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Alerting => f.write_str("Alerting"),
-            Self::Delta => f.write_str("Delta"),
-            Self::Periodic => f.write_str("Periodic"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for EventTrigger {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Alerting" => Ok(Self::Alerting),
-            "Delta" => Ok(Self::Delta),
-            "Periodic" => Ok(Self::Periodic),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for EventTrigger {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for EventTrigger {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Alerting", "Delta", "Periodic"],
-    );
-}
-
 /// The payload of a `GetLog` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetLogRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Log
     /// urn:x-enexis:ecdm:uid:2:233373
     /// Generic class for the configuration of logging entries.
     pub log: LogParameters,
     /// This contains the type of log file that the Charging Station
     /// should send.
-    #[serde(rename = "logType")]
+    #[ocpp(rename = "logType")]
     pub log_type: Log,
     /// The Id of this request
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// This specifies how many times the Charging Station must try to upload the log before giving up. If this field is not present, it is left to Charging Station to decide how many times it wants to retry.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub retries: ::std::option::Option<i64>,
+    pub retries: Option<i64>,
     /// The interval in seconds after which a retry may be attempted. If this field is not present, it is left to Charging Station to decide how long to wait between attempts.
-    #[serde(
-        rename = "retryInterval",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub retry_interval: ::std::option::Option<i64>,
+    #[ocpp(rename = "retryInterval")]
+    pub retry_interval: Option<i64>,
 }
 
 impl GetLogRequest {
@@ -1055,78 +579,22 @@ impl GetLogRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetLogRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "log",
-                required: true,
-                schema: <LogParameters as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "logType",
-                required: true,
-                schema: <Log as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retries",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retryInterval",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetLogRequest {}
+
 /// The payload of the CALLRESULT answering `GetLog` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetLogResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This field indicates whether the Charging Station was able to accept the request.
     pub status: LogStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// This contains the name of the log file that will be uploaded. This field is not present when no logging information is available.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub filename: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 255)]
+    pub filename: Option<String>,
 }
 
 impl GetLogResponse {
@@ -1153,72 +621,29 @@ impl GetLogResponse {
     }
     /// Sets `filename`.
     #[must_use]
-    pub fn with_filename(mut self, filename: impl Into<::std::string::String>) -> Self {
+    pub fn with_filename(mut self, filename: impl Into<String>) -> Self {
         self.filename = Some(filename.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetLogResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <LogStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "filename",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetLogResponse {}
+
 /// The payload of a `GetMonitoringReport` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetMonitoringReportRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to report components, variables and variable attributes and characteristics.
-    #[serde(
-        rename = "componentVariable",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub component_variable: ::std::vec::Vec<ComponentVariable>,
+    #[ocpp(rename = "componentVariable", min_items = 1)]
+    pub component_variable: Option<Vec<ComponentVariable>>,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// This field contains criteria for components for which a monitoring report is requested
-    #[serde(
-        rename = "monitoringCriteria",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub monitoring_criteria: ::std::vec::Vec<MonitoringCriterion>,
+    #[ocpp(rename = "monitoringCriteria", min_items = 1, max_items = 3)]
+    pub monitoring_criteria: Option<Vec<MonitoringCriterion>>,
 }
 
 impl GetMonitoringReportRequest {
@@ -1226,9 +651,9 @@ impl GetMonitoringReportRequest {
     pub fn new(request_id: i64) -> Self {
         Self {
             custom_data: None,
-            component_variable: Default::default(),
+            component_variable: None,
             request_id,
-            monitoring_criteria: Default::default(),
+            monitoring_criteria: None,
         }
     }
     /// Sets `customData`.
@@ -1237,67 +662,39 @@ impl GetMonitoringReportRequest {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetMonitoringReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "componentVariable",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ComponentVariable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "monitoringCriteria",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <MonitoringCriterion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(3usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `componentVariable`.
+    #[must_use]
+    pub fn with_component_variable(
+        mut self,
+        component_variable: Vec<ComponentVariable>,
+    ) -> Self {
+        self.component_variable = Some(component_variable);
+        self
+    }
+    /// Sets `monitoringCriteria`.
+    #[must_use]
+    pub fn with_monitoring_criteria(
+        mut self,
+        monitoring_criteria: Vec<MonitoringCriterion>,
+    ) -> Self {
+        self.monitoring_criteria = Some(monitoring_criteria);
+        self
+    }
 }
 
 impl ::ocpp_messages::Message for GetMonitoringReportRequest {}
+
 /// The payload of the CALLRESULT answering `GetMonitoringReport` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetMonitoringReportResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to accept this request.
     pub status: GenericDeviceModelStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl GetMonitoringReportResponse {
@@ -1323,36 +720,12 @@ impl GetMonitoringReportResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetMonitoringReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetMonitoringReportResponse {}
+
 /// This contains the type of log file that the Charging Station
 /// should send.
 #[doc(alias = "LogEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1360,7 +733,8 @@ impl ::ocpp_messages::Message for GetMonitoringReportResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Log {
     /// `DiagnosticsLog`
@@ -1369,82 +743,35 @@ pub enum Log {
     SecurityLog,
 }
 
-impl ::std::fmt::Display for Log {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::DiagnosticsLog => f.write_str("DiagnosticsLog"),
-            Self::SecurityLog => f.write_str("SecurityLog"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Log {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "DiagnosticsLog" => Ok(Self::DiagnosticsLog),
-            "SecurityLog" => Ok(Self::SecurityLog),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Log {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Log {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["DiagnosticsLog", "SecurityLog"],
-    );
-}
-
 /// Log
 /// urn:x-enexis:ecdm:uid:2:233373
 /// Generic class for the configuration of logging entries.
 #[doc(alias = "LogParametersType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct LogParameters {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Log. Remote_ Location. URI
     /// urn:x-enexis:ecdm:uid:1:569484
     /// The URL of the location at the remote system where the log should be stored.
-    #[serde(rename = "remoteLocation")]
-    pub remote_location: ::std::string::String,
+    #[ocpp(rename = "remoteLocation", max_length = 512)]
+    pub remote_location: String,
     /// Log. Oldest_ Timestamp. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569477
     /// This contains the date and time of the oldest logging information to include in the diagnostics.
-    #[serde(
-        rename = "oldestTimestamp",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub oldest_timestamp: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "oldestTimestamp")]
+    pub oldest_timestamp: Option<::ocpp_messages::DateTime>,
     /// Log. Latest_ Timestamp. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569482
     /// This contains the date and time of the latest logging information to include in the diagnostics.
-    #[serde(
-        rename = "latestTimestamp",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub latest_timestamp: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "latestTimestamp")]
+    pub latest_timestamp: Option<::ocpp_messages::DateTime>,
 }
 
 impl LogParameters {
     /// A `LogParameters` from its required members, in schema order; optional members are unset.
-    pub fn new(remote_location: impl Into<::std::string::String>) -> Self {
+    pub fn new(remote_location: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             remote_location: remote_location.into(),
@@ -1478,51 +805,9 @@ impl LogParameters {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for LogParameters {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "remoteLocation",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "oldestTimestamp",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "latestTimestamp",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// This field indicates whether the Charging Station was able to accept the request.
 #[doc(alias = "LogStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1530,7 +815,8 @@ impl ::ocpp_messages::validate::HasSchema for LogParameters {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum LogStatus {
     /// `Accepted`
@@ -1541,64 +827,18 @@ pub enum LogStatus {
     AcceptedCanceled,
 }
 
-impl ::std::fmt::Display for LogStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::AcceptedCanceled => f.write_str("AcceptedCanceled"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for LogStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "AcceptedCanceled" => Ok(Self::AcceptedCanceled),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for LogStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for LogStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "AcceptedCanceled"],
-    );
-}
-
 /// The payload of a `LogStatusNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct LogStatusNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the status of the log upload.
     pub status: UploadLogStatus,
     /// The request id that was provided in GetLogRequest that started this log upload. This field is mandatory,
     /// unless the message was triggered by a TriggerMessageRequest AND there is no log upload ongoing.
-    #[serde(
-        rename = "requestId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub request_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "requestId")]
+    pub request_id: Option<i64>,
 }
 
 impl LogStatusNotificationRequest {
@@ -1624,44 +864,14 @@ impl LogStatusNotificationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for LogStatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <UploadLogStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for LogStatusNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `LogStatusNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct LogStatusNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl LogStatusNotificationResponse {
@@ -1677,25 +887,11 @@ impl LogStatusNotificationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for LogStatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for LogStatusNotificationResponse {}
+
 /// Specify which monitoring base will be set
 #[doc(alias = "MonitoringBaseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1703,7 +899,8 @@ impl ::ocpp_messages::Message for LogStatusNotificationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MonitoringBase {
     /// `All`
@@ -1714,50 +911,9 @@ pub enum MonitoringBase {
     HardWiredOnly,
 }
 
-impl ::std::fmt::Display for MonitoringBase {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::All => f.write_str("All"),
-            Self::FactoryDefault => f.write_str("FactoryDefault"),
-            Self::HardWiredOnly => f.write_str("HardWiredOnly"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for MonitoringBase {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "All" => Ok(Self::All),
-            "FactoryDefault" => Ok(Self::FactoryDefault),
-            "HardWiredOnly" => Ok(Self::HardWiredOnly),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MonitoringBase {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MonitoringBase {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["All", "FactoryDefault", "HardWiredOnly"],
-    );
-}
-
 /// `MonitoringCriterionEnumType` from the OCPP schemas.
 #[doc(alias = "MonitoringCriterionEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1765,7 +921,8 @@ impl ::ocpp_messages::validate::HasSchema for MonitoringBase {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MonitoringCriterion {
     /// `ThresholdMonitoring`
@@ -1776,63 +933,20 @@ pub enum MonitoringCriterion {
     PeriodicMonitoring,
 }
 
-impl ::std::fmt::Display for MonitoringCriterion {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ThresholdMonitoring => f.write_str("ThresholdMonitoring"),
-            Self::DeltaMonitoring => f.write_str("DeltaMonitoring"),
-            Self::PeriodicMonitoring => f.write_str("PeriodicMonitoring"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for MonitoringCriterion {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ThresholdMonitoring" => Ok(Self::ThresholdMonitoring),
-            "DeltaMonitoring" => Ok(Self::DeltaMonitoring),
-            "PeriodicMonitoring" => Ok(Self::PeriodicMonitoring),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MonitoringCriterion {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MonitoringCriterion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ThresholdMonitoring", "DeltaMonitoring", "PeriodicMonitoring"],
-    );
-}
-
 /// Class to hold parameters of SetVariableMonitoring request.
 #[doc(alias = "MonitoringDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MonitoringData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
     pub variable: Variable,
     /// A monitoring setting for a variable.
-    #[serde(rename = "variableMonitoring")]
-    pub variable_monitoring: ::std::vec::Vec<VariableMonitoring>,
+    #[ocpp(rename = "variableMonitoring", min_items = 1)]
+    pub variable_monitoring: Vec<VariableMonitoring>,
 }
 
 impl MonitoringData {
@@ -1840,7 +954,7 @@ impl MonitoringData {
     pub fn new(
         component: Component,
         variable: Variable,
-        variable_monitoring: ::std::vec::Vec<VariableMonitoring>,
+        variable_monitoring: Vec<VariableMonitoring>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -1857,68 +971,32 @@ impl MonitoringData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for MonitoringData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variableMonitoring",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <VariableMonitoring as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The payload of a `NotifyCustomerInformation` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyCustomerInformationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// (Part of) the requested data. No format specified in which the data is returned. Should be human readable.
-    pub data: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub data: String,
     /// “to be continued” indicator. Indicates whether another part of the monitoringData follows in an upcoming notifyMonitoringReportRequest message. Default value when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
     /// Sequence number of this message. First message starts at 0.
-    #[serde(rename = "seqNo")]
+    #[ocpp(rename = "seqNo")]
     pub seq_no: i64,
     /// Timestamp of the moment this message was generated at the Charging Station.
-    #[serde(rename = "generatedAt")]
+    #[ocpp(rename = "generatedAt")]
     pub generated_at: ::ocpp_messages::DateTime,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
 }
 
 impl NotifyCustomerInformationRequest {
     /// A `NotifyCustomerInformationRequest` from its required members, in schema order; optional members are unset.
     pub fn new(
-        data: impl Into<::std::string::String>,
+        data: impl Into<String>,
         seq_no: i64,
         generated_at: ::ocpp_messages::DateTime,
         request_id: i64,
@@ -1946,71 +1024,14 @@ impl NotifyCustomerInformationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyCustomerInformationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "data",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "seqNo",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "generatedAt",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyCustomerInformationRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyCustomerInformation` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyCustomerInformationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyCustomerInformationResponse {
@@ -2026,42 +1047,25 @@ impl NotifyCustomerInformationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyCustomerInformationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyCustomerInformationResponse {}
+
 /// The payload of a `NotifyEvent` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEventRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Timestamp of the moment this message was generated at the Charging Station.
-    #[serde(rename = "generatedAt")]
+    #[ocpp(rename = "generatedAt")]
     pub generated_at: ::ocpp_messages::DateTime,
     /// “to be continued” indicator. Indicates whether another part of the report follows in an upcoming notifyEventRequest message. Default value when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
     /// Sequence number of this message. First message starts at 0.
-    #[serde(rename = "seqNo")]
+    #[ocpp(rename = "seqNo")]
     pub seq_no: i64,
     /// Class to report an event notification for a component-variable.
-    #[serde(rename = "eventData")]
-    pub event_data: ::std::vec::Vec<EventData>,
+    #[ocpp(rename = "eventData", min_items = 1)]
+    pub event_data: Vec<EventData>,
 }
 
 impl NotifyEventRequest {
@@ -2069,7 +1073,7 @@ impl NotifyEventRequest {
     pub fn new(
         generated_at: ::ocpp_messages::DateTime,
         seq_no: i64,
-        event_data: ::std::vec::Vec<EventData>,
+        event_data: Vec<EventData>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -2093,62 +1097,14 @@ impl NotifyEventRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEventRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "generatedAt",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "seqNo",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "eventData",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <EventData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEventRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyEvent` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEventResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyEventResponse {
@@ -2164,44 +1120,27 @@ impl NotifyEventResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEventResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEventResponse {}
+
 /// The payload of a `NotifyMonitoringReport` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyMonitoringReportRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to hold parameters of SetVariableMonitoring request.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub monitor: ::std::vec::Vec<MonitoringData>,
+    #[ocpp(min_items = 1)]
+    pub monitor: Option<Vec<MonitoringData>>,
     /// The id of the GetMonitoringRequest that requested this report.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// “to be continued” indicator. Indicates whether another part of the monitoringData follows in an upcoming notifyMonitoringReportRequest message. Default value when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
     /// Sequence number of this message. First message starts at 0.
-    #[serde(rename = "seqNo")]
+    #[ocpp(rename = "seqNo")]
     pub seq_no: i64,
     /// Timestamp of the moment this message was generated at the Charging Station.
-    #[serde(rename = "generatedAt")]
+    #[ocpp(rename = "generatedAt")]
     pub generated_at: ::ocpp_messages::DateTime,
 }
 
@@ -2214,7 +1153,7 @@ impl NotifyMonitoringReportRequest {
     ) -> Self {
         Self {
             custom_data: None,
-            monitor: Default::default(),
+            monitor: None,
             request_id,
             tbc: None,
             seq_no,
@@ -2227,6 +1166,12 @@ impl NotifyMonitoringReportRequest {
         self.custom_data = Some(custom_data);
         self
     }
+    /// Sets `monitor`.
+    #[must_use]
+    pub fn with_monitor(mut self, monitor: Vec<MonitoringData>) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
     /// Sets `tbc`.
     #[must_use]
     pub fn with_tbc(mut self, tbc: bool) -> Self {
@@ -2235,71 +1180,14 @@ impl NotifyMonitoringReportRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyMonitoringReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "monitor",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <MonitoringData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "seqNo",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "generatedAt",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyMonitoringReportRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyMonitoringReport` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyMonitoringReportResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyMonitoringReportResponse {
@@ -2315,32 +1203,16 @@ impl NotifyMonitoringReportResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyMonitoringReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyMonitoringReportResponse {}
+
 /// The payload of a `SetMonitoringBase` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringBaseRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Specify which monitoring base will be set
-    #[serde(rename = "monitoringBase")]
+    #[ocpp(rename = "monitoringBase")]
     pub monitoring_base: MonitoringBase,
 }
 
@@ -2360,43 +1232,19 @@ impl SetMonitoringBaseRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringBaseRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "monitoringBase",
-                required: true,
-                schema: <MonitoringBase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetMonitoringBaseRequest {}
+
 /// The payload of the CALLRESULT answering `SetMonitoringBase` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringBaseResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to accept this request.
     pub status: GenericDeviceModelStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SetMonitoringBaseResponse {
@@ -2422,52 +1270,24 @@ impl SetMonitoringBaseResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringBaseResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetMonitoringBaseResponse {}
+
 /// Class to hold parameters of SetVariableMonitoring request.
 #[doc(alias = "SetMonitoringDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// An id SHALL only be given to replace an existing monitor. The Charging Station handles the generation of id's for new monitors.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<i64>,
+    pub id: Option<i64>,
     /// Monitor only active when a transaction is ongoing on a component relevant to this transaction. Default = false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub transaction: ::std::option::Option<bool>,
+    pub transaction: Option<bool>,
     /// Value for threshold or delta monitoring.
     /// For Periodic or PeriodicClockAligned this is the interval in seconds.
     pub value: f64,
     /// The type of this monitor, e.g. a threshold, delta or periodic monitor.
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: Monitor,
     /// The severity that will be assigned to an event that is triggered by this monitor. The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.
     ///
@@ -2539,76 +1359,12 @@ impl SetMonitoringData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transaction",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "value",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <Monitor as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "severity",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The payload of a `SetMonitoringLevel` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringLevelRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station SHALL only report events with a severity number lower than or equal to this severity.
     /// The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.
     ///
@@ -2652,48 +1408,20 @@ impl SetMonitoringLevelRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringLevelRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "severity",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetMonitoringLevelRequest {}
+
 /// The payload of the CALLRESULT answering `SetMonitoringLevel` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringLevelResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station will indicate if it was
     /// able to process the request
     pub status: GenericStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SetMonitoringLevelResponse {
@@ -2719,54 +1447,24 @@ impl SetMonitoringLevelResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringLevelResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetMonitoringLevelResponse {}
+
 /// Class to hold result of SetVariableMonitoring request.
 #[doc(alias = "SetMonitoringResultType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetMonitoringResult {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Id given to the VariableMonitor by the Charging Station. The Id is only returned when status is accepted. Installed VariableMonitors should have unique id's but the id's of removed Installed monitors should have unique id's but the id's of removed monitors MAY be reused.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<i64>,
+    pub id: Option<i64>,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// Status is OK if a value could be returned. Otherwise this will indicate the reason why a value could not be returned.
     pub status: SetMonitoringStatus,
     /// The type of this monitor, e.g. a threshold, delta or periodic monitor.
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: Monitor,
     /// A physical or logical component
     pub component: Component,
@@ -2838,67 +1536,9 @@ impl SetMonitoringResult {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <SetMonitoringStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <Monitor as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "severity",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Status is OK if a value could be returned. Otherwise this will indicate the reason why a value could not be returned.
 #[doc(alias = "SetMonitoringStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2906,7 +1546,8 @@ impl ::ocpp_messages::validate::HasSchema for SetMonitoringResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum SetMonitoringStatus {
     /// `Accepted`
@@ -2923,76 +1564,20 @@ pub enum SetMonitoringStatus {
     Duplicate,
 }
 
-impl ::std::fmt::Display for SetMonitoringStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::UnknownComponent => f.write_str("UnknownComponent"),
-            Self::UnknownVariable => f.write_str("UnknownVariable"),
-            Self::UnsupportedMonitorType => f.write_str("UnsupportedMonitorType"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Duplicate => f.write_str("Duplicate"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for SetMonitoringStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "UnknownComponent" => Ok(Self::UnknownComponent),
-            "UnknownVariable" => Ok(Self::UnknownVariable),
-            "UnsupportedMonitorType" => Ok(Self::UnsupportedMonitorType),
-            "Rejected" => Ok(Self::Rejected),
-            "Duplicate" => Ok(Self::Duplicate),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for SetMonitoringStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SetMonitoringStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "UnknownComponent",
-            "UnknownVariable",
-            "UnsupportedMonitorType",
-            "Rejected",
-            "Duplicate",
-        ],
-    );
-}
-
 /// The payload of a `SetVariableMonitoring` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariableMonitoringRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to hold parameters of SetVariableMonitoring request.
-    #[serde(rename = "setMonitoringData")]
-    pub set_monitoring_data: ::std::vec::Vec<SetMonitoringData>,
+    #[ocpp(rename = "setMonitoringData", min_items = 1)]
+    pub set_monitoring_data: Vec<SetMonitoringData>,
 }
 
 impl SetVariableMonitoringRequest {
     /// A `SetVariableMonitoringRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(set_monitoring_data: ::std::vec::Vec<SetMonitoringData>) -> Self {
+    pub fn new(set_monitoring_data: Vec<SetMonitoringData>) -> Self {
         Self {
             custom_data: None,
             set_monitoring_data,
@@ -3006,47 +1591,22 @@ impl SetVariableMonitoringRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariableMonitoringRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "setMonitoringData",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SetMonitoringData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetVariableMonitoringRequest {}
+
 /// The payload of the CALLRESULT answering `SetVariableMonitoring` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariableMonitoringResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to hold result of SetVariableMonitoring request.
-    #[serde(rename = "setMonitoringResult")]
-    pub set_monitoring_result: ::std::vec::Vec<SetMonitoringResult>,
+    #[ocpp(rename = "setMonitoringResult", min_items = 1)]
+    pub set_monitoring_result: Vec<SetMonitoringResult>,
 }
 
 impl SetVariableMonitoringResponse {
     /// A `SetVariableMonitoringResponse` from its required members, in schema order; optional members are unset.
-    pub fn new(set_monitoring_result: ::std::vec::Vec<SetMonitoringResult>) -> Self {
+    pub fn new(set_monitoring_result: Vec<SetMonitoringResult>) -> Self {
         Self {
             custom_data: None,
             set_monitoring_result,
@@ -3060,34 +1620,11 @@ impl SetVariableMonitoringResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariableMonitoringResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "setMonitoringResult",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SetMonitoringResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetVariableMonitoringResponse {}
+
 /// This contains the status of the log upload.
 #[doc(alias = "UploadLogStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3095,7 +1632,8 @@ impl ::ocpp_messages::Message for SetVariableMonitoringResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum UploadLogStatus {
     /// `BadMessage`
@@ -3116,75 +1654,13 @@ pub enum UploadLogStatus {
     AcceptedCanceled,
 }
 
-impl ::std::fmt::Display for UploadLogStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::BadMessage => f.write_str("BadMessage"),
-            Self::Idle => f.write_str("Idle"),
-            Self::NotSupportedOperation => f.write_str("NotSupportedOperation"),
-            Self::PermissionDenied => f.write_str("PermissionDenied"),
-            Self::Uploaded => f.write_str("Uploaded"),
-            Self::UploadFailure => f.write_str("UploadFailure"),
-            Self::Uploading => f.write_str("Uploading"),
-            Self::AcceptedCanceled => f.write_str("AcceptedCanceled"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for UploadLogStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "BadMessage" => Ok(Self::BadMessage),
-            "Idle" => Ok(Self::Idle),
-            "NotSupportedOperation" => Ok(Self::NotSupportedOperation),
-            "PermissionDenied" => Ok(Self::PermissionDenied),
-            "Uploaded" => Ok(Self::Uploaded),
-            "UploadFailure" => Ok(Self::UploadFailure),
-            "Uploading" => Ok(Self::Uploading),
-            "AcceptedCanceled" => Ok(Self::AcceptedCanceled),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for UploadLogStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for UploadLogStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "BadMessage",
-            "Idle",
-            "NotSupportedOperation",
-            "PermissionDenied",
-            "Uploaded",
-            "UploadFailure",
-            "Uploading",
-            "AcceptedCanceled",
-        ],
-    );
-}
-
 /// A monitoring setting for a variable.
 #[doc(alias = "VariableMonitoringType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct VariableMonitoring {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identifies the monitor.
     pub id: i64,
     /// Monitor only active when a transaction is ongoing on a component relevant to this transaction.
@@ -3193,7 +1669,7 @@ pub struct VariableMonitoring {
     /// For Periodic or PeriodicClockAligned this is the interval in seconds.
     pub value: f64,
     /// The type of this monitor, e.g. a threshold, delta or periodic monitor.
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: Monitor,
     /// The severity that will be assigned to an event that is triggered by this monitor. The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.
     ///
@@ -3245,54 +1721,4 @@ impl VariableMonitoring {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for VariableMonitoring {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transaction",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "value",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <Monitor as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "severity",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
 }

@@ -2,8 +2,10 @@
 
 //! DisplayMessage (OCPP 2.0.1 Part 2, functional block O): messages shown on the charging station's display.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    CustomData, MessageInfo, MessagePriority, MessageState, StatusInfo,
+    Component, CustomData, Evse, MessageContent, MessageFormat, MessageInfo,
+    MessagePriority, MessageState, StatusInfo,
 };
 
 ::ocpp_messages::functional_block! {
@@ -17,6 +19,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct ClearDisplayMessageFeature;
+
     /// The `GetDisplayMessages` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetDisplayMessages",
@@ -25,6 +28,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetDisplayMessagesFeature;
+
     /// The `NotifyDisplayMessages` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyDisplayMessages",
@@ -33,6 +37,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyDisplayMessagesFeature;
+
     /// The `SetDisplayMessage` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetDisplayMessage",
@@ -44,15 +49,11 @@ pub use super::types::{
 }
 
 /// The payload of a `ClearDisplayMessage` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearDisplayMessageRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Id of the message that SHALL be removed from the Charging Station.
     pub id: i64,
 }
@@ -70,47 +71,19 @@ impl ClearDisplayMessageRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearDisplayMessageRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearDisplayMessageRequest {}
+
 /// The payload of the CALLRESULT answering `ClearDisplayMessage` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearDisplayMessageResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Returns whether the Charging Station has been able to remove the message.
     pub status: ClearMessageStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ClearDisplayMessageResponse {
@@ -136,35 +109,11 @@ impl ClearDisplayMessageResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearDisplayMessageResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ClearMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearDisplayMessageResponse {}
+
 /// Returns whether the Charging Station has been able to remove the message.
 #[doc(alias = "ClearMessageStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -172,7 +121,8 @@ impl ::ocpp_messages::Message for ClearDisplayMessageResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ClearMessageStatus {
     /// `Accepted`
@@ -181,48 +131,9 @@ pub enum ClearMessageStatus {
     Unknown,
 }
 
-impl ::std::fmt::Display for ClearMessageStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Unknown => f.write_str("Unknown"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ClearMessageStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Unknown" => Ok(Self::Unknown),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ClearMessageStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ClearMessageStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Unknown"],
-    );
-}
-
 /// This indicates whether the Charging Station is able to display the message.
 #[doc(alias = "DisplayMessageStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -230,7 +141,8 @@ impl ::ocpp_messages::validate::HasSchema for ClearMessageStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum DisplayMessageStatus {
     /// `Accepted`
@@ -247,80 +159,22 @@ pub enum DisplayMessageStatus {
     UnknownTransaction,
 }
 
-impl ::std::fmt::Display for DisplayMessageStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::NotSupportedMessageFormat => f.write_str("NotSupportedMessageFormat"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::NotSupportedPriority => f.write_str("NotSupportedPriority"),
-            Self::NotSupportedState => f.write_str("NotSupportedState"),
-            Self::UnknownTransaction => f.write_str("UnknownTransaction"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for DisplayMessageStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "NotSupportedMessageFormat" => Ok(Self::NotSupportedMessageFormat),
-            "Rejected" => Ok(Self::Rejected),
-            "NotSupportedPriority" => Ok(Self::NotSupportedPriority),
-            "NotSupportedState" => Ok(Self::NotSupportedState),
-            "UnknownTransaction" => Ok(Self::UnknownTransaction),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for DisplayMessageStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for DisplayMessageStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "NotSupportedMessageFormat",
-            "Rejected",
-            "NotSupportedPriority",
-            "NotSupportedState",
-            "UnknownTransaction",
-        ],
-    );
-}
-
 /// The payload of a `GetDisplayMessages` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetDisplayMessagesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// If provided the Charging Station shall return Display Messages of the given ids. This field SHALL NOT contain more ids than set in `NumberOfDisplayMessages.maxLimit`
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub id: ::std::vec::Vec<i64>,
+    #[ocpp(min_items = 1)]
+    pub id: Option<Vec<i64>>,
     /// The Id of this request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// If provided the Charging Station shall return Display Messages with the given priority only.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub priority: ::std::option::Option<MessagePriority>,
+    pub priority: Option<MessagePriority>,
     /// If provided the Charging Station shall return Display Messages with the given state only.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub state: ::std::option::Option<MessageState>,
+    pub state: Option<MessageState>,
 }
 
 impl GetDisplayMessagesRequest {
@@ -328,7 +182,7 @@ impl GetDisplayMessagesRequest {
     pub fn new(request_id: i64) -> Self {
         Self {
             custom_data: None,
-            id: Default::default(),
+            id: None,
             request_id,
             priority: None,
             state: None,
@@ -338,6 +192,12 @@ impl GetDisplayMessagesRequest {
     #[must_use]
     pub fn with_custom_data(mut self, custom_data: CustomData) -> Self {
         self.custom_data = Some(custom_data);
+        self
+    }
+    /// Sets `id`.
+    #[must_use]
+    pub fn with_id(mut self, id: Vec<i64>) -> Self {
+        self.id = Some(id);
         self
     }
     /// Sets `priority`.
@@ -354,70 +214,19 @@ impl GetDisplayMessagesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                        minimum: None,
-                        maximum: None,
-                        multiple_of: None,
-                    }),
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "priority",
-                required: false,
-                schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "state",
-                required: false,
-                schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetDisplayMessagesRequest {}
+
 /// The payload of the CALLRESULT answering `GetDisplayMessages` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetDisplayMessagesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates if the Charging Station has Display Messages that match the request criteria in the `GetDisplayMessagesRequest`
     pub status: GetDisplayMessagesStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl GetDisplayMessagesResponse {
@@ -443,35 +252,11 @@ impl GetDisplayMessagesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GetDisplayMessagesStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetDisplayMessagesResponse {}
+
 /// Indicates if the Charging Station has Display Messages that match the request criteria in the `GetDisplayMessagesRequest`
 #[doc(alias = "GetDisplayMessagesStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -479,7 +264,8 @@ impl ::ocpp_messages::Message for GetDisplayMessagesResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetDisplayMessagesStatus {
     /// `Accepted`
@@ -488,68 +274,22 @@ pub enum GetDisplayMessagesStatus {
     Unknown,
 }
 
-impl ::std::fmt::Display for GetDisplayMessagesStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Unknown => f.write_str("Unknown"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetDisplayMessagesStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Unknown" => Ok(Self::Unknown),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetDisplayMessagesStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetDisplayMessagesStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Unknown"],
-    );
-}
-
 /// The payload of a `NotifyDisplayMessages` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyDisplayMessagesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Message_ Info
     /// urn:x-enexis:ecdm:uid:2:233264
     /// Contains message details, for a message to be displayed on a Charging Station.
-    #[serde(
-        rename = "messageInfo",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub message_info: ::std::vec::Vec<MessageInfo>,
+    #[ocpp(rename = "messageInfo", min_items = 1)]
+    pub message_info: Option<Vec<MessageInfo>>,
     /// The id of the `GetDisplayMessagesRequest` that requested this message.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// "to be continued" indicator. Indicates whether another part of the report follows in an upcoming NotifyDisplayMessagesRequest message. Default value when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
 }
 
 impl NotifyDisplayMessagesRequest {
@@ -557,7 +297,7 @@ impl NotifyDisplayMessagesRequest {
     pub fn new(request_id: i64) -> Self {
         Self {
             custom_data: None,
-            message_info: Default::default(),
+            message_info: None,
             request_id,
             tbc: None,
         }
@@ -568,6 +308,12 @@ impl NotifyDisplayMessagesRequest {
         self.custom_data = Some(custom_data);
         self
     }
+    /// Sets `messageInfo`.
+    #[must_use]
+    pub fn with_message_info(mut self, message_info: Vec<MessageInfo>) -> Self {
+        self.message_info = Some(message_info);
+        self
+    }
     /// Sets `tbc`.
     #[must_use]
     pub fn with_tbc(mut self, tbc: bool) -> Self {
@@ -576,53 +322,14 @@ impl NotifyDisplayMessagesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyDisplayMessagesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "messageInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyDisplayMessagesRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyDisplayMessages` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyDisplayMessagesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyDisplayMessagesResponse {
@@ -638,30 +345,14 @@ impl NotifyDisplayMessagesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyDisplayMessagesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyDisplayMessagesResponse {}
+
 /// The payload of a `SetDisplayMessage` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetDisplayMessageRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Message_ Info
     /// urn:x-enexis:ecdm:uid:2:233264
     /// Contains message details, for a message to be displayed on a Charging Station.
@@ -681,43 +372,19 @@ impl SetDisplayMessageRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetDisplayMessageRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "message",
-                required: true,
-                schema: <MessageInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetDisplayMessageRequest {}
+
 /// The payload of the CALLRESULT answering `SetDisplayMessage` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetDisplayMessageResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to display the message.
     pub status: DisplayMessageStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SetDisplayMessageResponse {
@@ -741,29 +408,6 @@ impl SetDisplayMessageResponse {
         self.status_info = Some(status_info);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SetDisplayMessageResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <DisplayMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for SetDisplayMessageResponse {}

@@ -2,7 +2,8 @@
 
 //! FirmwareManagement (OCPP 2.0.1 Part 2, functional block L): firmware updates and local publishing.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
+
+pub use super::types::{CustomData, GenericStatus, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "firmware";
@@ -15,6 +16,7 @@ pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
         initiator = ChargingStation
     )]
     pub struct FirmwareStatusNotificationFeature;
+
     /// The `PublishFirmware` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "PublishFirmware",
@@ -23,6 +25,7 @@ pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
         initiator = Csms
     )]
     pub struct PublishFirmwareFeature;
+
     /// The `PublishFirmwareStatusNotification` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "PublishFirmwareStatusNotification",
@@ -31,6 +34,7 @@ pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
         initiator = ChargingStation
     )]
     pub struct PublishFirmwareStatusNotificationFeature;
+
     /// The `UnpublishFirmware` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "UnpublishFirmware",
@@ -39,6 +43,7 @@ pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
         initiator = Csms
     )]
     pub struct UnpublishFirmwareFeature;
+
     /// The `UpdateFirmware` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "UpdateFirmware",
@@ -53,50 +58,41 @@ pub use super::types::{CustomData, GenericStatus, Location, StatusInfo};
 /// urn:x-enexis:ecdm:uid:2:233291
 /// Represents a copy of the firmware that can be loaded/updated on the Charging Station.
 #[doc(alias = "FirmwareType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Firmware {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Firmware. Location. URI
     /// urn:x-enexis:ecdm:uid:1:569460
     /// URI defining the origin of the firmware.
-    pub location: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub location: String,
     /// Firmware. Retrieve. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569461
     /// Date and time at which the firmware shall be retrieved.
-    #[serde(rename = "retrieveDateTime")]
+    #[ocpp(rename = "retrieveDateTime")]
     pub retrieve_date_time: ::ocpp_messages::DateTime,
     /// Firmware. Install. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569462
     /// Date and time at which the firmware shall be installed.
-    #[serde(
-        rename = "installDateTime",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub install_date_time: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "installDateTime")]
+    pub install_date_time: Option<::ocpp_messages::DateTime>,
     /// Certificate with which the firmware was signed.
     /// PEM encoded X.509 certificate.
-    #[serde(
-        rename = "signingCertificate",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub signing_certificate: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "signingCertificate", max_length = 5500)]
+    pub signing_certificate: Option<String>,
     /// Firmware. Signature. Signature
     /// urn:x-enexis:ecdm:uid:1:569464
     /// Base64 encoded firmware signature.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub signature: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 800)]
+    pub signature: Option<String>,
 }
 
 impl Firmware {
     /// A `Firmware` from its required members, in schema order; optional members are unset.
     pub fn new(
-        location: impl Into<::std::string::String>,
+        location: impl Into<String>,
         retrieve_date_time: ::ocpp_messages::DateTime,
     ) -> Self {
         Self {
@@ -127,85 +123,22 @@ impl Firmware {
     #[must_use]
     pub fn with_signing_certificate(
         mut self,
-        signing_certificate: impl Into<::std::string::String>,
+        signing_certificate: impl Into<String>,
     ) -> Self {
         self.signing_certificate = Some(signing_certificate.into());
         self
     }
     /// Sets `signature`.
     #[must_use]
-    pub fn with_signature(
-        mut self,
-        signature: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_signature(mut self, signature: impl Into<String>) -> Self {
         self.signature = Some(signature.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Firmware {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "location",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retrieveDateTime",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "installDateTime",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "signingCertificate",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "signature",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(800usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// This contains the progress status of the firmware installation.
 #[doc(alias = "FirmwareStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -213,7 +146,8 @@ impl ::ocpp_messages::validate::HasSchema for Firmware {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum FirmwareStatus {
     /// `Downloaded`
@@ -246,102 +180,19 @@ pub enum FirmwareStatus {
     SignatureVerified,
 }
 
-impl ::std::fmt::Display for FirmwareStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Downloaded => f.write_str("Downloaded"),
-            Self::DownloadFailed => f.write_str("DownloadFailed"),
-            Self::Downloading => f.write_str("Downloading"),
-            Self::DownloadScheduled => f.write_str("DownloadScheduled"),
-            Self::DownloadPaused => f.write_str("DownloadPaused"),
-            Self::Idle => f.write_str("Idle"),
-            Self::InstallationFailed => f.write_str("InstallationFailed"),
-            Self::Installing => f.write_str("Installing"),
-            Self::Installed => f.write_str("Installed"),
-            Self::InstallRebooting => f.write_str("InstallRebooting"),
-            Self::InstallScheduled => f.write_str("InstallScheduled"),
-            Self::InstallVerificationFailed => f.write_str("InstallVerificationFailed"),
-            Self::InvalidSignature => f.write_str("InvalidSignature"),
-            Self::SignatureVerified => f.write_str("SignatureVerified"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for FirmwareStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Downloaded" => Ok(Self::Downloaded),
-            "DownloadFailed" => Ok(Self::DownloadFailed),
-            "Downloading" => Ok(Self::Downloading),
-            "DownloadScheduled" => Ok(Self::DownloadScheduled),
-            "DownloadPaused" => Ok(Self::DownloadPaused),
-            "Idle" => Ok(Self::Idle),
-            "InstallationFailed" => Ok(Self::InstallationFailed),
-            "Installing" => Ok(Self::Installing),
-            "Installed" => Ok(Self::Installed),
-            "InstallRebooting" => Ok(Self::InstallRebooting),
-            "InstallScheduled" => Ok(Self::InstallScheduled),
-            "InstallVerificationFailed" => Ok(Self::InstallVerificationFailed),
-            "InvalidSignature" => Ok(Self::InvalidSignature),
-            "SignatureVerified" => Ok(Self::SignatureVerified),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for FirmwareStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for FirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Downloaded",
-            "DownloadFailed",
-            "Downloading",
-            "DownloadScheduled",
-            "DownloadPaused",
-            "Idle",
-            "InstallationFailed",
-            "Installing",
-            "Installed",
-            "InstallRebooting",
-            "InstallScheduled",
-            "InstallVerificationFailed",
-            "InvalidSignature",
-            "SignatureVerified",
-        ],
-    );
-}
-
 /// The payload of a `FirmwareStatusNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct FirmwareStatusNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the progress status of the firmware installation.
     pub status: FirmwareStatus,
     /// The request id that was provided in the
     /// UpdateFirmwareRequest that started this firmware update.
     /// This field is mandatory, unless the message was triggered by a TriggerMessageRequest AND there is no firmware update ongoing.
-    #[serde(
-        rename = "requestId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub request_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "requestId")]
+    pub request_id: Option<i64>,
 }
 
 impl FirmwareStatusNotificationRequest {
@@ -367,44 +218,14 @@ impl FirmwareStatusNotificationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for FirmwareStatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <FirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for FirmwareStatusNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `FirmwareStatusNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct FirmwareStatusNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl FirmwareStatusNotificationResponse {
@@ -420,42 +241,27 @@ impl FirmwareStatusNotificationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for FirmwareStatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for FirmwareStatusNotificationResponse {}
+
 /// The payload of a `PublishFirmware` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct PublishFirmwareRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains a string containing a URI pointing to a
     /// location from which to retrieve the firmware.
-    pub location: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub location: String,
     /// This specifies how many times Charging Station must try
     /// to download the firmware before giving up. If this field is not
     /// present, it is left to Charging Station to decide how many times it wants to retry.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub retries: ::std::option::Option<i64>,
+    pub retries: Option<i64>,
     /// The MD5 checksum over the entire firmware file as a hexadecimal string of length 32.
-    pub checksum: ::std::string::String,
+    #[ocpp(max_length = 32)]
+    pub checksum: String,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// The interval in seconds
     /// after which a retry may be
@@ -463,18 +269,15 @@ pub struct PublishFirmwareRequest {
     /// present, it is left to Charging
     /// Station to decide how long to wait
     /// between attempts.
-    #[serde(
-        rename = "retryInterval",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub retry_interval: ::std::option::Option<i64>,
+    #[ocpp(rename = "retryInterval")]
+    pub retry_interval: Option<i64>,
 }
 
 impl PublishFirmwareRequest {
     /// A `PublishFirmwareRequest` from its required members, in schema order; optional members are unset.
     pub fn new(
-        location: impl Into<::std::string::String>,
-        checksum: impl Into<::std::string::String>,
+        location: impl Into<String>,
+        checksum: impl Into<String>,
         request_id: i64,
     ) -> Self {
         Self {
@@ -506,84 +309,20 @@ impl PublishFirmwareRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for PublishFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "location",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retries",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "checksum",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(32usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retryInterval",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for PublishFirmwareRequest {}
+
 /// The payload of the CALLRESULT answering `PublishFirmware` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct PublishFirmwareResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station will indicate if it was
     /// able to process the request
     pub status: GenericStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl PublishFirmwareResponse {
@@ -609,36 +348,12 @@ impl PublishFirmwareResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for PublishFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for PublishFirmwareResponse {}
+
 /// This contains the progress status of the publishfirmware
 /// installation.
 #[doc(alias = "PublishFirmwareStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -646,7 +361,8 @@ impl ::ocpp_messages::Message for PublishFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum PublishFirmwareStatus {
     /// `Idle`
@@ -671,95 +387,24 @@ pub enum PublishFirmwareStatus {
     PublishFailed,
 }
 
-impl ::std::fmt::Display for PublishFirmwareStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Idle => f.write_str("Idle"),
-            Self::DownloadScheduled => f.write_str("DownloadScheduled"),
-            Self::Downloading => f.write_str("Downloading"),
-            Self::Downloaded => f.write_str("Downloaded"),
-            Self::Published => f.write_str("Published"),
-            Self::DownloadFailed => f.write_str("DownloadFailed"),
-            Self::DownloadPaused => f.write_str("DownloadPaused"),
-            Self::InvalidChecksum => f.write_str("InvalidChecksum"),
-            Self::ChecksumVerified => f.write_str("ChecksumVerified"),
-            Self::PublishFailed => f.write_str("PublishFailed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for PublishFirmwareStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Idle" => Ok(Self::Idle),
-            "DownloadScheduled" => Ok(Self::DownloadScheduled),
-            "Downloading" => Ok(Self::Downloading),
-            "Downloaded" => Ok(Self::Downloaded),
-            "Published" => Ok(Self::Published),
-            "DownloadFailed" => Ok(Self::DownloadFailed),
-            "DownloadPaused" => Ok(Self::DownloadPaused),
-            "InvalidChecksum" => Ok(Self::InvalidChecksum),
-            "ChecksumVerified" => Ok(Self::ChecksumVerified),
-            "PublishFailed" => Ok(Self::PublishFailed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for PublishFirmwareStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Idle",
-            "DownloadScheduled",
-            "Downloading",
-            "Downloaded",
-            "Published",
-            "DownloadFailed",
-            "DownloadPaused",
-            "InvalidChecksum",
-            "ChecksumVerified",
-            "PublishFailed",
-        ],
-    );
-}
-
 /// The payload of a `PublishFirmwareStatusNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct PublishFirmwareStatusNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the progress status of the publishfirmware
     /// installation.
     pub status: PublishFirmwareStatus,
     /// Required if status is Published. Can be multiple URI’s, if the Local Controller supports e.g. HTTP, HTTPS, and FTP.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub location: ::std::vec::Vec<::std::string::String>,
+    #[ocpp(min_items = 1, items(max_length = 512))]
+    pub location: Option<Vec<String>>,
     /// The request id that was
     /// provided in the
     /// PublishFirmwareRequest which
     /// triggered this action.
-    #[serde(
-        rename = "requestId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub request_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "requestId")]
+    pub request_id: Option<i64>,
 }
 
 impl PublishFirmwareStatusNotificationRequest {
@@ -768,7 +413,7 @@ impl PublishFirmwareStatusNotificationRequest {
         Self {
             custom_data: None,
             status,
-            location: Default::default(),
+            location: None,
             request_id: None,
         }
     }
@@ -776,6 +421,12 @@ impl PublishFirmwareStatusNotificationRequest {
     #[must_use]
     pub fn with_custom_data(mut self, custom_data: CustomData) -> Self {
         self.custom_data = Some(custom_data);
+        self
+    }
+    /// Sets `location`.
+    #[must_use]
+    pub fn with_location(mut self, location: Vec<String>) -> Self {
+        self.location = Some(location);
         self
     }
     /// Sets `requestId`.
@@ -786,57 +437,14 @@ impl PublishFirmwareStatusNotificationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatusNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <PublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "location",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                        max_length: Some(512usize),
-                        min_length: None,
-                        format: None,
-                    }),
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for PublishFirmwareStatusNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `PublishFirmwareStatusNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct PublishFirmwareStatusNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl PublishFirmwareStatusNotificationResponse {
@@ -852,37 +460,22 @@ impl PublishFirmwareStatusNotificationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for PublishFirmwareStatusNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for PublishFirmwareStatusNotificationResponse {}
+
 /// The payload of a `UnpublishFirmware` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UnpublishFirmwareRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The MD5 checksum over the entire firmware file as a hexadecimal string of length 32.
-    pub checksum: ::std::string::String,
+    #[ocpp(max_length = 32)]
+    pub checksum: String,
 }
 
 impl UnpublishFirmwareRequest {
     /// A `UnpublishFirmwareRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(checksum: impl Into<::std::string::String>) -> Self {
+    pub fn new(checksum: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             checksum: checksum.into(),
@@ -896,39 +489,14 @@ impl UnpublishFirmwareRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "checksum",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(32usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UnpublishFirmwareRequest {}
+
 /// The payload of the CALLRESULT answering `UnpublishFirmware` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UnpublishFirmwareResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates whether the Local Controller succeeded in unpublishing the firmware.
     pub status: UnpublishFirmwareStatus,
 }
@@ -946,30 +514,11 @@ impl UnpublishFirmwareResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <UnpublishFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UnpublishFirmwareResponse {}
+
 /// Indicates whether the Local Controller succeeded in unpublishing the firmware.
 #[doc(alias = "UnpublishFirmwareStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -977,7 +526,8 @@ impl ::ocpp_messages::Message for UnpublishFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum UnpublishFirmwareStatus {
     /// `DownloadOngoing`
@@ -988,66 +538,19 @@ pub enum UnpublishFirmwareStatus {
     Unpublished,
 }
 
-impl ::std::fmt::Display for UnpublishFirmwareStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::DownloadOngoing => f.write_str("DownloadOngoing"),
-            Self::NoFirmware => f.write_str("NoFirmware"),
-            Self::Unpublished => f.write_str("Unpublished"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for UnpublishFirmwareStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "DownloadOngoing" => Ok(Self::DownloadOngoing),
-            "NoFirmware" => Ok(Self::NoFirmware),
-            "Unpublished" => Ok(Self::Unpublished),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for UnpublishFirmwareStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for UnpublishFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["DownloadOngoing", "NoFirmware", "Unpublished"],
-    );
-}
-
 /// The payload of a `UpdateFirmware` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UpdateFirmwareRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This specifies how many times Charging Station must try to download the firmware before giving up. If this field is not present, it is left to Charging Station to decide how many times it wants to retry.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub retries: ::std::option::Option<i64>,
+    pub retries: Option<i64>,
     /// The interval in seconds after which a retry may be attempted. If this field is not present, it is left to Charging Station to decide how long to wait between attempts.
-    #[serde(
-        rename = "retryInterval",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub retry_interval: ::std::option::Option<i64>,
+    #[ocpp(rename = "retryInterval")]
+    pub retry_interval: Option<i64>,
     /// The Id of this request
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// Firmware
     /// urn:x-enexis:ecdm:uid:2:233291
@@ -1086,70 +589,19 @@ impl UpdateFirmwareRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retries",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "retryInterval",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "firmware",
-                required: true,
-                schema: <Firmware as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UpdateFirmwareRequest {}
+
 /// The payload of the CALLRESULT answering `UpdateFirmware` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UpdateFirmwareResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This field indicates whether the Charging Station was able to accept the request.
     pub status: UpdateFirmwareStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl UpdateFirmwareResponse {
@@ -1175,35 +627,11 @@ impl UpdateFirmwareResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <UpdateFirmwareStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UpdateFirmwareResponse {}
+
 /// This field indicates whether the Charging Station was able to accept the request.
 #[doc(alias = "UpdateFirmwareStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1211,7 +639,8 @@ impl ::ocpp_messages::Message for UpdateFirmwareResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum UpdateFirmwareStatus {
     /// `Accepted`
@@ -1224,53 +653,4 @@ pub enum UpdateFirmwareStatus {
     InvalidCertificate,
     /// `RevokedCertificate`
     RevokedCertificate,
-}
-
-impl ::std::fmt::Display for UpdateFirmwareStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::AcceptedCanceled => f.write_str("AcceptedCanceled"),
-            Self::InvalidCertificate => f.write_str("InvalidCertificate"),
-            Self::RevokedCertificate => f.write_str("RevokedCertificate"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for UpdateFirmwareStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "AcceptedCanceled" => Ok(Self::AcceptedCanceled),
-            "InvalidCertificate" => Ok(Self::InvalidCertificate),
-            "RevokedCertificate" => Ok(Self::RevokedCertificate),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for UpdateFirmwareStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for UpdateFirmwareStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "Rejected",
-            "AcceptedCanceled",
-            "InvalidCertificate",
-            "RevokedCertificate",
-        ],
-    );
 }

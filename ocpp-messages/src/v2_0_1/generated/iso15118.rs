@@ -2,8 +2,10 @@
 
 //! ISO 15118 CertificateManagement (OCPP 2.0.1 Part 2, functional block M): certificates for ISO 15118 (Plug & Charge).
 #![allow(clippy::all)]
+
 pub use super::types::{
-    CertificateHashData, CustomData, GetCertificateIdUse, OcspRequestData, StatusInfo,
+    CertificateHashData, CustomData, GetCertificateIdUse, HashAlgorithm, OcspRequestData,
+    StatusInfo,
 };
 
 ::ocpp_messages::functional_block! {
@@ -17,6 +19,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct DeleteCertificateFeature;
+
     /// The `Get15118EVCertificate` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "Get15118EVCertificate",
@@ -25,6 +28,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct Get15118EvCertificateFeature;
+
     /// The `GetCertificateStatus` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "GetCertificateStatus",
@@ -33,6 +37,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct GetCertificateStatusFeature;
+
     /// The `GetInstalledCertificateIds` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetInstalledCertificateIds",
@@ -41,6 +46,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetInstalledCertificateIdsFeature;
+
     /// The `InstallCertificate` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "InstallCertificate",
@@ -54,8 +60,6 @@ pub use super::types::{
 /// Defines whether certificate needs to be installed or updated.
 #[doc(alias = "CertificateActionEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -63,7 +67,8 @@ pub use super::types::{
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CertificateAction {
     /// `Install`
@@ -72,67 +77,22 @@ pub enum CertificateAction {
     Update,
 }
 
-impl ::std::fmt::Display for CertificateAction {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Install => f.write_str("Install"),
-            Self::Update => f.write_str("Update"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for CertificateAction {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Install" => Ok(Self::Install),
-            "Update" => Ok(Self::Update),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CertificateAction {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CertificateAction {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Install", "Update"],
-    );
-}
-
 /// `CertificateHashDataChainType` from the OCPP schemas.
 #[doc(alias = "CertificateHashDataChainType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CertificateHashDataChain {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `certificateHashData` member.
-    #[serde(rename = "certificateHashData")]
+    #[ocpp(rename = "certificateHashData")]
     pub certificate_hash_data: CertificateHashData,
     /// The `certificateType` member.
-    #[serde(rename = "certificateType")]
+    #[ocpp(rename = "certificateType")]
     pub certificate_type: GetCertificateIdUse,
     /// The `childCertificateHashData` member.
-    #[serde(
-        rename = "childCertificateHashData",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub child_certificate_hash_data: ::std::vec::Vec<CertificateHashData>,
+    #[ocpp(rename = "childCertificateHashData", min_items = 1, max_items = 4)]
+    pub child_certificate_hash_data: Option<Vec<CertificateHashData>>,
 }
 
 impl CertificateHashDataChain {
@@ -145,7 +105,7 @@ impl CertificateHashDataChain {
             custom_data: None,
             certificate_hash_data,
             certificate_type,
-            child_certificate_hash_data: Default::default(),
+            child_certificate_hash_data: None,
         }
     }
     /// Sets `customData`.
@@ -154,52 +114,25 @@ impl CertificateHashDataChain {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CertificateHashDataChain {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateHashData",
-                required: true,
-                schema: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateType",
-                required: true,
-                schema: <GetCertificateIdUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "childCertificateHashData",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(4usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `childCertificateHashData`.
+    #[must_use]
+    pub fn with_child_certificate_hash_data(
+        mut self,
+        child_certificate_hash_data: Vec<CertificateHashData>,
+    ) -> Self {
+        self.child_certificate_hash_data = Some(child_certificate_hash_data);
+        self
+    }
 }
 
 /// The payload of a `DeleteCertificate` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct DeleteCertificateRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `certificateHashData` member.
-    #[serde(rename = "certificateHashData")]
+    #[ocpp(rename = "certificateHashData")]
     pub certificate_hash_data: CertificateHashData,
 }
 
@@ -219,43 +152,19 @@ impl DeleteCertificateRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for DeleteCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateHashData",
-                required: true,
-                schema: <CertificateHashData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for DeleteCertificateRequest {}
+
 /// The payload of the CALLRESULT answering `DeleteCertificate` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct DeleteCertificateResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging Station indicates if it can process the request.
     pub status: DeleteCertificateStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl DeleteCertificateResponse {
@@ -281,35 +190,11 @@ impl DeleteCertificateResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for DeleteCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <DeleteCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for DeleteCertificateResponse {}
+
 /// Charging Station indicates if it can process the request.
 #[doc(alias = "DeleteCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -317,7 +202,8 @@ impl ::ocpp_messages::Message for DeleteCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum DeleteCertificateStatus {
     /// `Accepted`
@@ -328,72 +214,29 @@ pub enum DeleteCertificateStatus {
     NotFound,
 }
 
-impl ::std::fmt::Display for DeleteCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Failed => f.write_str("Failed"),
-            Self::NotFound => f.write_str("NotFound"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for DeleteCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Failed" => Ok(Self::Failed),
-            "NotFound" => Ok(Self::NotFound),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for DeleteCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for DeleteCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Failed", "NotFound"],
-    );
-}
-
 /// The payload of a `Get15118EVCertificate` CALL (the request).
 #[doc(alias = "Get15118EVCertificateRequest")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Get15118EvCertificateRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Schema version currently used for the 15118 session between EV and Charging Station. Needed for parsing of the EXI stream by the CSMS.
-    #[serde(rename = "iso15118SchemaVersion")]
-    pub iso15118_schema_version: ::std::string::String,
+    #[ocpp(rename = "iso15118SchemaVersion", max_length = 50)]
+    pub iso15118_schema_version: String,
     /// Defines whether certificate needs to be installed or updated.
     pub action: CertificateAction,
     /// Raw CertificateInstallationReq request from EV, Base64 encoded.
-    #[serde(rename = "exiRequest")]
-    pub exi_request: ::std::string::String,
+    #[ocpp(rename = "exiRequest", max_length = 5600)]
+    pub exi_request: String,
 }
 
 impl Get15118EvCertificateRequest {
     /// A `Get15118EvCertificateRequest` from its required members, in schema order; optional members are unset.
     pub fn new(
-        iso15118_schema_version: impl Into<::std::string::String>,
+        iso15118_schema_version: impl Into<String>,
         action: CertificateAction,
-        exi_request: impl Into<::std::string::String>,
+        exi_request: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -410,72 +253,30 @@ impl Get15118EvCertificateRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Get15118EvCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "iso15118SchemaVersion",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "action",
-                required: true,
-                schema: <CertificateAction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "exiRequest",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5600usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for Get15118EvCertificateRequest {}
+
 /// The payload of the CALLRESULT answering `Get15118EVCertificate` (the response).
 #[doc(alias = "Get15118EVCertificateResponse")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Get15118EvCertificateResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates whether the message was processed properly.
     pub status: Iso15118EvCertificateStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// Raw CertificateInstallationRes response for the EV, Base64 encoded.
-    #[serde(rename = "exiResponse")]
-    pub exi_response: ::std::string::String,
+    #[ocpp(rename = "exiResponse", max_length = 7500)]
+    pub exi_response: String,
 }
 
 impl Get15118EvCertificateResponse {
     /// A `Get15118EvCertificateResponse` from its required members, in schema order; optional members are unset.
     pub fn new(
         status: Iso15118EvCertificateStatus,
-        exi_response: impl Into<::std::string::String>,
+        exi_response: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -498,44 +299,11 @@ impl Get15118EvCertificateResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Get15118EvCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <Iso15118EvCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "exiResponse",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(7500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for Get15118EvCertificateResponse {}
+
 /// This indicates whether the charging station was able to retrieve the OCSP certificate status.
 #[doc(alias = "GetCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -543,7 +311,8 @@ impl ::ocpp_messages::Message for Get15118EvCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetCertificateStatus {
     /// `Accepted`
@@ -552,55 +321,14 @@ pub enum GetCertificateStatus {
     Failed,
 }
 
-impl ::std::fmt::Display for GetCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Failed => f.write_str("Failed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Failed" => Ok(Self::Failed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Failed"],
-    );
-}
-
 /// The payload of a `GetCertificateStatus` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetCertificateStatusRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `ocspRequestData` member.
-    #[serde(rename = "ocspRequestData")]
+    #[ocpp(rename = "ocspRequestData")]
     pub ocsp_request_data: OcspRequestData,
 }
 
@@ -620,49 +348,22 @@ impl GetCertificateStatusRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetCertificateStatusRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocspRequestData",
-                required: true,
-                schema: <OcspRequestData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetCertificateStatusRequest {}
+
 /// The payload of the CALLRESULT answering `GetCertificateStatus` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetCertificateStatusResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the charging station was able to retrieve the OCSP certificate status.
     pub status: GetCertificateStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// OCSPResponse class as defined in `IETF RFC 6960`. DER encoded (as defined in `IETF RFC 6960`), and then base64 encoded. MAY only be omitted when status is not Accepted.
-    #[serde(
-        rename = "ocspResult",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub ocsp_result: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "ocspResult", max_length = 5500)]
+    pub ocsp_result: Option<String>,
 }
 
 impl GetCertificateStatusResponse {
@@ -689,65 +390,23 @@ impl GetCertificateStatusResponse {
     }
     /// Sets `ocspResult`.
     #[must_use]
-    pub fn with_ocsp_result(
-        mut self,
-        ocsp_result: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_ocsp_result(mut self, ocsp_result: impl Into<String>) -> Self {
         self.ocsp_result = Some(ocsp_result.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetCertificateStatusResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GetCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocspResult",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetCertificateStatusResponse {}
+
 /// The payload of a `GetInstalledCertificateIds` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetInstalledCertificateIdsRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates the type of certificates requested. When omitted, all certificate types are requested.
-    #[serde(
-        rename = "certificateType",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub certificate_type: ::std::vec::Vec<GetCertificateIdUse>,
+    #[ocpp(rename = "certificateType", min_items = 1)]
+    pub certificate_type: Option<Vec<GetCertificateIdUse>>,
 }
 
 impl GetInstalledCertificateIdsRequest {
@@ -755,7 +414,7 @@ impl GetInstalledCertificateIdsRequest {
     pub fn new() -> Self {
         Self {
             custom_data: None,
-            certificate_type: Default::default(),
+            certificate_type: None,
         }
     }
     /// Sets `customData`.
@@ -764,56 +423,33 @@ impl GetInstalledCertificateIdsRequest {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetInstalledCertificateIdsRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateType",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <GetCertificateIdUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `certificateType`.
+    #[must_use]
+    pub fn with_certificate_type(
+        mut self,
+        certificate_type: Vec<GetCertificateIdUse>,
+    ) -> Self {
+        self.certificate_type = Some(certificate_type);
+        self
+    }
 }
 
 impl ::ocpp_messages::Message for GetInstalledCertificateIdsRequest {}
+
 /// The payload of the CALLRESULT answering `GetInstalledCertificateIds` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetInstalledCertificateIdsResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging Station indicates if it can process the request.
     pub status: GetInstalledCertificateStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// The `certificateHashDataChain` member.
-    #[serde(
-        rename = "certificateHashDataChain",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub certificate_hash_data_chain: ::std::vec::Vec<CertificateHashDataChain>,
+    #[ocpp(rename = "certificateHashDataChain", min_items = 1)]
+    pub certificate_hash_data_chain: Option<Vec<CertificateHashDataChain>>,
 }
 
 impl GetInstalledCertificateIdsResponse {
@@ -823,7 +459,7 @@ impl GetInstalledCertificateIdsResponse {
             custom_data: None,
             status,
             status_info: None,
-            certificate_hash_data_chain: Default::default(),
+            certificate_hash_data_chain: None,
         }
     }
     /// Sets `customData`.
@@ -838,46 +474,22 @@ impl GetInstalledCertificateIdsResponse {
         self.status_info = Some(status_info);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetInstalledCertificateIdsResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GetInstalledCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateHashDataChain",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <CertificateHashDataChain as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `certificateHashDataChain`.
+    #[must_use]
+    pub fn with_certificate_hash_data_chain(
+        mut self,
+        certificate_hash_data_chain: Vec<CertificateHashDataChain>,
+    ) -> Self {
+        self.certificate_hash_data_chain = Some(certificate_hash_data_chain);
+        self
+    }
 }
 
 impl ::ocpp_messages::Message for GetInstalledCertificateIdsResponse {}
+
 /// Charging Station indicates if it can process the request.
 #[doc(alias = "GetInstalledCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -885,7 +497,8 @@ impl ::ocpp_messages::Message for GetInstalledCertificateIdsResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetInstalledCertificateStatus {
     /// `Accepted`
@@ -894,65 +507,25 @@ pub enum GetInstalledCertificateStatus {
     NotFound,
 }
 
-impl ::std::fmt::Display for GetInstalledCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::NotFound => f.write_str("NotFound"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetInstalledCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "NotFound" => Ok(Self::NotFound),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetInstalledCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetInstalledCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "NotFound"],
-    );
-}
-
 /// The payload of a `InstallCertificate` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct InstallCertificateRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates the certificate type that is sent.
-    #[serde(rename = "certificateType")]
+    #[ocpp(rename = "certificateType")]
     pub certificate_type: InstallCertificateUse,
     /// A PEM encoded X.509 certificate.
-    pub certificate: ::std::string::String,
+    #[ocpp(max_length = 5500)]
+    pub certificate: String,
 }
 
 impl InstallCertificateRequest {
     /// A `InstallCertificateRequest` from its required members, in schema order; optional members are unset.
     pub fn new(
         certificate_type: InstallCertificateUse,
-        certificate: impl Into<::std::string::String>,
+        certificate: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -968,52 +541,19 @@ impl InstallCertificateRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for InstallCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateType",
-                required: true,
-                schema: <InstallCertificateUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificate",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for InstallCertificateRequest {}
+
 /// The payload of the CALLRESULT answering `InstallCertificate` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct InstallCertificateResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging Station indicates if installation was successful.
     pub status: InstallCertificateStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl InstallCertificateResponse {
@@ -1039,35 +579,11 @@ impl InstallCertificateResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for InstallCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <InstallCertificateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for InstallCertificateResponse {}
+
 /// Charging Station indicates if installation was successful.
 #[doc(alias = "InstallCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1075,7 +591,8 @@ impl ::ocpp_messages::Message for InstallCertificateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum InstallCertificateStatus {
     /// `Accepted`
@@ -1086,50 +603,9 @@ pub enum InstallCertificateStatus {
     Failed,
 }
 
-impl ::std::fmt::Display for InstallCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Failed => f.write_str("Failed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for InstallCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Failed" => Ok(Self::Failed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for InstallCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for InstallCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Failed"],
-    );
-}
-
 /// Indicates the certificate type that is sent.
 #[doc(alias = "InstallCertificateUseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1137,75 +613,26 @@ impl ::ocpp_messages::validate::HasSchema for InstallCertificateStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum InstallCertificateUse {
     /// `V2GRootCertificate`
-    #[serde(rename = "V2GRootCertificate")]
+    #[ocpp(rename = "V2GRootCertificate")]
     V2gRootCertificate,
     /// `MORootCertificate`
-    #[serde(rename = "MORootCertificate")]
+    #[ocpp(rename = "MORootCertificate")]
     MoRootCertificate,
     /// `CSMSRootCertificate`
-    #[serde(rename = "CSMSRootCertificate")]
+    #[ocpp(rename = "CSMSRootCertificate")]
     CsmsRootCertificate,
     /// `ManufacturerRootCertificate`
     ManufacturerRootCertificate,
 }
 
-impl ::std::fmt::Display for InstallCertificateUse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::V2gRootCertificate => f.write_str("V2GRootCertificate"),
-            Self::MoRootCertificate => f.write_str("MORootCertificate"),
-            Self::CsmsRootCertificate => f.write_str("CSMSRootCertificate"),
-            Self::ManufacturerRootCertificate => {
-                f.write_str("ManufacturerRootCertificate")
-            }
-        }
-    }
-}
-
-impl ::std::str::FromStr for InstallCertificateUse {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "V2GRootCertificate" => Ok(Self::V2gRootCertificate),
-            "MORootCertificate" => Ok(Self::MoRootCertificate),
-            "CSMSRootCertificate" => Ok(Self::CsmsRootCertificate),
-            "ManufacturerRootCertificate" => Ok(Self::ManufacturerRootCertificate),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for InstallCertificateUse {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for InstallCertificateUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "V2GRootCertificate",
-            "MORootCertificate",
-            "CSMSRootCertificate",
-            "ManufacturerRootCertificate",
-        ],
-    );
-}
-
 /// Indicates whether the message was processed properly.
 #[doc(alias = "Iso15118EVCertificateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1213,48 +640,12 @@ impl ::ocpp_messages::validate::HasSchema for InstallCertificateUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Iso15118EvCertificateStatus {
     /// `Accepted`
     Accepted,
     /// `Failed`
     Failed,
-}
-
-impl ::std::fmt::Display for Iso15118EvCertificateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Failed => f.write_str("Failed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Iso15118EvCertificateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Failed" => Ok(Self::Failed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Iso15118EvCertificateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Iso15118EvCertificateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Failed"],
-    );
 }

@@ -2,7 +2,11 @@
 
 //! LocalAuthorizationListManagement (OCPP 2.0.1 Part 2, functional block D): the local authorization list.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, IdTokenInfo, IdToken, StatusInfo};
+
+pub use super::types::{
+    AdditionalInfo, AuthorizationStatus, CustomData, IdToken, IdTokenEnum, IdTokenInfo,
+    MessageContent, MessageFormat, StatusInfo,
+};
 
 ::ocpp_messages::functional_block! {
     name = "localauth";
@@ -15,6 +19,7 @@ pub use super::types::{CustomData, IdTokenInfo, IdToken, StatusInfo};
         initiator = Csms
     )]
     pub struct GetLocalListVersionFeature;
+
     /// The `SendLocalList` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SendLocalList",
@@ -26,27 +31,20 @@ pub use super::types::{CustomData, IdTokenInfo, IdToken, StatusInfo};
 }
 
 /// Contains the identifier to use for authorization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AuthorizationData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken")]
+    #[ocpp(rename = "idToken")]
     pub id_token: IdToken,
     /// ID_ Token
     /// urn:x-oca:ocpp:uid:2:233247
     /// Contains status information about an identifier.
     /// It is advised to not stop charging for a token that expires during charging, as ExpiryDate is only used for caching purposes. If ExpiryDate is not given, the status has no end date.
-    #[serde(
-        rename = "idTokenInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub id_token_info: ::std::option::Option<IdTokenInfo>,
+    #[ocpp(rename = "idTokenInfo")]
+    pub id_token_info: Option<IdTokenInfo>,
 }
 
 impl AuthorizationData {
@@ -72,39 +70,12 @@ impl AuthorizationData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for AuthorizationData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: true,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idTokenInfo",
-                required: false,
-                schema: <IdTokenInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The payload of a `GetLocalListVersion` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetLocalListVersionRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl GetLocalListVersionRequest {
@@ -120,32 +91,16 @@ impl GetLocalListVersionRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetLocalListVersionRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetLocalListVersionRequest {}
+
 /// The payload of the CALLRESULT answering `GetLocalListVersion` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetLocalListVersionResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the current version number of the local authorization list in the Charging Station.
-    #[serde(rename = "versionNumber")]
+    #[ocpp(rename = "versionNumber")]
     pub version_number: i64,
 }
 
@@ -165,51 +120,22 @@ impl GetLocalListVersionResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetLocalListVersionResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "versionNumber",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetLocalListVersionResponse {}
+
 /// The payload of a `SendLocalList` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SendLocalListRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains the identifier to use for authorization.
-    #[serde(
-        rename = "localAuthorizationList",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub local_authorization_list: ::std::vec::Vec<AuthorizationData>,
+    #[ocpp(rename = "localAuthorizationList", min_items = 1)]
+    pub local_authorization_list: Option<Vec<AuthorizationData>>,
     /// In case of a full update this is the version number of the full list. In case of a differential update it is the version number of the list after the update has been applied.
-    #[serde(rename = "versionNumber")]
+    #[ocpp(rename = "versionNumber")]
     pub version_number: i64,
     /// This contains the type of update (full or differential) of this request.
-    #[serde(rename = "updateType")]
+    #[ocpp(rename = "updateType")]
     pub update_type: Update,
 }
 
@@ -218,7 +144,7 @@ impl SendLocalListRequest {
     pub fn new(version_number: i64, update_type: Update) -> Self {
         Self {
             custom_data: None,
-            local_authorization_list: Default::default(),
+            local_authorization_list: None,
             version_number,
             update_type,
         }
@@ -229,63 +155,30 @@ impl SendLocalListRequest {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SendLocalListRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "localAuthorizationList",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <AuthorizationData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "versionNumber",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "updateType",
-                required: true,
-                schema: <Update as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `localAuthorizationList`.
+    #[must_use]
+    pub fn with_local_authorization_list(
+        mut self,
+        local_authorization_list: Vec<AuthorizationData>,
+    ) -> Self {
+        self.local_authorization_list = Some(local_authorization_list);
+        self
+    }
 }
 
 impl ::ocpp_messages::Message for SendLocalListRequest {}
+
 /// The payload of the CALLRESULT answering `SendLocalList` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SendLocalListResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station has successfully received and applied the update of the Local Authorization List.
     pub status: SendLocalListStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SendLocalListResponse {
@@ -311,35 +204,11 @@ impl SendLocalListResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SendLocalListResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <SendLocalListStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SendLocalListResponse {}
+
 /// This indicates whether the Charging Station has successfully received and applied the update of the Local Authorization List.
 #[doc(alias = "SendLocalListStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -347,7 +216,8 @@ impl ::ocpp_messages::Message for SendLocalListResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum SendLocalListStatus {
     /// `Accepted`
@@ -358,50 +228,9 @@ pub enum SendLocalListStatus {
     VersionMismatch,
 }
 
-impl ::std::fmt::Display for SendLocalListStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Failed => f.write_str("Failed"),
-            Self::VersionMismatch => f.write_str("VersionMismatch"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for SendLocalListStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Failed" => Ok(Self::Failed),
-            "VersionMismatch" => Ok(Self::VersionMismatch),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for SendLocalListStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SendLocalListStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Failed", "VersionMismatch"],
-    );
-}
-
 /// This contains the type of update (full or differential) of this request.
 #[doc(alias = "UpdateEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -409,48 +238,12 @@ impl ::ocpp_messages::validate::HasSchema for SendLocalListStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Update {
     /// `Differential`
     Differential,
     /// `Full`
     Full,
-}
-
-impl ::std::fmt::Display for Update {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Differential => f.write_str("Differential"),
-            Self::Full => f.write_str("Full"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Update {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Differential" => Ok(Self::Differential),
-            "Full" => Ok(Self::Full),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Update {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Update {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Differential", "Full"],
-    );
 }

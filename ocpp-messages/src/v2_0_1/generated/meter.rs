@@ -2,7 +2,11 @@
 
 //! MeterValues (OCPP 2.0.1 Part 2, functional block J): meter values outside transactions.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, MeterValue};
+
+pub use super::types::{
+    CustomData, Location, Measurand, MeterValue, Phase, ReadingContext, SampledValue,
+    SignedMeterValue, UnitOfMeasure,
+};
 
 ::ocpp_messages::functional_block! {
     name = "meter";
@@ -19,30 +23,26 @@ pub use super::types::{CustomData, MeterValue};
 
 /// Request_ Body
 /// urn:x-enexis:ecdm:uid:2:234744
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MeterValuesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Request_ Body. EVSEID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:571101
     /// This contains a number (&gt;0) designating an EVSE of the Charging Station. ‘0’ (zero) is used to designate the main power meter.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
     /// Meter_ Value
     /// urn:x-oca:ocpp:uid:2:233265
     /// Collection of one or more sampled values in MeterValuesRequest and TransactionEvent. All sampled values in a MeterValue are sampled at the same point in time.
-    #[serde(rename = "meterValue")]
-    pub meter_value: ::std::vec::Vec<MeterValue>,
+    #[ocpp(rename = "meterValue", min_items = 1)]
+    pub meter_value: Vec<MeterValue>,
 }
 
 impl MeterValuesRequest {
     /// A `MeterValuesRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(evse_id: i64, meter_value: ::std::vec::Vec<MeterValue>) -> Self {
+    pub fn new(evse_id: i64, meter_value: Vec<MeterValue>) -> Self {
         Self {
             custom_data: None,
             evse_id,
@@ -57,48 +57,14 @@ impl MeterValuesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for MeterValuesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "meterValue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for MeterValuesRequest {}
+
 /// The payload of the CALLRESULT answering `MeterValues` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MeterValuesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl MeterValuesResponse {
@@ -112,19 +78,6 @@ impl MeterValuesResponse {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MeterValuesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for MeterValuesResponse {}

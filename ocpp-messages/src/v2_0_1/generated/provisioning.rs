@@ -2,8 +2,9 @@
 
 //! Provisioning (OCPP 2.0.1 Part 2, functional block B): booting, device model variables, reports, network profiles and reset.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    Attribute, Component, ComponentVariable, CustomData, GenericDeviceModelStatus,
+    Attribute, Component, ComponentVariable, CustomData, Evse, GenericDeviceModelStatus,
     StatusInfo, Variable,
 };
 
@@ -18,6 +19,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct BootNotificationFeature;
+
     /// The `GetBaseReport` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetBaseReport",
@@ -26,6 +28,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetBaseReportFeature;
+
     /// The `GetReport` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetReport",
@@ -34,6 +37,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetReportFeature;
+
     /// The `GetVariables` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetVariables",
@@ -42,6 +46,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetVariablesFeature;
+
     /// The `NotifyReport` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyReport",
@@ -50,6 +55,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyReportFeature;
+
     /// The `Reset` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "Reset",
@@ -58,6 +64,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct ResetFeature;
+
     /// The `SetNetworkProfile` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetNetworkProfile",
@@ -66,6 +73,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct SetNetworkProfileFeature;
+
     /// The `SetVariables` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetVariables",
@@ -82,70 +90,52 @@ pub use super::types::{
 ///
 /// NOTE: When asking a GSM modem to dial in, it is possible to specify which mobile operator should be used. This can be done with the mobile country code (MCC) in combination with a mobile network code (MNC). Example: If your preferred network is Vodafone Netherlands, the MCC=204 and the MNC=04 which means the key PreferredNetwork = 20404 Some modems allows to specify a preferred network, which means, if this network is not available, a different network is used. If you specify UseOnlyPreferredNetwork and this network is not available, the modem will not dial in.
 #[doc(alias = "APNType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Apn {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// APN. APN. URI
     /// urn:x-oca:ocpp:uid:1:568814
     /// The Access Point Name as an URL.
-    pub apn: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub apn: String,
     /// APN. APN. User_ Name
     /// urn:x-oca:ocpp:uid:1:568818
     /// APN username.
-    #[serde(
-        rename = "apnUserName",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub apn_user_name: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "apnUserName", max_length = 20)]
+    pub apn_user_name: Option<String>,
     /// APN. APN. Password
     /// urn:x-oca:ocpp:uid:1:568819
     /// APN Password.
-    #[serde(
-        rename = "apnPassword",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub apn_password: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "apnPassword", max_length = 20)]
+    pub apn_password: Option<String>,
     /// APN. SIMPIN. PIN_ Code
     /// urn:x-oca:ocpp:uid:1:568821
     /// SIM card pin code.
-    #[serde(rename = "simPin", skip_serializing_if = "::std::option::Option::is_none")]
-    pub sim_pin: ::std::option::Option<i64>,
+    #[ocpp(rename = "simPin")]
+    pub sim_pin: Option<i64>,
     /// APN. Preferred_ Network. Mobile_ Network_ ID
     /// urn:x-oca:ocpp:uid:1:568822
     /// Preferred network, written as MCC and MNC concatenated. See note.
-    #[serde(
-        rename = "preferredNetwork",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub preferred_network: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "preferredNetwork", max_length = 6)]
+    pub preferred_network: Option<String>,
     /// APN. Use_ Only_ Preferred_ Network. Indicator
     /// urn:x-oca:ocpp:uid:1:568824
     /// Default: false. Use only the preferred Network, do
     /// not dial in when not available. See Note.
-    #[serde(
-        rename = "useOnlyPreferredNetwork",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub use_only_preferred_network: ::std::option::Option<bool>,
+    #[ocpp(rename = "useOnlyPreferredNetwork")]
+    pub use_only_preferred_network: Option<bool>,
     /// APN. APN_ Authentication. APN_ Authentication_ Code
     /// urn:x-oca:ocpp:uid:1:568828
     /// Authentication method.
-    #[serde(rename = "apnAuthentication")]
+    #[ocpp(rename = "apnAuthentication")]
     pub apn_authentication: ApnAuthentication,
 }
 
 impl Apn {
     /// A `Apn` from its required members, in schema order; optional members are unset.
-    pub fn new(
-        apn: impl Into<::std::string::String>,
-        apn_authentication: ApnAuthentication,
-    ) -> Self {
+    pub fn new(apn: impl Into<String>, apn_authentication: ApnAuthentication) -> Self {
         Self {
             custom_data: None,
             apn: apn.into(),
@@ -165,19 +155,13 @@ impl Apn {
     }
     /// Sets `apnUserName`.
     #[must_use]
-    pub fn with_apn_user_name(
-        mut self,
-        apn_user_name: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_apn_user_name(mut self, apn_user_name: impl Into<String>) -> Self {
         self.apn_user_name = Some(apn_user_name.into());
         self
     }
     /// Sets `apnPassword`.
     #[must_use]
-    pub fn with_apn_password(
-        mut self,
-        apn_password: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_apn_password(mut self, apn_password: impl Into<String>) -> Self {
         self.apn_password = Some(apn_password.into());
         self
     }
@@ -191,7 +175,7 @@ impl Apn {
     #[must_use]
     pub fn with_preferred_network(
         mut self,
-        preferred_network: impl Into<::std::string::String>,
+        preferred_network: impl Into<String>,
     ) -> Self {
         self.preferred_network = Some(preferred_network.into());
         self
@@ -207,81 +191,11 @@ impl Apn {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Apn {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "apn",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "apnUserName",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "apnPassword",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "simPin",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "preferredNetwork",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(6usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "useOnlyPreferredNetwork",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "apnAuthentication",
-                required: true,
-                schema: <ApnAuthentication as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// APN. APN_ Authentication. APN_ Authentication_ Code
 /// urn:x-oca:ocpp:uid:1:568828
 /// Authentication method.
 #[doc(alias = "APNAuthenticationEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -289,78 +203,34 @@ impl ::ocpp_messages::validate::HasSchema for Apn {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ApnAuthentication {
     /// `CHAP`
-    #[serde(rename = "CHAP")]
+    #[ocpp(rename = "CHAP")]
     Chap,
     /// `NONE`
-    #[serde(rename = "NONE")]
+    #[ocpp(rename = "NONE")]
     None,
     /// `PAP`
-    #[serde(rename = "PAP")]
+    #[ocpp(rename = "PAP")]
     Pap,
     /// `AUTO`
-    #[serde(rename = "AUTO")]
+    #[ocpp(rename = "AUTO")]
     Auto,
 }
 
-impl ::std::fmt::Display for ApnAuthentication {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Chap => f.write_str("CHAP"),
-            Self::None => f.write_str("NONE"),
-            Self::Pap => f.write_str("PAP"),
-            Self::Auto => f.write_str("AUTO"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ApnAuthentication {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "CHAP" => Ok(Self::Chap),
-            "NONE" => Ok(Self::None),
-            "PAP" => Ok(Self::Pap),
-            "AUTO" => Ok(Self::Auto),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ApnAuthentication {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ApnAuthentication {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["CHAP", "NONE", "PAP", "AUTO"],
-    );
-}
-
 /// The payload of a `BootNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct BootNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charge_ Point
     /// urn:x-oca:ocpp:uid:2:233122
     /// The physical system where an Electrical Vehicle (EV) can be charged.
-    #[serde(rename = "chargingStation")]
+    #[ocpp(rename = "chargingStation")]
     pub charging_station: ChargingStation,
     /// This contains the reason for sending this message to the CSMS.
     pub reason: BootReason,
@@ -383,42 +253,16 @@ impl BootNotificationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for BootNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingStation",
-                required: true,
-                schema: <ChargingStation as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reason",
-                required: true,
-                schema: <BootReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for BootNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `BootNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct BootNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the CSMS’s current time.
-    #[serde(rename = "currentTime")]
+    #[ocpp(rename = "currentTime")]
     pub current_time: ::ocpp_messages::DateTime,
     /// When `Status` is Accepted, this contains the heartbeat interval in seconds. If the CSMS returns something other than Accepted, the value of the interval field indicates the minimum wait time before sending a next BootNotification request.
     pub interval: i64,
@@ -426,11 +270,8 @@ pub struct BootNotificationResponse {
     /// within the CSMS.
     pub status: RegistrationStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl BootNotificationResponse {
@@ -462,53 +303,11 @@ impl BootNotificationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for BootNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "currentTime",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "interval",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <RegistrationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for BootNotificationResponse {}
+
 /// This contains the reason for sending this message to the CSMS.
 #[doc(alias = "BootReasonEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -516,7 +315,8 @@ impl ::ocpp_messages::Message for BootNotificationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum BootReason {
     /// `ApplicationReset`
@@ -539,114 +339,40 @@ pub enum BootReason {
     Watchdog,
 }
 
-impl ::std::fmt::Display for BootReason {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ApplicationReset => f.write_str("ApplicationReset"),
-            Self::FirmwareUpdate => f.write_str("FirmwareUpdate"),
-            Self::LocalReset => f.write_str("LocalReset"),
-            Self::PowerUp => f.write_str("PowerUp"),
-            Self::RemoteReset => f.write_str("RemoteReset"),
-            Self::ScheduledReset => f.write_str("ScheduledReset"),
-            Self::Triggered => f.write_str("Triggered"),
-            Self::Unknown => f.write_str("Unknown"),
-            Self::Watchdog => f.write_str("Watchdog"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for BootReason {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ApplicationReset" => Ok(Self::ApplicationReset),
-            "FirmwareUpdate" => Ok(Self::FirmwareUpdate),
-            "LocalReset" => Ok(Self::LocalReset),
-            "PowerUp" => Ok(Self::PowerUp),
-            "RemoteReset" => Ok(Self::RemoteReset),
-            "ScheduledReset" => Ok(Self::ScheduledReset),
-            "Triggered" => Ok(Self::Triggered),
-            "Unknown" => Ok(Self::Unknown),
-            "Watchdog" => Ok(Self::Watchdog),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for BootReason {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for BootReason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "ApplicationReset",
-            "FirmwareUpdate",
-            "LocalReset",
-            "PowerUp",
-            "RemoteReset",
-            "ScheduledReset",
-            "Triggered",
-            "Unknown",
-            "Watchdog",
-        ],
-    );
-}
-
 /// Charge_ Point
 /// urn:x-oca:ocpp:uid:2:233122
 /// The physical system where an Electrical Vehicle (EV) can be charged.
 #[doc(alias = "ChargingStationType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingStation {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Device. Serial_ Number. Serial_ Number
     /// urn:x-oca:ocpp:uid:1:569324
     /// Vendor-specific device identifier.
-    #[serde(
-        rename = "serialNumber",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub serial_number: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "serialNumber", max_length = 25)]
+    pub serial_number: Option<String>,
     /// Device. Model. CI20_ Text
     /// urn:x-oca:ocpp:uid:1:569325
     /// Defines the model of the device.
-    pub model: ::std::string::String,
+    #[ocpp(max_length = 20)]
+    pub model: String,
     /// Wireless_ Communication_ Module
     /// urn:x-oca:ocpp:uid:2:233306
     /// Defines parameters required for initiating and maintaining wireless communication with other devices.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub modem: ::std::option::Option<Modem>,
+    pub modem: Option<Modem>,
     /// Identifies the vendor (not necessarily in a unique manner).
-    #[serde(rename = "vendorName")]
-    pub vendor_name: ::std::string::String,
+    #[ocpp(rename = "vendorName", max_length = 50)]
+    pub vendor_name: String,
     /// This contains the firmware version of the Charging Station.
-    #[serde(
-        rename = "firmwareVersion",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub firmware_version: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "firmwareVersion", max_length = 50)]
+    pub firmware_version: Option<String>,
 }
 
 impl ChargingStation {
     /// A `ChargingStation` from its required members, in schema order; optional members are unset.
-    pub fn new(
-        model: impl Into<::std::string::String>,
-        vendor_name: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn new(model: impl Into<String>, vendor_name: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             serial_number: None,
@@ -664,10 +390,7 @@ impl ChargingStation {
     }
     /// Sets `serialNumber`.
     #[must_use]
-    pub fn with_serial_number(
-        mut self,
-        serial_number: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_serial_number(mut self, serial_number: impl Into<String>) -> Self {
         self.serial_number = Some(serial_number.into());
         self
     }
@@ -679,74 +402,15 @@ impl ChargingStation {
     }
     /// Sets `firmwareVersion`.
     #[must_use]
-    pub fn with_firmware_version(
-        mut self,
-        firmware_version: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_firmware_version(mut self, firmware_version: impl Into<String>) -> Self {
         self.firmware_version = Some(firmware_version.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChargingStation {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "serialNumber",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(25usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "model",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "modem",
-                required: false,
-                schema: <Modem as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "vendorName",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "firmwareVersion",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// `ComponentCriterionEnumType` from the OCPP schemas.
 #[doc(alias = "ComponentCriterionEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -754,7 +418,8 @@ impl ::ocpp_messages::validate::HasSchema for ChargingStation {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ComponentCriterion {
     /// `Active`
@@ -767,52 +432,9 @@ pub enum ComponentCriterion {
     Problem,
 }
 
-impl ::std::fmt::Display for ComponentCriterion {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Active => f.write_str("Active"),
-            Self::Available => f.write_str("Available"),
-            Self::Enabled => f.write_str("Enabled"),
-            Self::Problem => f.write_str("Problem"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ComponentCriterion {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Active" => Ok(Self::Active),
-            "Available" => Ok(Self::Available),
-            "Enabled" => Ok(Self::Enabled),
-            "Problem" => Ok(Self::Problem),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ComponentCriterion {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ComponentCriterion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Active", "Available", "Enabled", "Problem"],
-    );
-}
-
 /// Data type of this variable.
 #[doc(alias = "DataEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -820,23 +442,24 @@ impl ::ocpp_messages::validate::HasSchema for ComponentCriterion {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Data {
     /// `string`
-    #[serde(rename = "string")]
+    #[ocpp(rename = "string")]
     String,
     /// `decimal`
-    #[serde(rename = "decimal")]
+    #[ocpp(rename = "decimal")]
     Decimal,
     /// `integer`
-    #[serde(rename = "integer")]
+    #[ocpp(rename = "integer")]
     Integer,
     /// `dateTime`
-    #[serde(rename = "dateTime")]
+    #[ocpp(rename = "dateTime")]
     DateTime,
     /// `boolean`
-    #[serde(rename = "boolean")]
+    #[ocpp(rename = "boolean")]
     Boolean,
     /// `OptionList`
     OptionList,
@@ -846,79 +469,17 @@ pub enum Data {
     MemberList,
 }
 
-impl ::std::fmt::Display for Data {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::String => f.write_str("string"),
-            Self::Decimal => f.write_str("decimal"),
-            Self::Integer => f.write_str("integer"),
-            Self::DateTime => f.write_str("dateTime"),
-            Self::Boolean => f.write_str("boolean"),
-            Self::OptionList => f.write_str("OptionList"),
-            Self::SequenceList => f.write_str("SequenceList"),
-            Self::MemberList => f.write_str("MemberList"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Data {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "string" => Ok(Self::String),
-            "decimal" => Ok(Self::Decimal),
-            "integer" => Ok(Self::Integer),
-            "dateTime" => Ok(Self::DateTime),
-            "boolean" => Ok(Self::Boolean),
-            "OptionList" => Ok(Self::OptionList),
-            "SequenceList" => Ok(Self::SequenceList),
-            "MemberList" => Ok(Self::MemberList),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Data {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Data {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "string",
-            "decimal",
-            "integer",
-            "dateTime",
-            "boolean",
-            "OptionList",
-            "SequenceList",
-            "MemberList",
-        ],
-    );
-}
-
 /// The payload of a `GetBaseReport` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetBaseReportRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// This field specifies the report base.
-    #[serde(rename = "reportBase")]
+    #[ocpp(rename = "reportBase")]
     pub report_base: ReportBase,
 }
 
@@ -939,52 +500,19 @@ impl GetBaseReportRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetBaseReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reportBase",
-                required: true,
-                schema: <ReportBase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetBaseReportRequest {}
+
 /// The payload of the CALLRESULT answering `GetBaseReport` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetBaseReportResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to accept this request.
     pub status: GenericDeviceModelStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl GetBaseReportResponse {
@@ -1010,57 +538,23 @@ impl GetBaseReportResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetBaseReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetBaseReportResponse {}
+
 /// The payload of a `GetReport` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetReportRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to report components, variables and variable attributes and characteristics.
-    #[serde(
-        rename = "componentVariable",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub component_variable: ::std::vec::Vec<ComponentVariable>,
+    #[ocpp(rename = "componentVariable", min_items = 1)]
+    pub component_variable: Option<Vec<ComponentVariable>>,
     /// The Id of the request.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// This field contains criteria for components for which a report is requested
-    #[serde(
-        rename = "componentCriteria",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub component_criteria: ::std::vec::Vec<ComponentCriterion>,
+    #[ocpp(rename = "componentCriteria", min_items = 1, max_items = 4)]
+    pub component_criteria: Option<Vec<ComponentCriterion>>,
 }
 
 impl GetReportRequest {
@@ -1068,9 +562,9 @@ impl GetReportRequest {
     pub fn new(request_id: i64) -> Self {
         Self {
             custom_data: None,
-            component_variable: Default::default(),
+            component_variable: None,
             request_id,
-            component_criteria: Default::default(),
+            component_criteria: None,
         }
     }
     /// Sets `customData`.
@@ -1079,67 +573,39 @@ impl GetReportRequest {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "componentVariable",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ComponentVariable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "componentCriteria",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ComponentCriterion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(4usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `componentVariable`.
+    #[must_use]
+    pub fn with_component_variable(
+        mut self,
+        component_variable: Vec<ComponentVariable>,
+    ) -> Self {
+        self.component_variable = Some(component_variable);
+        self
+    }
+    /// Sets `componentCriteria`.
+    #[must_use]
+    pub fn with_component_criteria(
+        mut self,
+        component_criteria: Vec<ComponentCriterion>,
+    ) -> Self {
+        self.component_criteria = Some(component_criteria);
+        self
+    }
 }
 
 impl ::ocpp_messages::Message for GetReportRequest {}
+
 /// The payload of the CALLRESULT answering `GetReport` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetReportResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to accept this request.
     pub status: GenericDeviceModelStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl GetReportResponse {
@@ -1165,47 +631,18 @@ impl GetReportResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericDeviceModelStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetReportResponse {}
+
 /// Class to hold parameters for GetVariables request.
 #[doc(alias = "GetVariableDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetVariableData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(
-        rename = "attributeType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_type: ::std::option::Option<Attribute>,
+    #[ocpp(rename = "attributeType")]
+    pub attribute_type: Option<Attribute>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
@@ -1236,68 +673,27 @@ impl GetVariableData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetVariableData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeType",
-                required: false,
-                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Class to hold results of GetVariables request.
 #[doc(alias = "GetVariableResultType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetVariableResult {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "attributeStatusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "attributeStatusInfo")]
+    pub attribute_status_info: Option<StatusInfo>,
     /// Result status of getting the variable.
-    #[serde(rename = "attributeStatus")]
+    #[ocpp(rename = "attributeStatus")]
     pub attribute_status: GetVariableStatus,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(
-        rename = "attributeType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_type: ::std::option::Option<Attribute>,
+    #[ocpp(rename = "attributeType")]
+    pub attribute_type: Option<Attribute>,
     /// Value of requested attribute type of component-variable. This field can only be empty when the given status is NOT accepted.
     ///
     /// The Configuration Variable `ReportingValueSize` can be used to limit GetVariableResult.attributeValue, VariableAttribute.value and EventData.actualValue. The max size of these values will always remain equal.
-    #[serde(
-        rename = "attributeValue",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_value: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "attributeValue", max_length = 2500)]
+    pub attribute_value: Option<String>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
@@ -1344,67 +740,15 @@ impl GetVariableResult {
     }
     /// Sets `attributeValue`.
     #[must_use]
-    pub fn with_attribute_value(
-        mut self,
-        attribute_value: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_attribute_value(mut self, attribute_value: impl Into<String>) -> Self {
         self.attribute_value = Some(attribute_value.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetVariableResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeStatusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeStatus",
-                required: true,
-                schema: <GetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeType",
-                required: false,
-                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeValue",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(2500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Result status of getting the variable.
 #[doc(alias = "GetVariableStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1412,7 +756,8 @@ impl ::ocpp_messages::validate::HasSchema for GetVariableResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetVariableStatus {
     /// `Accepted`
@@ -1427,73 +772,20 @@ pub enum GetVariableStatus {
     NotSupportedAttributeType,
 }
 
-impl ::std::fmt::Display for GetVariableStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::UnknownComponent => f.write_str("UnknownComponent"),
-            Self::UnknownVariable => f.write_str("UnknownVariable"),
-            Self::NotSupportedAttributeType => f.write_str("NotSupportedAttributeType"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetVariableStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "UnknownComponent" => Ok(Self::UnknownComponent),
-            "UnknownVariable" => Ok(Self::UnknownVariable),
-            "NotSupportedAttributeType" => Ok(Self::NotSupportedAttributeType),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetVariableStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetVariableStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "Rejected",
-            "UnknownComponent",
-            "UnknownVariable",
-            "NotSupportedAttributeType",
-        ],
-    );
-}
-
 /// The payload of a `GetVariables` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetVariablesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to hold parameters for GetVariables request.
-    #[serde(rename = "getVariableData")]
-    pub get_variable_data: ::std::vec::Vec<GetVariableData>,
+    #[ocpp(rename = "getVariableData", min_items = 1)]
+    pub get_variable_data: Vec<GetVariableData>,
 }
 
 impl GetVariablesRequest {
     /// A `GetVariablesRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(get_variable_data: ::std::vec::Vec<GetVariableData>) -> Self {
+    pub fn new(get_variable_data: Vec<GetVariableData>) -> Self {
         Self {
             custom_data: None,
             get_variable_data,
@@ -1507,47 +799,22 @@ impl GetVariablesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetVariablesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "getVariableData",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <GetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetVariablesRequest {}
+
 /// The payload of the CALLRESULT answering `GetVariables` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetVariablesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Class to hold results of GetVariables request.
-    #[serde(rename = "getVariableResult")]
-    pub get_variable_result: ::std::vec::Vec<GetVariableResult>,
+    #[ocpp(rename = "getVariableResult", min_items = 1)]
+    pub get_variable_result: Vec<GetVariableResult>,
 }
 
 impl GetVariablesResponse {
     /// A `GetVariablesResponse` from its required members, in schema order; optional members are unset.
-    pub fn new(get_variable_result: ::std::vec::Vec<GetVariableResult>) -> Self {
+    pub fn new(get_variable_result: Vec<GetVariableResult>) -> Self {
         Self {
             custom_data: None,
             get_variable_result,
@@ -1561,52 +828,27 @@ impl GetVariablesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetVariablesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "getVariableResult",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <GetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetVariablesResponse {}
+
 /// Wireless_ Communication_ Module
 /// urn:x-oca:ocpp:uid:2:233306
 /// Defines parameters required for initiating and maintaining wireless communication with other devices.
 #[doc(alias = "ModemType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Modem {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Wireless_ Communication_ Module. ICCID. CI20_ Text
     /// urn:x-oca:ocpp:uid:1:569327
     /// This contains the ICCID of the modem’s SIM card.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub iccid: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 20)]
+    pub iccid: Option<String>,
     /// Wireless_ Communication_ Module. IMSI. CI20_ Text
     /// urn:x-oca:ocpp:uid:1:569328
     /// This contains the IMSI of the modem’s SIM card.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub imsi: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 20)]
+    pub imsi: Option<String>,
 }
 
 impl Modem {
@@ -1626,54 +868,21 @@ impl Modem {
     }
     /// Sets `iccid`.
     #[must_use]
-    pub fn with_iccid(mut self, iccid: impl Into<::std::string::String>) -> Self {
+    pub fn with_iccid(mut self, iccid: impl Into<String>) -> Self {
         self.iccid = Some(iccid.into());
         self
     }
     /// Sets `imsi`.
     #[must_use]
-    pub fn with_imsi(mut self, imsi: impl Into<::std::string::String>) -> Self {
+    pub fn with_imsi(mut self, imsi: impl Into<String>) -> Self {
         self.imsi = Some(imsi.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Modem {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "iccid",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "imsi",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Defines the mutability of this attribute. Default is ReadWrite when omitted.
 #[doc(alias = "MutabilityEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1681,7 +890,8 @@ impl ::ocpp_messages::validate::HasSchema for Modem {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Mutability {
     /// `ReadOnly`
@@ -1692,96 +902,51 @@ pub enum Mutability {
     ReadWrite,
 }
 
-impl ::std::fmt::Display for Mutability {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ReadOnly => f.write_str("ReadOnly"),
-            Self::WriteOnly => f.write_str("WriteOnly"),
-            Self::ReadWrite => f.write_str("ReadWrite"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Mutability {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ReadOnly" => Ok(Self::ReadOnly),
-            "WriteOnly" => Ok(Self::WriteOnly),
-            "ReadWrite" => Ok(Self::ReadWrite),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Mutability {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Mutability {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ReadOnly", "WriteOnly", "ReadWrite"],
-    );
-}
-
 /// Communication_ Function
 /// urn:x-oca:ocpp:uid:2:233304
 /// The NetworkConnectionProfile defines the functional and technical parameters of a communication link.
 #[doc(alias = "NetworkConnectionProfileType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NetworkConnectionProfile {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// APN
     /// urn:x-oca:ocpp:uid:2:233134
     /// Collection of configuration data needed to make a data-connection over a cellular network.
     ///
     /// NOTE: When asking a GSM modem to dial in, it is possible to specify which mobile operator should be used. This can be done with the mobile country code (MCC) in combination with a mobile network code (MNC). Example: If your preferred network is Vodafone Netherlands, the MCC=204 and the MNC=04 which means the key PreferredNetwork = 20404 Some modems allows to specify a preferred network, which means, if this network is not available, a different network is used. If you specify UseOnlyPreferredNetwork and this network is not available, the modem will not dial in.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub apn: ::std::option::Option<Apn>,
+    pub apn: Option<Apn>,
     /// Communication_ Function. OCPP_ Version. OCPP_ Version_ Code
     /// urn:x-oca:ocpp:uid:1:569355
     /// Defines the OCPP version used for this communication function.
-    #[serde(rename = "ocppVersion")]
+    #[ocpp(rename = "ocppVersion")]
     pub ocpp_version: OcppVersion,
     /// Communication_ Function. OCPP_ Transport. OCPP_ Transport_ Code
     /// urn:x-oca:ocpp:uid:1:569356
     /// Defines the transport protocol (e.g. SOAP or JSON). Note: SOAP is not supported in OCPP 2.0, but is supported by other versions of OCPP.
-    #[serde(rename = "ocppTransport")]
+    #[ocpp(rename = "ocppTransport")]
     pub ocpp_transport: OcppTransport,
     /// Communication_ Function. OCPP_ Central_ System_ URL. URI
     /// urn:x-oca:ocpp:uid:1:569357
     /// URL of the CSMS(s) that this Charging Station  communicates with.
-    #[serde(rename = "ocppCsmsUrl")]
-    pub ocpp_csms_url: ::std::string::String,
+    #[ocpp(rename = "ocppCsmsUrl", max_length = 512)]
+    pub ocpp_csms_url: String,
     /// Duration in seconds before a message send by the Charging Station via this network connection times-out.
     /// The best setting depends on the underlying network and response times of the CSMS.
     /// If you are looking for a some guideline: use 30 seconds as a starting point.
-    #[serde(rename = "messageTimeout")]
+    #[ocpp(rename = "messageTimeout")]
     pub message_timeout: i64,
     /// This field specifies the security profile used when connecting to the CSMS with this NetworkConnectionProfile.
-    #[serde(rename = "securityProfile")]
+    #[ocpp(rename = "securityProfile")]
     pub security_profile: i64,
     /// Applicable Network Interface.
-    #[serde(rename = "ocppInterface")]
+    #[ocpp(rename = "ocppInterface")]
     pub ocpp_interface: OcppInterface,
     /// VPN
     /// urn:x-oca:ocpp:uid:2:233268
     /// VPN Configuration settings
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub vpn: ::std::option::Option<Vpn>,
+    pub vpn: Option<Vpn>,
 }
 
 impl NetworkConnectionProfile {
@@ -1789,7 +954,7 @@ impl NetworkConnectionProfile {
     pub fn new(
         ocpp_version: OcppVersion,
         ocpp_transport: OcppTransport,
-        ocpp_csms_url: impl Into<::std::string::String>,
+        ocpp_csms_url: impl Into<String>,
         message_timeout: i64,
         security_profile: i64,
         ocpp_interface: OcppInterface,
@@ -1826,99 +991,25 @@ impl NetworkConnectionProfile {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NetworkConnectionProfile {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "apn",
-                required: false,
-                schema: <Apn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocppVersion",
-                required: true,
-                schema: <OcppVersion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocppTransport",
-                required: true,
-                schema: <OcppTransport as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocppCsmsUrl",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "messageTimeout",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "securityProfile",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ocppInterface",
-                required: true,
-                schema: <OcppInterface as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "vpn",
-                required: false,
-                schema: <Vpn as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The payload of a `NotifyReport` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyReportRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The id of the GetReportRequest  or GetBaseReportRequest that requested this report
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// Timestamp of the moment this message was generated at the Charging Station.
-    #[serde(rename = "generatedAt")]
+    #[ocpp(rename = "generatedAt")]
     pub generated_at: ::ocpp_messages::DateTime,
     /// Class to report components, variables and variable attributes and characteristics.
-    #[serde(
-        rename = "reportData",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub report_data: ::std::vec::Vec<ReportData>,
+    #[ocpp(rename = "reportData", min_items = 1)]
+    pub report_data: Option<Vec<ReportData>>,
     /// “to be continued” indicator. Indicates whether another part of the report follows in an upcoming notifyReportRequest message. Default value when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
     /// Sequence number of this message. First message starts at 0.
-    #[serde(rename = "seqNo")]
+    #[ocpp(rename = "seqNo")]
     pub seq_no: i64,
 }
 
@@ -1933,7 +1024,7 @@ impl NotifyReportRequest {
             custom_data: None,
             request_id,
             generated_at,
-            report_data: Default::default(),
+            report_data: None,
             tbc: None,
             seq_no,
         }
@@ -1944,6 +1035,12 @@ impl NotifyReportRequest {
         self.custom_data = Some(custom_data);
         self
     }
+    /// Sets `reportData`.
+    #[must_use]
+    pub fn with_report_data(mut self, report_data: Vec<ReportData>) -> Self {
+        self.report_data = Some(report_data);
+        self
+    }
     /// Sets `tbc`.
     #[must_use]
     pub fn with_tbc(mut self, tbc: bool) -> Self {
@@ -1952,71 +1049,14 @@ impl NotifyReportRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyReportRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "generatedAt",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reportData",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ReportData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "seqNo",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyReportRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyReport` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyReportResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyReportResponse {
@@ -2032,25 +1072,11 @@ impl NotifyReportResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyReportResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyReportResponse {}
+
 /// Applicable Network Interface.
 #[doc(alias = "OCPPInterfaceEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2058,7 +1084,8 @@ impl ::ocpp_messages::Message for NotifyReportResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum OcppInterface {
     /// `Wired0`
@@ -2079,71 +1106,11 @@ pub enum OcppInterface {
     Wireless3,
 }
 
-impl ::std::fmt::Display for OcppInterface {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Wired0 => f.write_str("Wired0"),
-            Self::Wired1 => f.write_str("Wired1"),
-            Self::Wired2 => f.write_str("Wired2"),
-            Self::Wired3 => f.write_str("Wired3"),
-            Self::Wireless0 => f.write_str("Wireless0"),
-            Self::Wireless1 => f.write_str("Wireless1"),
-            Self::Wireless2 => f.write_str("Wireless2"),
-            Self::Wireless3 => f.write_str("Wireless3"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for OcppInterface {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Wired0" => Ok(Self::Wired0),
-            "Wired1" => Ok(Self::Wired1),
-            "Wired2" => Ok(Self::Wired2),
-            "Wired3" => Ok(Self::Wired3),
-            "Wireless0" => Ok(Self::Wireless0),
-            "Wireless1" => Ok(Self::Wireless1),
-            "Wireless2" => Ok(Self::Wireless2),
-            "Wireless3" => Ok(Self::Wireless3),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for OcppInterface {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for OcppInterface {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Wired0",
-            "Wired1",
-            "Wired2",
-            "Wired3",
-            "Wireless0",
-            "Wireless1",
-            "Wireless2",
-            "Wireless3",
-        ],
-    );
-}
-
 /// Communication_ Function. OCPP_ Transport. OCPP_ Transport_ Code
 /// urn:x-oca:ocpp:uid:1:569356
 /// Defines the transport protocol (e.g. SOAP or JSON). Note: SOAP is not supported in OCPP 2.0, but is supported by other versions of OCPP.
 #[doc(alias = "OCPPTransportEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2151,52 +1118,16 @@ impl ::ocpp_messages::validate::HasSchema for OcppInterface {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum OcppTransport {
     /// `JSON`
-    #[serde(rename = "JSON")]
+    #[ocpp(rename = "JSON")]
     Json,
     /// `SOAP`
-    #[serde(rename = "SOAP")]
+    #[ocpp(rename = "SOAP")]
     Soap,
-}
-
-impl ::std::fmt::Display for OcppTransport {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Json => f.write_str("JSON"),
-            Self::Soap => f.write_str("SOAP"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for OcppTransport {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "JSON" => Ok(Self::Json),
-            "SOAP" => Ok(Self::Soap),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for OcppTransport {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for OcppTransport {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["JSON", "SOAP"],
-    );
 }
 
 /// Communication_ Function. OCPP_ Version. OCPP_ Version_ Code
@@ -2204,8 +1135,6 @@ impl ::ocpp_messages::validate::HasSchema for OcppTransport {
 /// Defines the OCPP version used for this communication function.
 #[doc(alias = "OCPPVersionEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2213,70 +1142,28 @@ impl ::ocpp_messages::validate::HasSchema for OcppTransport {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum OcppVersion {
     /// `OCPP12`
-    #[serde(rename = "OCPP12")]
+    #[ocpp(rename = "OCPP12")]
     Ocpp12,
     /// `OCPP15`
-    #[serde(rename = "OCPP15")]
+    #[ocpp(rename = "OCPP15")]
     Ocpp15,
     /// `OCPP16`
-    #[serde(rename = "OCPP16")]
+    #[ocpp(rename = "OCPP16")]
     Ocpp16,
     /// `OCPP20`
-    #[serde(rename = "OCPP20")]
+    #[ocpp(rename = "OCPP20")]
     Ocpp20,
-}
-
-impl ::std::fmt::Display for OcppVersion {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Ocpp12 => f.write_str("OCPP12"),
-            Self::Ocpp15 => f.write_str("OCPP15"),
-            Self::Ocpp16 => f.write_str("OCPP16"),
-            Self::Ocpp20 => f.write_str("OCPP20"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for OcppVersion {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "OCPP12" => Ok(Self::Ocpp12),
-            "OCPP15" => Ok(Self::Ocpp15),
-            "OCPP16" => Ok(Self::Ocpp16),
-            "OCPP20" => Ok(Self::Ocpp20),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for OcppVersion {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for OcppVersion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["OCPP12", "OCPP15", "OCPP16", "OCPP20"],
-    );
 }
 
 /// This contains whether the Charging Station has been registered
 /// within the CSMS.
 #[doc(alias = "RegistrationStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2284,7 +1171,8 @@ impl ::ocpp_messages::validate::HasSchema for OcppVersion {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum RegistrationStatus {
     /// `Accepted`
@@ -2295,50 +1183,9 @@ pub enum RegistrationStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for RegistrationStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Pending => f.write_str("Pending"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for RegistrationStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Pending" => Ok(Self::Pending),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for RegistrationStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for RegistrationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Pending", "Rejected"],
-    );
-}
-
 /// This field specifies the report base.
 #[doc(alias = "ReportBaseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2346,7 +1193,8 @@ impl ::ocpp_messages::validate::HasSchema for RegistrationStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ReportBase {
     /// `ConfigurationInventory`
@@ -2357,69 +1205,23 @@ pub enum ReportBase {
     SummaryInventory,
 }
 
-impl ::std::fmt::Display for ReportBase {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ConfigurationInventory => f.write_str("ConfigurationInventory"),
-            Self::FullInventory => f.write_str("FullInventory"),
-            Self::SummaryInventory => f.write_str("SummaryInventory"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ReportBase {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ConfigurationInventory" => Ok(Self::ConfigurationInventory),
-            "FullInventory" => Ok(Self::FullInventory),
-            "SummaryInventory" => Ok(Self::SummaryInventory),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ReportBase {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ReportBase {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ConfigurationInventory", "FullInventory", "SummaryInventory"],
-    );
-}
-
 /// Class to report components, variables and variable attributes and characteristics.
 #[doc(alias = "ReportDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReportData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
     pub variable: Variable,
     /// Attribute data of a variable.
-    #[serde(rename = "variableAttribute")]
-    pub variable_attribute: ::std::vec::Vec<VariableAttribute>,
+    #[ocpp(rename = "variableAttribute", min_items = 1, max_items = 4)]
+    pub variable_attribute: Vec<VariableAttribute>,
     /// Fixed read-only parameters of a variable.
-    #[serde(
-        rename = "variableCharacteristics",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub variable_characteristics: ::std::option::Option<VariableCharacteristics>,
+    #[ocpp(rename = "variableCharacteristics")]
+    pub variable_characteristics: Option<VariableCharacteristics>,
 }
 
 impl ReportData {
@@ -2427,7 +1229,7 @@ impl ReportData {
     pub fn new(
         component: Component,
         variable: Variable,
-        variable_attribute: ::std::vec::Vec<VariableAttribute>,
+        variable_attribute: Vec<VariableAttribute>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -2454,48 +1256,9 @@ impl ReportData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReportData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variableAttribute",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <VariableAttribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(4usize),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variableCharacteristics",
-                required: false,
-                schema: <VariableCharacteristics as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// This contains the type of reset that the Charging Station or EVSE should perform.
 #[doc(alias = "ResetEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2503,7 +1266,8 @@ impl ::ocpp_messages::validate::HasSchema for ReportData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Reset {
     /// `Immediate`
@@ -2512,59 +1276,18 @@ pub enum Reset {
     OnIdle,
 }
 
-impl ::std::fmt::Display for Reset {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Immediate => f.write_str("Immediate"),
-            Self::OnIdle => f.write_str("OnIdle"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Reset {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Immediate" => Ok(Self::Immediate),
-            "OnIdle" => Ok(Self::OnIdle),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Reset {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Reset {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Immediate", "OnIdle"],
-    );
-}
-
 /// The payload of a `Reset` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ResetRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the type of reset that the Charging Station or EVSE should perform.
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: Reset,
     /// This contains the ID of a specific EVSE that needs to be reset, instead of the entire Charging Station.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
 }
 
 impl ResetRequest {
@@ -2590,52 +1313,19 @@ impl ResetRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ResetRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <Reset as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ResetRequest {}
+
 /// The payload of the CALLRESULT answering `Reset` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ResetResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to perform the reset.
     pub status: ResetStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ResetResponse {
@@ -2661,35 +1351,11 @@ impl ResetResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ResetResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ResetStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ResetResponse {}
+
 /// This indicates whether the Charging Station is able to perform the reset.
 #[doc(alias = "ResetStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2697,7 +1363,8 @@ impl ::ocpp_messages::Message for ResetResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ResetStatus {
     /// `Accepted`
@@ -2708,62 +1375,19 @@ pub enum ResetStatus {
     Scheduled,
 }
 
-impl ::std::fmt::Display for ResetStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Scheduled => f.write_str("Scheduled"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ResetStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Scheduled" => Ok(Self::Scheduled),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ResetStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ResetStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Scheduled"],
-    );
-}
-
 /// The payload of a `SetNetworkProfile` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetNetworkProfileRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Slot in which the configuration should be stored.
-    #[serde(rename = "configurationSlot")]
+    #[ocpp(rename = "configurationSlot")]
     pub configuration_slot: i64,
     /// Communication_ Function
     /// urn:x-oca:ocpp:uid:2:233304
     /// The NetworkConnectionProfile defines the functional and technical parameters of a communication link.
-    #[serde(rename = "connectionData")]
+    #[ocpp(rename = "connectionData")]
     pub connection_data: NetworkConnectionProfile,
 }
 
@@ -2787,52 +1411,19 @@ impl SetNetworkProfileRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "configurationSlot",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectionData",
-                required: true,
-                schema: <NetworkConnectionProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetNetworkProfileRequest {}
+
 /// The payload of the CALLRESULT answering `SetNetworkProfile` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetNetworkProfileResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Result of operation.
     pub status: SetNetworkProfileStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SetNetworkProfileResponse {
@@ -2858,35 +1449,11 @@ impl SetNetworkProfileResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <SetNetworkProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetNetworkProfileResponse {}
+
 /// Result of operation.
 #[doc(alias = "SetNetworkProfileStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2894,7 +1461,8 @@ impl ::ocpp_messages::Message for SetNetworkProfileResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum SetNetworkProfileStatus {
     /// `Accepted`
@@ -2905,67 +1473,21 @@ pub enum SetNetworkProfileStatus {
     Failed,
 }
 
-impl ::std::fmt::Display for SetNetworkProfileStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Failed => f.write_str("Failed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for SetNetworkProfileStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Failed" => Ok(Self::Failed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for SetNetworkProfileStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SetNetworkProfileStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Failed"],
-    );
-}
-
 /// `SetVariableDataType` from the OCPP schemas.
 #[doc(alias = "SetVariableDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariableData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(
-        rename = "attributeType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_type: ::std::option::Option<Attribute>,
+    #[ocpp(rename = "attributeType")]
+    pub attribute_type: Option<Attribute>,
     /// Value to be assigned to attribute of variable.
     ///
     /// The Configuration Variable `ConfigurationValueSize` can be used to limit SetVariableData.attributeValue and VariableCharacteristics.valueList. The max size of these values will always remain equal.
-    #[serde(rename = "attributeValue")]
-    pub attribute_value: ::std::string::String,
+    #[ocpp(rename = "attributeValue", max_length = 1000)]
+    pub attribute_value: String,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
@@ -2975,7 +1497,7 @@ pub struct SetVariableData {
 impl SetVariableData {
     /// A `SetVariableData` from its required members, in schema order; optional members are unset.
     pub fn new(
-        attribute_value: impl Into<::std::string::String>,
+        attribute_value: impl Into<String>,
         component: Component,
         variable: Variable,
     ) -> Self {
@@ -3001,69 +1523,22 @@ impl SetVariableData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariableData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeType",
-                required: false,
-                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeValue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(1000usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// `SetVariableResultType` from the OCPP schemas.
 #[doc(alias = "SetVariableResultType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariableResult {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(
-        rename = "attributeType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_type: ::std::option::Option<Attribute>,
+    #[ocpp(rename = "attributeType")]
+    pub attribute_type: Option<Attribute>,
     /// Result status of setting the variable.
-    #[serde(rename = "attributeStatus")]
+    #[ocpp(rename = "attributeStatus")]
     pub attribute_status: SetVariableStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "attributeStatusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub attribute_status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "attributeStatusInfo")]
+    pub attribute_status_info: Option<StatusInfo>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
@@ -3109,49 +1584,9 @@ impl SetVariableResult {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariableResult {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeType",
-                required: false,
-                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeStatus",
-                required: true,
-                schema: <SetVariableStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "attributeStatusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: true,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Result status of setting the variable.
 #[doc(alias = "SetVariableStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3159,7 +1594,8 @@ impl ::ocpp_messages::validate::HasSchema for SetVariableResult {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum SetVariableStatus {
     /// `Accepted`
@@ -3176,76 +1612,20 @@ pub enum SetVariableStatus {
     RebootRequired,
 }
 
-impl ::std::fmt::Display for SetVariableStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::UnknownComponent => f.write_str("UnknownComponent"),
-            Self::UnknownVariable => f.write_str("UnknownVariable"),
-            Self::NotSupportedAttributeType => f.write_str("NotSupportedAttributeType"),
-            Self::RebootRequired => f.write_str("RebootRequired"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for SetVariableStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "UnknownComponent" => Ok(Self::UnknownComponent),
-            "UnknownVariable" => Ok(Self::UnknownVariable),
-            "NotSupportedAttributeType" => Ok(Self::NotSupportedAttributeType),
-            "RebootRequired" => Ok(Self::RebootRequired),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for SetVariableStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SetVariableStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "Rejected",
-            "UnknownComponent",
-            "UnknownVariable",
-            "NotSupportedAttributeType",
-            "RebootRequired",
-        ],
-    );
-}
-
 /// The payload of a `SetVariables` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariablesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `setVariableData` member.
-    #[serde(rename = "setVariableData")]
-    pub set_variable_data: ::std::vec::Vec<SetVariableData>,
+    #[ocpp(rename = "setVariableData", min_items = 1)]
+    pub set_variable_data: Vec<SetVariableData>,
 }
 
 impl SetVariablesRequest {
     /// A `SetVariablesRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(set_variable_data: ::std::vec::Vec<SetVariableData>) -> Self {
+    pub fn new(set_variable_data: Vec<SetVariableData>) -> Self {
         Self {
             custom_data: None,
             set_variable_data,
@@ -3259,47 +1639,22 @@ impl SetVariablesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariablesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "setVariableData",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SetVariableData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetVariablesRequest {}
+
 /// The payload of the CALLRESULT answering `SetVariables` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetVariablesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The `setVariableResult` member.
-    #[serde(rename = "setVariableResult")]
-    pub set_variable_result: ::std::vec::Vec<SetVariableResult>,
+    #[ocpp(rename = "setVariableResult", min_items = 1)]
+    pub set_variable_result: Vec<SetVariableResult>,
 }
 
 impl SetVariablesResponse {
     /// A `SetVariablesResponse` from its required members, in schema order; optional members are unset.
-    pub fn new(set_variable_result: ::std::vec::Vec<SetVariableResult>) -> Self {
+    pub fn new(set_variable_result: Vec<SetVariableResult>) -> Self {
         Self {
             custom_data: None,
             set_variable_result,
@@ -3313,57 +1668,29 @@ impl SetVariablesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetVariablesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "setVariableResult",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SetVariableResult as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetVariablesResponse {}
+
 /// Attribute data of a variable.
 #[doc(alias = "VariableAttributeType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct VariableAttribute {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Attribute type for which value is requested. When absent, default Actual is assumed.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-    pub type_: ::std::option::Option<Attribute>,
+    #[ocpp(rename = "type")]
+    pub type_: Option<Attribute>,
     /// Value of the attribute. May only be omitted when mutability is set to 'WriteOnly'.
     ///
     /// The Configuration Variable `ReportingValueSize` can be used to limit GetVariableResult.attributeValue, VariableAttribute.value and EventData.actualValue. The max size of these values will always remain equal.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub value: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 2500)]
+    pub value: Option<String>,
     /// Defines the mutability of this attribute. Default is ReadWrite when omitted.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub mutability: ::std::option::Option<Mutability>,
+    pub mutability: Option<Mutability>,
     /// If true, value will be persistent across system reboots or power down. Default when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub persistent: ::std::option::Option<bool>,
+    pub persistent: Option<bool>,
     /// If true, value that will never be changed by the Charging Station at runtime. Default when omitted is false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub constant: ::std::option::Option<bool>,
+    pub constant: Option<bool>,
 }
 
 impl VariableAttribute {
@@ -3392,7 +1719,7 @@ impl VariableAttribute {
     }
     /// Sets `value`.
     #[must_use]
-    pub fn with_value(mut self, value: impl Into<::std::string::String>) -> Self {
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
     }
@@ -3416,71 +1743,25 @@ impl VariableAttribute {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for VariableAttribute {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: false,
-                schema: <Attribute as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "value",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(2500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "mutability",
-                required: false,
-                schema: <Mutability as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "persistent",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "constant",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Fixed read-only parameters of a variable.
 #[doc(alias = "VariableCharacteristicsType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct VariableCharacteristics {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Unit of the variable. When the transmitted value has a unit, this field SHALL be included.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub unit: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 16)]
+    pub unit: Option<String>,
     /// Data type of this variable.
-    #[serde(rename = "dataType")]
+    #[ocpp(rename = "dataType")]
     pub data_type: Data,
     /// Minimum possible value of this variable.
-    #[serde(rename = "minLimit", skip_serializing_if = "::std::option::Option::is_none")]
-    pub min_limit: ::std::option::Option<f64>,
+    #[ocpp(rename = "minLimit")]
+    pub min_limit: Option<f64>,
     /// Maximum possible value of this variable. When the datatype of this Variable is String, OptionList, SequenceList or MemberList, this field defines the maximum length of the (CSV) string.
-    #[serde(rename = "maxLimit", skip_serializing_if = "::std::option::Option::is_none")]
-    pub max_limit: ::std::option::Option<f64>,
+    #[ocpp(rename = "maxLimit")]
+    pub max_limit: Option<f64>,
     /// Allowed values when variable is Option/Member/SequenceList.
     ///
     /// * OptionList: The (Actual) Variable value must be a single value from the reported (CSV) enumeration list.
@@ -3492,13 +1773,10 @@ pub struct VariableCharacteristics {
     /// This is a comma separated list.
     ///
     /// The Configuration Variable `ConfigurationValueSize` can be used to limit SetVariableData.attributeValue and VariableCharacteristics.valueList. The max size of these values will always remain equal.
-    #[serde(
-        rename = "valuesList",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub values_list: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "valuesList", max_length = 1000)]
+    pub values_list: Option<String>,
     /// Flag indicating if this variable supports monitoring.
-    #[serde(rename = "supportsMonitoring")]
+    #[ocpp(rename = "supportsMonitoring")]
     pub supports_monitoring: bool,
 }
 
@@ -3523,7 +1801,7 @@ impl VariableCharacteristics {
     }
     /// Sets `unit`.
     #[must_use]
-    pub fn with_unit(mut self, unit: impl Into<::std::string::String>) -> Self {
+    pub fn with_unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
@@ -3541,122 +1819,60 @@ impl VariableCharacteristics {
     }
     /// Sets `valuesList`.
     #[must_use]
-    pub fn with_values_list(
-        mut self,
-        values_list: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_values_list(mut self, values_list: impl Into<String>) -> Self {
         self.values_list = Some(values_list.into());
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for VariableCharacteristics {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "unit",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(16usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "dataType",
-                required: true,
-                schema: <Data as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "minLimit",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "maxLimit",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "valuesList",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(1000usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "supportsMonitoring",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 /// VPN
 /// urn:x-oca:ocpp:uid:2:233268
 /// VPN Configuration settings
 #[doc(alias = "VPNType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Vpn {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// VPN. Server. URI
     /// urn:x-oca:ocpp:uid:1:569272
     /// VPN Server Address
-    pub server: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub server: String,
     /// VPN. User. User_ Name
     /// urn:x-oca:ocpp:uid:1:569273
     /// VPN User
-    pub user: ::std::string::String,
+    #[ocpp(max_length = 20)]
+    pub user: String,
     /// VPN. Group. Group_ Name
     /// urn:x-oca:ocpp:uid:1:569274
     /// VPN group.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub group: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 20)]
+    pub group: Option<String>,
     /// VPN. Password. Password
     /// urn:x-oca:ocpp:uid:1:569275
     /// VPN Password.
-    pub password: ::std::string::String,
+    #[ocpp(max_length = 20)]
+    pub password: String,
     /// VPN. Key. VPN_ Key
     /// urn:x-oca:ocpp:uid:1:569276
     /// VPN shared secret.
-    pub key: ::std::string::String,
+    #[ocpp(max_length = 255)]
+    pub key: String,
     /// VPN. Type. VPN_ Code
     /// urn:x-oca:ocpp:uid:1:569277
     /// Type of VPN
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: VpnEnum,
 }
 
 impl Vpn {
     /// A `Vpn` from its required members, in schema order; optional members are unset.
     pub fn new(
-        server: impl Into<::std::string::String>,
-        user: impl Into<::std::string::String>,
-        password: impl Into<::std::string::String>,
-        key: impl Into<::std::string::String>,
+        server: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+        key: impl Into<String>,
         type_: VpnEnum,
     ) -> Self {
         Self {
@@ -3677,73 +1893,10 @@ impl Vpn {
     }
     /// Sets `group`.
     #[must_use]
-    pub fn with_group(mut self, group: impl Into<::std::string::String>) -> Self {
+    pub fn with_group(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Vpn {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "server",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "user",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "group",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "password",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "key",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <VpnEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 /// VPN. Type. VPN_ Code
@@ -3751,8 +1904,6 @@ impl ::ocpp_messages::validate::HasSchema for Vpn {
 /// Type of VPN
 #[doc(alias = "VPNEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3760,60 +1911,20 @@ impl ::ocpp_messages::validate::HasSchema for Vpn {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum VpnEnum {
     /// `IKEv2`
-    #[serde(rename = "IKEv2")]
+    #[ocpp(rename = "IKEv2")]
     IkEv2,
     /// `IPSec`
-    #[serde(rename = "IPSec")]
+    #[ocpp(rename = "IPSec")]
     IpSec,
     /// `L2TP`
-    #[serde(rename = "L2TP")]
+    #[ocpp(rename = "L2TP")]
     L2tp,
     /// `PPTP`
-    #[serde(rename = "PPTP")]
+    #[ocpp(rename = "PPTP")]
     Pptp,
-}
-
-impl ::std::fmt::Display for VpnEnum {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::IkEv2 => f.write_str("IKEv2"),
-            Self::IpSec => f.write_str("IPSec"),
-            Self::L2tp => f.write_str("L2TP"),
-            Self::Pptp => f.write_str("PPTP"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for VpnEnum {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "IKEv2" => Ok(Self::IkEv2),
-            "IPSec" => Ok(Self::IpSec),
-            "L2TP" => Ok(Self::L2tp),
-            "PPTP" => Ok(Self::Pptp),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for VpnEnum {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for VpnEnum {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["IKEv2", "IPSec", "L2TP", "PPTP"],
-    );
 }

@@ -2,8 +2,12 @@
 
 //! RemoteControl (OCPP 2.0.1 Part 2, functional block F): remote start and stop, triggering messages, unlocking connectors.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    ChargingProfile, ChargingSchedule, CustomData, Evse, IdToken, RequestStartStopStatus,
+    AdditionalInfo, ChargingProfile, ChargingProfileKind, ChargingProfilePurpose,
+    ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod, ConsumptionCost, Cost,
+    CostKind, CustomData, Evse, IdToken, IdTokenEnum, RecurrencyKind,
+    RelativeTimeInterval, RequestStartStopStatus, SalesTariff, SalesTariffEntry,
     StatusInfo,
 };
 
@@ -18,6 +22,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct RequestStartTransactionFeature;
+
     /// The `RequestStopTransaction` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "RequestStopTransaction",
@@ -26,6 +31,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct RequestStopTransactionFeature;
+
     /// The `TriggerMessage` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "TriggerMessage",
@@ -34,6 +40,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct TriggerMessageFeature;
+
     /// The `UnlockConnector` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "UnlockConnector",
@@ -47,8 +54,6 @@ pub use super::types::{
 /// Type of message to be triggered.
 #[doc(alias = "MessageTriggerEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -56,7 +61,8 @@ pub use super::types::{
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MessageTrigger {
     /// `BootNotification`
@@ -72,7 +78,7 @@ pub enum MessageTrigger {
     /// `SignChargingStationCertificate`
     SignChargingStationCertificate,
     /// `SignV2GCertificate`
-    #[serde(rename = "SignV2GCertificate")]
+    #[ocpp(rename = "SignV2GCertificate")]
     SignV2gCertificate,
     /// `StatusNotification`
     StatusNotification,
@@ -84,112 +90,29 @@ pub enum MessageTrigger {
     PublishFirmwareStatusNotification,
 }
 
-impl ::std::fmt::Display for MessageTrigger {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::BootNotification => f.write_str("BootNotification"),
-            Self::LogStatusNotification => f.write_str("LogStatusNotification"),
-            Self::FirmwareStatusNotification => f.write_str("FirmwareStatusNotification"),
-            Self::Heartbeat => f.write_str("Heartbeat"),
-            Self::MeterValues => f.write_str("MeterValues"),
-            Self::SignChargingStationCertificate => {
-                f.write_str("SignChargingStationCertificate")
-            }
-            Self::SignV2gCertificate => f.write_str("SignV2GCertificate"),
-            Self::StatusNotification => f.write_str("StatusNotification"),
-            Self::TransactionEvent => f.write_str("TransactionEvent"),
-            Self::SignCombinedCertificate => f.write_str("SignCombinedCertificate"),
-            Self::PublishFirmwareStatusNotification => {
-                f.write_str("PublishFirmwareStatusNotification")
-            }
-        }
-    }
-}
-
-impl ::std::str::FromStr for MessageTrigger {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "BootNotification" => Ok(Self::BootNotification),
-            "LogStatusNotification" => Ok(Self::LogStatusNotification),
-            "FirmwareStatusNotification" => Ok(Self::FirmwareStatusNotification),
-            "Heartbeat" => Ok(Self::Heartbeat),
-            "MeterValues" => Ok(Self::MeterValues),
-            "SignChargingStationCertificate" => Ok(Self::SignChargingStationCertificate),
-            "SignV2GCertificate" => Ok(Self::SignV2gCertificate),
-            "StatusNotification" => Ok(Self::StatusNotification),
-            "TransactionEvent" => Ok(Self::TransactionEvent),
-            "SignCombinedCertificate" => Ok(Self::SignCombinedCertificate),
-            "PublishFirmwareStatusNotification" => {
-                Ok(Self::PublishFirmwareStatusNotification)
-            }
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MessageTrigger {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MessageTrigger {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "BootNotification",
-            "LogStatusNotification",
-            "FirmwareStatusNotification",
-            "Heartbeat",
-            "MeterValues",
-            "SignChargingStationCertificate",
-            "SignV2GCertificate",
-            "StatusNotification",
-            "TransactionEvent",
-            "SignCombinedCertificate",
-            "PublishFirmwareStatusNotification",
-        ],
-    );
-}
-
 /// The payload of a `RequestStartTransaction` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct RequestStartTransactionRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Number of the EVSE on which to start the transaction. EvseId SHALL be &gt; 0
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(
-        rename = "groupIdToken",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub group_id_token: ::std::option::Option<IdToken>,
+    #[ocpp(rename = "groupIdToken")]
+    pub group_id_token: Option<IdToken>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken")]
+    #[ocpp(rename = "idToken")]
     pub id_token: IdToken,
     /// Id given by the server to this start request. The Charging Station might return this in the `TransactionEventRequest`, letting the server know which transaction was started for this request. Use to start a transaction.
-    #[serde(rename = "remoteStartId")]
+    #[ocpp(rename = "remoteStartId")]
     pub remote_start_id: i64,
     /// Charging_ Profile
     /// urn:x-oca:ocpp:uid:2:233255
     /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
-    #[serde(
-        rename = "chargingProfile",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_profile: ::std::option::Option<ChargingProfile>,
+    #[ocpp(rename = "chargingProfile")]
+    pub charging_profile: Option<ChargingProfile>,
 }
 
 impl RequestStartTransactionRequest {
@@ -230,77 +153,22 @@ impl RequestStartTransactionRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for RequestStartTransactionRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "groupIdToken",
-                required: false,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: true,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "remoteStartId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfile",
-                required: false,
-                schema: <ChargingProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for RequestStartTransactionRequest {}
+
 /// The payload of the CALLRESULT answering `RequestStartTransaction` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct RequestStartTransactionResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Status indicating whether the Charging Station accepts the request to start a transaction.
     pub status: RequestStartStopStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// When the transaction was already started by the Charging Station before the RequestStartTransactionRequest was received, for example: cable plugged in first. This contains the transactionId of the already started transaction.
-    #[serde(
-        rename = "transactionId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub transaction_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: Option<String>,
 }
 
 impl RequestStartTransactionResponse {
@@ -327,66 +195,28 @@ impl RequestStartTransactionResponse {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(
-        mut self,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for RequestStartTransactionResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <RequestStartStopStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for RequestStartTransactionResponse {}
+
 /// The payload of a `RequestStopTransaction` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct RequestStopTransactionRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The identifier of the transaction which the Charging Station is requested to stop.
-    #[serde(rename = "transactionId")]
-    pub transaction_id: ::std::string::String,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: String,
 }
 
 impl RequestStopTransactionRequest {
     /// A `RequestStopTransactionRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn new(transaction_id: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             transaction_id: transaction_id.into(),
@@ -400,47 +230,19 @@ impl RequestStopTransactionRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for RequestStopTransactionRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for RequestStopTransactionRequest {}
+
 /// The payload of the CALLRESULT answering `RequestStopTransaction` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct RequestStopTransactionResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Status indicating whether the Charging Station accepts the request to start a transaction.
     pub status: RequestStartStopStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl RequestStopTransactionResponse {
@@ -466,47 +268,20 @@ impl RequestStopTransactionResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for RequestStopTransactionResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <RequestStartStopStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for RequestStopTransactionResponse {}
+
 /// The payload of a `TriggerMessage` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TriggerMessageRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// EVSE
     /// urn:x-oca:ocpp:uid:2:233123
     /// Electric Vehicle Supply Equipment
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse: ::std::option::Option<Evse>,
+    pub evse: Option<Evse>,
     /// Type of message to be triggered.
-    #[serde(rename = "requestedMessage")]
+    #[ocpp(rename = "requestedMessage")]
     pub requested_message: MessageTrigger,
 }
 
@@ -533,48 +308,19 @@ impl TriggerMessageRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for TriggerMessageRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evse",
-                required: false,
-                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestedMessage",
-                required: true,
-                schema: <MessageTrigger as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for TriggerMessageRequest {}
+
 /// The payload of the CALLRESULT answering `TriggerMessage` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TriggerMessageResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates whether the Charging Station will send the requested notification or not.
     pub status: TriggerMessageStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl TriggerMessageResponse {
@@ -600,35 +346,11 @@ impl TriggerMessageResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for TriggerMessageResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <TriggerMessageStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for TriggerMessageResponse {}
+
 /// Indicates whether the Charging Station will send the requested notification or not.
 #[doc(alias = "TriggerMessageStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -636,7 +358,8 @@ impl ::ocpp_messages::Message for TriggerMessageResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum TriggerMessageStatus {
     /// `Accepted`
@@ -647,60 +370,17 @@ pub enum TriggerMessageStatus {
     NotImplemented,
 }
 
-impl ::std::fmt::Display for TriggerMessageStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::NotImplemented => f.write_str("NotImplemented"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for TriggerMessageStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "NotImplemented" => Ok(Self::NotImplemented),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for TriggerMessageStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for TriggerMessageStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "NotImplemented"],
-    );
-}
-
 /// The payload of a `UnlockConnector` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UnlockConnectorRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the identifier of the EVSE for which a connector needs to be unlocked.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
     /// This contains the identifier of the connector that needs to be unlocked.
-    #[serde(rename = "connectorId")]
+    #[ocpp(rename = "connectorId")]
     pub connector_id: i64,
 }
 
@@ -721,56 +401,19 @@ impl UnlockConnectorRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UnlockConnectorRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectorId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UnlockConnectorRequest {}
+
 /// The payload of the CALLRESULT answering `UnlockConnector` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UnlockConnectorResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station has unlocked the connector.
     pub status: UnlockStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl UnlockConnectorResponse {
@@ -796,35 +439,11 @@ impl UnlockConnectorResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UnlockConnectorResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <UnlockStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for UnlockConnectorResponse {}
+
 /// This indicates whether the Charging Station has unlocked the connector.
 #[doc(alias = "UnlockStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -832,7 +451,8 @@ impl ::ocpp_messages::Message for UnlockConnectorResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum UnlockStatus {
     /// `Unlocked`
@@ -843,47 +463,4 @@ pub enum UnlockStatus {
     OngoingAuthorizedTransaction,
     /// `UnknownConnector`
     UnknownConnector,
-}
-
-impl ::std::fmt::Display for UnlockStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Unlocked => f.write_str("Unlocked"),
-            Self::UnlockFailed => f.write_str("UnlockFailed"),
-            Self::OngoingAuthorizedTransaction => {
-                f.write_str("OngoingAuthorizedTransaction")
-            }
-            Self::UnknownConnector => f.write_str("UnknownConnector"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for UnlockStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Unlocked" => Ok(Self::Unlocked),
-            "UnlockFailed" => Ok(Self::UnlockFailed),
-            "OngoingAuthorizedTransaction" => Ok(Self::OngoingAuthorizedTransaction),
-            "UnknownConnector" => Ok(Self::UnknownConnector),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for UnlockStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for UnlockStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Unlocked", "UnlockFailed", "OngoingAuthorizedTransaction", "UnknownConnector"],
-    );
 }

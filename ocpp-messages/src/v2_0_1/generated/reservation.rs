@@ -2,7 +2,8 @@
 
 //! Reservation (OCPP 2.0.1 Part 2, functional block H): reserving an EVSE for an id token.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, IdToken, StatusInfo};
+
+pub use super::types::{AdditionalInfo, CustomData, IdToken, IdTokenEnum, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "reservation";
@@ -15,6 +16,7 @@ pub use super::types::{CustomData, IdToken, StatusInfo};
         initiator = Csms
     )]
     pub struct CancelReservationFeature;
+
     /// The `ReservationStatusUpdate` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "ReservationStatusUpdate",
@@ -23,6 +25,7 @@ pub use super::types::{CustomData, IdToken, StatusInfo};
         initiator = ChargingStation
     )]
     pub struct ReservationStatusUpdateFeature;
+
     /// The `ReserveNow` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "ReserveNow",
@@ -34,17 +37,13 @@ pub use super::types::{CustomData, IdToken, StatusInfo};
 }
 
 /// The payload of a `CancelReservation` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CancelReservationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Id of the reservation to cancel.
-    #[serde(rename = "reservationId")]
+    #[ocpp(rename = "reservationId")]
     pub reservation_id: i64,
 }
 
@@ -64,47 +63,19 @@ impl CancelReservationRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CancelReservationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reservationId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CancelReservationRequest {}
+
 /// The payload of the CALLRESULT answering `CancelReservation` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CancelReservationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates the success or failure of the canceling of a reservation by CSMS.
     pub status: CancelReservationStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl CancelReservationResponse {
@@ -130,35 +101,11 @@ impl CancelReservationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CancelReservationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <CancelReservationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CancelReservationResponse {}
+
 /// This indicates the success or failure of the canceling of a reservation by CSMS.
 #[doc(alias = "CancelReservationStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -166,7 +113,8 @@ impl ::ocpp_messages::Message for CancelReservationResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CancelReservationStatus {
     /// `Accepted`
@@ -175,48 +123,9 @@ pub enum CancelReservationStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for CancelReservationStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for CancelReservationStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CancelReservationStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CancelReservationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
-}
-
 /// This field specifies the connector type.
 #[doc(alias = "ConnectorEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -224,50 +133,51 @@ impl ::ocpp_messages::validate::HasSchema for CancelReservationStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Connector {
     /// `cCCS1`
-    #[serde(rename = "cCCS1")]
+    #[ocpp(rename = "cCCS1")]
     CCcs1,
     /// `cCCS2`
-    #[serde(rename = "cCCS2")]
+    #[ocpp(rename = "cCCS2")]
     CCcs2,
     /// `cG105`
-    #[serde(rename = "cG105")]
+    #[ocpp(rename = "cG105")]
     CG105,
     /// `cTesla`
-    #[serde(rename = "cTesla")]
+    #[ocpp(rename = "cTesla")]
     CTesla,
     /// `cType1`
-    #[serde(rename = "cType1")]
+    #[ocpp(rename = "cType1")]
     CType1,
     /// `cType2`
-    #[serde(rename = "cType2")]
+    #[ocpp(rename = "cType2")]
     CType2,
     /// `s309-1P-16A`
-    #[serde(rename = "s309-1P-16A")]
+    #[ocpp(rename = "s309-1P-16A")]
     S3091p16a,
     /// `s309-1P-32A`
-    #[serde(rename = "s309-1P-32A")]
+    #[ocpp(rename = "s309-1P-32A")]
     S3091p32a,
     /// `s309-3P-16A`
-    #[serde(rename = "s309-3P-16A")]
+    #[ocpp(rename = "s309-3P-16A")]
     S3093p16a,
     /// `s309-3P-32A`
-    #[serde(rename = "s309-3P-32A")]
+    #[ocpp(rename = "s309-3P-32A")]
     S3093p32a,
     /// `sBS1361`
-    #[serde(rename = "sBS1361")]
+    #[ocpp(rename = "sBS1361")]
     SBs1361,
     /// `sCEE-7-7`
-    #[serde(rename = "sCEE-7-7")]
+    #[ocpp(rename = "sCEE-7-7")]
     SCee77,
     /// `sType2`
-    #[serde(rename = "sType2")]
+    #[ocpp(rename = "sType2")]
     SType2,
     /// `sType3`
-    #[serde(rename = "sType3")]
+    #[ocpp(rename = "sType3")]
     SType3,
     /// `Other1PhMax16A`
     Other1PhMax16A,
@@ -278,10 +188,10 @@ pub enum Connector {
     /// `Pan`
     Pan,
     /// `wInductive`
-    #[serde(rename = "wInductive")]
+    #[ocpp(rename = "wInductive")]
     WInductive,
     /// `wResonant`
-    #[serde(rename = "wResonant")]
+    #[ocpp(rename = "wResonant")]
     WResonant,
     /// `Undetermined`
     Undetermined,
@@ -289,121 +199,17 @@ pub enum Connector {
     Unknown,
 }
 
-impl ::std::fmt::Display for Connector {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::CCcs1 => f.write_str("cCCS1"),
-            Self::CCcs2 => f.write_str("cCCS2"),
-            Self::CG105 => f.write_str("cG105"),
-            Self::CTesla => f.write_str("cTesla"),
-            Self::CType1 => f.write_str("cType1"),
-            Self::CType2 => f.write_str("cType2"),
-            Self::S3091p16a => f.write_str("s309-1P-16A"),
-            Self::S3091p32a => f.write_str("s309-1P-32A"),
-            Self::S3093p16a => f.write_str("s309-3P-16A"),
-            Self::S3093p32a => f.write_str("s309-3P-32A"),
-            Self::SBs1361 => f.write_str("sBS1361"),
-            Self::SCee77 => f.write_str("sCEE-7-7"),
-            Self::SType2 => f.write_str("sType2"),
-            Self::SType3 => f.write_str("sType3"),
-            Self::Other1PhMax16A => f.write_str("Other1PhMax16A"),
-            Self::Other1PhOver16A => f.write_str("Other1PhOver16A"),
-            Self::Other3Ph => f.write_str("Other3Ph"),
-            Self::Pan => f.write_str("Pan"),
-            Self::WInductive => f.write_str("wInductive"),
-            Self::WResonant => f.write_str("wResonant"),
-            Self::Undetermined => f.write_str("Undetermined"),
-            Self::Unknown => f.write_str("Unknown"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Connector {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "cCCS1" => Ok(Self::CCcs1),
-            "cCCS2" => Ok(Self::CCcs2),
-            "cG105" => Ok(Self::CG105),
-            "cTesla" => Ok(Self::CTesla),
-            "cType1" => Ok(Self::CType1),
-            "cType2" => Ok(Self::CType2),
-            "s309-1P-16A" => Ok(Self::S3091p16a),
-            "s309-1P-32A" => Ok(Self::S3091p32a),
-            "s309-3P-16A" => Ok(Self::S3093p16a),
-            "s309-3P-32A" => Ok(Self::S3093p32a),
-            "sBS1361" => Ok(Self::SBs1361),
-            "sCEE-7-7" => Ok(Self::SCee77),
-            "sType2" => Ok(Self::SType2),
-            "sType3" => Ok(Self::SType3),
-            "Other1PhMax16A" => Ok(Self::Other1PhMax16A),
-            "Other1PhOver16A" => Ok(Self::Other1PhOver16A),
-            "Other3Ph" => Ok(Self::Other3Ph),
-            "Pan" => Ok(Self::Pan),
-            "wInductive" => Ok(Self::WInductive),
-            "wResonant" => Ok(Self::WResonant),
-            "Undetermined" => Ok(Self::Undetermined),
-            "Unknown" => Ok(Self::Unknown),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Connector {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Connector {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "cCCS1",
-            "cCCS2",
-            "cG105",
-            "cTesla",
-            "cType1",
-            "cType2",
-            "s309-1P-16A",
-            "s309-1P-32A",
-            "s309-3P-16A",
-            "s309-3P-32A",
-            "sBS1361",
-            "sCEE-7-7",
-            "sType2",
-            "sType3",
-            "Other1PhMax16A",
-            "Other1PhOver16A",
-            "Other3Ph",
-            "Pan",
-            "wInductive",
-            "wResonant",
-            "Undetermined",
-            "Unknown",
-        ],
-    );
-}
-
 /// The payload of a `ReservationStatusUpdate` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReservationStatusUpdateRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The ID of the reservation.
-    #[serde(rename = "reservationId")]
+    #[ocpp(rename = "reservationId")]
     pub reservation_id: i64,
     /// The updated reservation status.
-    #[serde(rename = "reservationUpdateStatus")]
+    #[ocpp(rename = "reservationUpdateStatus")]
     pub reservation_update_status: ReservationUpdateStatus,
 }
 
@@ -427,44 +233,14 @@ impl ReservationStatusUpdateRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReservationStatusUpdateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reservationId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reservationUpdateStatus",
-                required: true,
-                schema: <ReservationUpdateStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReservationStatusUpdateRequest {}
+
 /// The payload of the CALLRESULT answering `ReservationStatusUpdate` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReservationStatusUpdateResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl ReservationStatusUpdateResponse {
@@ -480,25 +256,11 @@ impl ReservationStatusUpdateResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReservationStatusUpdateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReservationStatusUpdateResponse {}
+
 /// The updated reservation status.
 #[doc(alias = "ReservationUpdateStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -506,7 +268,8 @@ impl ::ocpp_messages::Message for ReservationStatusUpdateResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ReservationUpdateStatus {
     /// `Expired`
@@ -515,76 +278,29 @@ pub enum ReservationUpdateStatus {
     Removed,
 }
 
-impl ::std::fmt::Display for ReservationUpdateStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Expired => f.write_str("Expired"),
-            Self::Removed => f.write_str("Removed"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ReservationUpdateStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Expired" => Ok(Self::Expired),
-            "Removed" => Ok(Self::Removed),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ReservationUpdateStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ReservationUpdateStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Expired", "Removed"],
-    );
-}
-
 /// The payload of a `ReserveNow` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReserveNowRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Id of reservation.
     pub id: i64,
     /// Date and time at which the reservation expires.
-    #[serde(rename = "expiryDateTime")]
+    #[ocpp(rename = "expiryDateTime")]
     pub expiry_date_time: ::ocpp_messages::DateTime,
     /// This field specifies the connector type.
-    #[serde(
-        rename = "connectorType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub connector_type: ::std::option::Option<Connector>,
+    #[ocpp(rename = "connectorType")]
+    pub connector_type: Option<Connector>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken")]
+    #[ocpp(rename = "idToken")]
     pub id_token: IdToken,
     /// This contains ID of the evse to be reserved.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(
-        rename = "groupIdToken",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub group_id_token: ::std::option::Option<IdToken>,
+    #[ocpp(rename = "groupIdToken")]
+    pub group_id_token: Option<IdToken>,
 }
 
 impl ReserveNowRequest {
@@ -630,80 +346,19 @@ impl ReserveNowRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReserveNowRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "expiryDateTime",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectorType",
-                required: false,
-                schema: <Connector as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: true,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "groupIdToken",
-                required: false,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReserveNowRequest {}
+
 /// The payload of the CALLRESULT answering `ReserveNow` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReserveNowResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates the success or failure of the reservation.
     pub status: ReserveNowStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ReserveNowResponse {
@@ -729,35 +384,11 @@ impl ReserveNowResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReserveNowResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ReserveNowStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReserveNowResponse {}
+
 /// This indicates the success or failure of the reservation.
 #[doc(alias = "ReserveNowStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -765,7 +396,8 @@ impl ::ocpp_messages::Message for ReserveNowResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ReserveNowStatus {
     /// `Accepted`
@@ -778,47 +410,4 @@ pub enum ReserveNowStatus {
     Rejected,
     /// `Unavailable`
     Unavailable,
-}
-
-impl ::std::fmt::Display for ReserveNowStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Faulted => f.write_str("Faulted"),
-            Self::Occupied => f.write_str("Occupied"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Unavailable => f.write_str("Unavailable"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ReserveNowStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Faulted" => Ok(Self::Faulted),
-            "Occupied" => Ok(Self::Occupied),
-            "Rejected" => Ok(Self::Rejected),
-            "Unavailable" => Ok(Self::Unavailable),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ReserveNowStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ReserveNowStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"],
-    );
 }

@@ -2,9 +2,8 @@
 
 //! Security (OCPP 2.0.1 Part 2, functional block A): certificates and security events.
 #![allow(clippy::all)]
-pub use super::types::{
-    CertificateSigningUse, CustomData, GenericStatus, StatusInfo, Variable,
-};
+
+pub use super::types::{CertificateSigningUse, CustomData, GenericStatus, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "security";
@@ -17,6 +16,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct CertificateSignedFeature;
+
     /// The `SecurityEventNotification` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "SecurityEventNotification",
@@ -25,6 +25,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct SecurityEventNotificationFeature;
+
     /// The `SignCertificate` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "SignCertificate",
@@ -36,31 +37,24 @@ pub use super::types::{
 }
 
 /// The payload of a `CertificateSigned` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CertificateSignedRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The signed PEM encoded X.509 certificate. This can also contain the necessary sub CA certificates. In that case, the order of the bundle should follow the certificate chain, starting from the leaf certificate.
     ///
     /// The Configuration Variable `MaxCertificateChainSize` can be used to limit the maximum size of this field.
-    #[serde(rename = "certificateChain")]
-    pub certificate_chain: ::std::string::String,
+    #[ocpp(rename = "certificateChain", max_length = 10000)]
+    pub certificate_chain: String,
     /// Indicates the type of the signed certificate that is returned. When omitted the certificate is used for both the 15118 connection (if implemented) and the Charging Station to CSMS connection. This field is required when a typeOfCertificate was included in the `SignCertificateRequest` that requested this certificate to be signed AND both the 15118 connection and the Charging Station connection are implemented.
-    #[serde(
-        rename = "certificateType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub certificate_type: ::std::option::Option<CertificateSigningUse>,
+    #[ocpp(rename = "certificateType")]
+    pub certificate_type: Option<CertificateSigningUse>,
 }
 
 impl CertificateSignedRequest {
     /// A `CertificateSignedRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(certificate_chain: impl Into<::std::string::String>) -> Self {
+    pub fn new(certificate_chain: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             certificate_chain: certificate_chain.into(),
@@ -84,52 +78,19 @@ impl CertificateSignedRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CertificateSignedRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateChain",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(10000usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateType",
-                required: false,
-                schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CertificateSignedRequest {}
+
 /// The payload of the CALLRESULT answering `CertificateSigned` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CertificateSignedResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Returns whether certificate signing has been accepted, otherwise rejected.
     pub status: CertificateSignedStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl CertificateSignedResponse {
@@ -155,35 +116,11 @@ impl CertificateSignedResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CertificateSignedResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <CertificateSignedStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CertificateSignedResponse {}
+
 /// Returns whether certificate signing has been accepted, otherwise rejected.
 #[doc(alias = "CertificateSignedStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -191,7 +128,8 @@ impl ::ocpp_messages::Message for CertificateSignedResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CertificateSignedStatus {
     /// `Accepted`
@@ -200,69 +138,25 @@ pub enum CertificateSignedStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for CertificateSignedStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for CertificateSignedStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CertificateSignedStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CertificateSignedStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
-}
-
 /// The payload of a `SecurityEventNotification` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SecurityEventNotificationRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Type of the security event. This value should be taken from the Security events list.
-    #[serde(rename = "type")]
-    pub type_: ::std::string::String,
+    #[ocpp(rename = "type", max_length = 50)]
+    pub type_: String,
     /// Date and time at which the event occurred.
     pub timestamp: ::ocpp_messages::DateTime,
     /// Additional information about the occurred security event.
-    #[serde(rename = "techInfo", skip_serializing_if = "::std::option::Option::is_none")]
-    pub tech_info: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "techInfo", max_length = 255)]
+    pub tech_info: Option<String>,
 }
 
 impl SecurityEventNotificationRequest {
     /// A `SecurityEventNotificationRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(
-        type_: impl Into<::std::string::String>,
-        timestamp: ::ocpp_messages::DateTime,
-    ) -> Self {
+    pub fn new(type_: impl Into<String>, timestamp: ::ocpp_messages::DateTime) -> Self {
         Self {
             custom_data: None,
             type_: type_.into(),
@@ -278,66 +172,20 @@ impl SecurityEventNotificationRequest {
     }
     /// Sets `techInfo`.
     #[must_use]
-    pub fn with_tech_info(
-        mut self,
-        tech_info: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_tech_info(mut self, tech_info: impl Into<String>) -> Self {
         self.tech_info = Some(tech_info.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SecurityEventNotificationRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timestamp",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "techInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SecurityEventNotificationRequest {}
+
 /// The payload of the CALLRESULT answering `SecurityEventNotification` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SecurityEventNotificationResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl SecurityEventNotificationResponse {
@@ -353,43 +201,25 @@ impl SecurityEventNotificationResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SecurityEventNotificationResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SecurityEventNotificationResponse {}
+
 /// The payload of a `SignCertificate` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SignCertificateRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station SHALL send the public key in form of a Certificate Signing Request (CSR) as described in RFC 2986 \[22\] and then PEM encoded, using the `SignCertificateRequest` message.
-    pub csr: ::std::string::String,
+    #[ocpp(max_length = 5500)]
+    pub csr: String,
     /// Indicates the type of the signed certificate that is returned. When omitted the certificate is used for both the 15118 connection (if implemented) and the Charging Station to CSMS connection. This field is required when a typeOfCertificate was included in the `SignCertificateRequest` that requested this certificate to be signed AND both the 15118 connection and the Charging Station connection are implemented.
-    #[serde(
-        rename = "certificateType",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub certificate_type: ::std::option::Option<CertificateSigningUse>,
+    #[ocpp(rename = "certificateType")]
+    pub certificate_type: Option<CertificateSigningUse>,
 }
 
 impl SignCertificateRequest {
     /// A `SignCertificateRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(csr: impl Into<::std::string::String>) -> Self {
+    pub fn new(csr: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             csr: csr.into(),
@@ -413,53 +243,20 @@ impl SignCertificateRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SignCertificateRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "csr",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(5500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "certificateType",
-                required: false,
-                schema: <CertificateSigningUse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SignCertificateRequest {}
+
 /// The payload of the CALLRESULT answering `SignCertificate` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SignCertificateResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station will indicate if it was
     /// able to process the request
     pub status: GenericStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SignCertificateResponse {
@@ -483,29 +280,6 @@ impl SignCertificateResponse {
         self.status_info = Some(status_info);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SignCertificateResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for SignCertificateResponse {}

@@ -2,9 +2,12 @@
 
 //! SmartCharging (OCPP 2.0.1 Part 2, functional block K): charging profiles, limits and schedules.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    ChargingLimitSource, ChargingProfilePurpose, ChargingProfile, ChargingRateUnit,
-    ChargingSchedulePeriod, ChargingSchedule, CustomData, GenericStatus, StatusInfo,
+    ChargingLimitSource, ChargingProfile, ChargingProfileKind, ChargingProfilePurpose,
+    ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod, ConsumptionCost, Cost,
+    CostKind, CustomData, GenericStatus, RecurrencyKind, RelativeTimeInterval,
+    SalesTariff, SalesTariffEntry, StatusInfo,
 };
 
 ::ocpp_messages::functional_block! {
@@ -18,6 +21,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct ClearChargingProfileFeature;
+
     /// The `ClearedChargingLimit` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "ClearedChargingLimit",
@@ -26,6 +30,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct ClearedChargingLimitFeature;
+
     /// The `GetChargingProfiles` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetChargingProfiles",
@@ -34,6 +39,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetChargingProfilesFeature;
+
     /// The `GetCompositeSchedule` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "GetCompositeSchedule",
@@ -42,6 +48,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetCompositeScheduleFeature;
+
     /// The `NotifyChargingLimit` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyChargingLimit",
@@ -50,6 +57,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyChargingLimitFeature;
+
     /// The `NotifyEVChargingNeeds` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyEVChargingNeeds",
@@ -58,6 +66,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyEvChargingNeedsFeature;
+
     /// The `NotifyEVChargingSchedule` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "NotifyEVChargingSchedule",
@@ -66,6 +75,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct NotifyEvChargingScheduleFeature;
+
     /// The `ReportChargingProfiles` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "ReportChargingProfiles",
@@ -74,6 +84,7 @@ pub use super::types::{
         initiator = ChargingStation
     )]
     pub struct ReportChargingProfilesFeature;
+
     /// The `SetChargingProfile` action: the CSMS sends it to the charging station.
     #[ocpp(
         action = "SetChargingProfile",
@@ -88,34 +99,30 @@ pub use super::types::{
 /// urn:x-oca:ocpp:uid:2:233250
 /// EV AC charging parameters.
 #[doc(alias = "ACChargingParametersType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AcChargingParameters {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// AC_ Charging_ Parameters. Energy_ Amount. Energy_ Amount
     /// urn:x-oca:ocpp:uid:1:569211
     /// Amount of energy requested (in Wh). This includes energy required for preconditioning.
-    #[serde(rename = "energyAmount")]
+    #[ocpp(rename = "energyAmount")]
     pub energy_amount: i64,
     /// AC_ Charging_ Parameters. EV_ Min. Current
     /// urn:x-oca:ocpp:uid:1:569212
     /// Minimum current (amps) supported by the electric vehicle (per phase).
-    #[serde(rename = "evMinCurrent")]
+    #[ocpp(rename = "evMinCurrent")]
     pub ev_min_current: i64,
     /// AC_ Charging_ Parameters. EV_ Max. Current
     /// urn:x-oca:ocpp:uid:1:569213
     /// Maximum current (amps) supported by the electric vehicle (per phase). Includes cable capacity.
-    #[serde(rename = "evMaxCurrent")]
+    #[ocpp(rename = "evMaxCurrent")]
     pub ev_max_current: i64,
     /// AC_ Charging_ Parameters. EV_ Max. Voltage
     /// urn:x-oca:ocpp:uid:1:569214
     /// Maximum voltage supported by the electric vehicle
-    #[serde(rename = "evMaxVoltage")]
+    #[ocpp(rename = "evMaxVoltage")]
     pub ev_max_voltage: i64,
 }
 
@@ -143,78 +150,22 @@ impl AcChargingParameters {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for AcChargingParameters {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "energyAmount",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMinCurrent",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMaxCurrent",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMaxVoltage",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Charging_ Limit
 /// urn:x-enexis:ecdm:uid:2:234489
 #[doc(alias = "ChargingLimitType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingLimit {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Source of the charging limit.
-    #[serde(rename = "chargingLimitSource")]
+    #[ocpp(rename = "chargingLimitSource")]
     pub charging_limit_source: ChargingLimitSource,
     /// Charging_ Limit. Is_ Grid_ Critical. Indicator
     /// urn:x-enexis:ecdm:uid:1:570847
     /// Indicates whether the charging limit is critical for the grid.
-    #[serde(
-        rename = "isGridCritical",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub is_grid_critical: ::std::option::Option<bool>,
+    #[ocpp(rename = "isGridCritical")]
+    pub is_grid_critical: Option<bool>,
 }
 
 impl ChargingLimit {
@@ -240,70 +191,34 @@ impl ChargingLimit {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChargingLimit {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingLimitSource",
-                required: true,
-                schema: <ChargingLimitSource as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "isGridCritical",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Charging_ Needs
 /// urn:x-oca:ocpp:uid:2:233249
 #[doc(alias = "ChargingNeedsType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingNeeds {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// AC_ Charging_ Parameters
     /// urn:x-oca:ocpp:uid:2:233250
     /// EV AC charging parameters.
-    #[serde(
-        rename = "acChargingParameters",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub ac_charging_parameters: ::std::option::Option<AcChargingParameters>,
+    #[ocpp(rename = "acChargingParameters")]
+    pub ac_charging_parameters: Option<AcChargingParameters>,
     /// DC_ Charging_ Parameters
     /// urn:x-oca:ocpp:uid:2:233251
     /// EV DC charging parameters
-    #[serde(
-        rename = "dcChargingParameters",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub dc_charging_parameters: ::std::option::Option<DcChargingParameters>,
+    #[ocpp(rename = "dcChargingParameters")]
+    pub dc_charging_parameters: Option<DcChargingParameters>,
     /// Charging_ Needs. Requested. Energy_ Transfer_ Mode_ Code
     /// urn:x-oca:ocpp:uid:1:569209
     /// Mode of energy transfer requested by the EV.
-    #[serde(rename = "requestedEnergyTransfer")]
+    #[ocpp(rename = "requestedEnergyTransfer")]
     pub requested_energy_transfer: EnergyTransferMode,
     /// Charging_ Needs. Departure_ Time. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569223
     /// Estimated departure time of the EV.
-    #[serde(
-        rename = "departureTime",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub departure_time: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "departureTime")]
+    pub departure_time: Option<::ocpp_messages::DateTime>,
 }
 
 impl ChargingNeeds {
@@ -352,86 +267,31 @@ impl ChargingNeeds {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChargingNeeds {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "acChargingParameters",
-                required: false,
-                schema: <AcChargingParameters as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "dcChargingParameters",
-                required: false,
-                schema: <DcChargingParameters as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestedEnergyTransfer",
-                required: true,
-                schema: <EnergyTransferMode as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "departureTime",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Charging_ Profile
 /// urn:x-oca:ocpp:uid:2:233255
 /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
 #[doc(alias = "ChargingProfileCriterionType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingProfileCriterion {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging_ Profile. Charging_ Profile_ Purpose. Charging_ Profile_ Purpose_ Code
     /// urn:x-oca:ocpp:uid:1:569231
     /// Specifies to purpose of the charging profiles that will be cleared, if they meet the other criteria in the request.
-    #[serde(
-        rename = "chargingProfilePurpose",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_profile_purpose: ::std::option::Option<ChargingProfilePurpose>,
+    #[ocpp(rename = "chargingProfilePurpose")]
+    pub charging_profile_purpose: Option<ChargingProfilePurpose>,
     /// Charging_ Profile. Stack_ Level. Counter
     /// urn:x-oca:ocpp:uid:1:569230
     /// Value determining level in hierarchy stack of profiles. Higher values have precedence over lower values. Lowest level is 0.
-    #[serde(
-        rename = "stackLevel",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub stack_level: ::std::option::Option<i64>,
+    #[ocpp(rename = "stackLevel")]
+    pub stack_level: Option<i64>,
     /// List of all the chargingProfileIds requested. Any ChargingProfile that matches one of these profiles will be reported. If omitted, the Charging Station SHALL not filter on chargingProfileId. This field SHALL NOT contain more ids than set in `ChargingProfileEntries.maxLimit`
-    #[serde(
-        rename = "chargingProfileId",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub charging_profile_id: ::std::vec::Vec<i64>,
+    #[ocpp(rename = "chargingProfileId", min_items = 1)]
+    pub charging_profile_id: Option<Vec<i64>>,
     /// For which charging limit sources, charging profiles SHALL be reported. If omitted, the Charging Station SHALL not filter on chargingLimitSource.
-    #[serde(
-        rename = "chargingLimitSource",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub charging_limit_source: ::std::vec::Vec<ChargingLimitSource>,
+    #[ocpp(rename = "chargingLimitSource", min_items = 1, max_items = 4)]
+    pub charging_limit_source: Option<Vec<ChargingLimitSource>>,
 }
 
 impl ChargingProfileCriterion {
@@ -441,8 +301,8 @@ impl ChargingProfileCriterion {
             custom_data: None,
             charging_profile_purpose: None,
             stack_level: None,
-            charging_profile_id: Default::default(),
-            charging_limit_source: Default::default(),
+            charging_profile_id: None,
+            charging_limit_source: None,
         }
     }
     /// Sets `customData`.
@@ -466,62 +326,26 @@ impl ChargingProfileCriterion {
         self.stack_level = Some(stack_level);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingProfileCriterion {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfilePurpose",
-                required: false,
-                schema: <ChargingProfilePurpose as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "stackLevel",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfileId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                        minimum: None,
-                        maximum: None,
-                        multiple_of: None,
-                    }),
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingLimitSource",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingLimitSource as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(4usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `chargingProfileId`.
+    #[must_use]
+    pub fn with_charging_profile_id(mut self, charging_profile_id: Vec<i64>) -> Self {
+        self.charging_profile_id = Some(charging_profile_id);
+        self
+    }
+    /// Sets `chargingLimitSource`.
+    #[must_use]
+    pub fn with_charging_limit_source(
+        mut self,
+        charging_limit_source: Vec<ChargingLimitSource>,
+    ) -> Self {
+        self.charging_limit_source = Some(charging_limit_source);
+        self
+    }
 }
 
 /// Returns whether the Charging Station has been able to process the message successfully. This does not guarantee the schedule will be followed to the letter. There might be other constraints the Charging Station may need to take into account.
 #[doc(alias = "ChargingProfileStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -529,7 +353,8 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfileCriterion {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingProfileStatus {
     /// `Accepted`
@@ -538,77 +363,30 @@ pub enum ChargingProfileStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for ChargingProfileStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingProfileStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingProfileStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingProfileStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
-}
-
 /// Charging_ Profile
 /// urn:x-oca:ocpp:uid:2:233255
 /// A ChargingProfile consists of a ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
 #[doc(alias = "ClearChargingProfileType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearChargingProfile {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identified_ Object. MRID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:569198
     /// Specifies the id of the EVSE for which to clear charging profiles. An evseId of zero (0) specifies the charging profile for the overall Charging Station. Absence of this parameter means the clearing applies to all charging profiles that match the other criteria in the request.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
     /// Charging_ Profile. Charging_ Profile_ Purpose. Charging_ Profile_ Purpose_ Code
     /// urn:x-oca:ocpp:uid:1:569231
     /// Specifies to purpose of the charging profiles that will be cleared, if they meet the other criteria in the request.
-    #[serde(
-        rename = "chargingProfilePurpose",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_profile_purpose: ::std::option::Option<ChargingProfilePurpose>,
+    #[ocpp(rename = "chargingProfilePurpose")]
+    pub charging_profile_purpose: Option<ChargingProfilePurpose>,
     /// Charging_ Profile. Stack_ Level. Counter
     /// urn:x-oca:ocpp:uid:1:569230
     /// Specifies the stackLevel for which charging profiles will be cleared, if they meet the other criteria in the request.
-    #[serde(
-        rename = "stackLevel",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub stack_level: ::std::option::Option<i64>,
+    #[ocpp(rename = "stackLevel")]
+    pub stack_level: Option<i64>,
 }
 
 impl ClearChargingProfile {
@@ -650,66 +428,20 @@ impl ClearChargingProfile {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearChargingProfile {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfilePurpose",
-                required: false,
-                schema: <ChargingProfilePurpose as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "stackLevel",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The payload of a `ClearChargingProfile` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearChargingProfileRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Id of the charging profile to clear.
-    #[serde(
-        rename = "chargingProfileId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_profile_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "chargingProfileId")]
+    pub charging_profile_id: Option<i64>,
     /// Charging_ Profile
     /// urn:x-oca:ocpp:uid:2:233255
     /// A ChargingProfile consists of a ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
-    #[serde(
-        rename = "chargingProfileCriteria",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_profile_criteria: ::std::option::Option<ClearChargingProfile>,
+    #[ocpp(rename = "chargingProfileCriteria")]
+    pub charging_profile_criteria: Option<ClearChargingProfile>,
 }
 
 impl ClearChargingProfileRequest {
@@ -744,52 +476,19 @@ impl ClearChargingProfileRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearChargingProfileRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfileId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfileCriteria",
-                required: false,
-                schema: <ClearChargingProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearChargingProfileRequest {}
+
 /// The payload of the CALLRESULT answering `ClearChargingProfile` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearChargingProfileResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Indicates if the Charging Station was able to execute the request.
     pub status: ClearChargingProfileStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl ClearChargingProfileResponse {
@@ -815,35 +514,11 @@ impl ClearChargingProfileResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearChargingProfileResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ClearChargingProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearChargingProfileResponse {}
+
 /// Indicates if the Charging Station was able to execute the request.
 #[doc(alias = "ClearChargingProfileStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -851,7 +526,8 @@ impl ::ocpp_messages::Message for ClearChargingProfileResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ClearChargingProfileStatus {
     /// `Accepted`
@@ -860,59 +536,18 @@ pub enum ClearChargingProfileStatus {
     Unknown,
 }
 
-impl ::std::fmt::Display for ClearChargingProfileStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Unknown => f.write_str("Unknown"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ClearChargingProfileStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Unknown" => Ok(Self::Unknown),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ClearChargingProfileStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ClearChargingProfileStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Unknown"],
-    );
-}
-
 /// The payload of a `ClearedChargingLimit` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearedChargingLimitRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Source of the charging limit.
-    #[serde(rename = "chargingLimitSource")]
+    #[ocpp(rename = "chargingLimitSource")]
     pub charging_limit_source: ChargingLimitSource,
     /// EVSE Identifier.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
 }
 
 impl ClearedChargingLimitRequest {
@@ -938,44 +573,14 @@ impl ClearedChargingLimitRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearedChargingLimitRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingLimitSource",
-                required: true,
-                schema: <ChargingLimitSource as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearedChargingLimitRequest {}
+
 /// The payload of the CALLRESULT answering `ClearedChargingLimit` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ClearedChargingLimitResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl ClearedChargingLimitResponse {
@@ -991,59 +596,43 @@ impl ClearedChargingLimitResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ClearedChargingLimitResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ClearedChargingLimitResponse {}
+
 /// Composite_ Schedule
 /// urn:x-oca:ocpp:uid:2:233362
 #[doc(alias = "CompositeScheduleType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CompositeSchedule {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging_ Schedule_ Period
     /// urn:x-oca:ocpp:uid:2:233257
     /// Charging schedule period structure defines a time period in a charging schedule.
-    #[serde(rename = "chargingSchedulePeriod")]
-    pub charging_schedule_period: ::std::vec::Vec<ChargingSchedulePeriod>,
+    #[ocpp(rename = "chargingSchedulePeriod", min_items = 1)]
+    pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     /// The ID of the EVSE for which the
     /// schedule is requested. When evseid=0, the
     /// Charging Station calculated the expected
     /// consumption for the grid connection.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
     /// Duration of the schedule in seconds.
     pub duration: i64,
     /// Composite_ Schedule. Start. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569456
     /// Date and time at which the schedule becomes active. All time measurements within the schedule are relative to this timestamp.
-    #[serde(rename = "scheduleStart")]
+    #[ocpp(rename = "scheduleStart")]
     pub schedule_start: ::ocpp_messages::DateTime,
     /// Can be used to force a power or current profile.
-    #[serde(rename = "chargingRateUnit")]
+    #[ocpp(rename = "chargingRateUnit")]
     pub charging_rate_unit: ChargingRateUnit,
 }
 
 impl CompositeSchedule {
     /// A `CompositeSchedule` from its required members, in schema order; optional members are unset.
     pub fn new(
-        charging_schedule_period: ::std::vec::Vec<ChargingSchedulePeriod>,
+        charging_schedule_period: Vec<ChargingSchedulePeriod>,
         evse_id: i64,
         duration: i64,
         schedule_start: ::ocpp_messages::DateTime,
@@ -1066,125 +655,55 @@ impl CompositeSchedule {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CompositeSchedule {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingSchedulePeriod",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingSchedulePeriod as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "duration",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "scheduleStart",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingRateUnit",
-                required: true,
-                schema: <ChargingRateUnit as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// DC_ Charging_ Parameters
 /// urn:x-oca:ocpp:uid:2:233251
 /// EV DC charging parameters
 #[doc(alias = "DCChargingParametersType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct DcChargingParameters {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// DC_ Charging_ Parameters. EV_ Max. Current
     /// urn:x-oca:ocpp:uid:1:569215
     /// Maximum current (amps) supported by the electric vehicle. Includes cable capacity.
-    #[serde(rename = "evMaxCurrent")]
+    #[ocpp(rename = "evMaxCurrent")]
     pub ev_max_current: i64,
     /// DC_ Charging_ Parameters. EV_ Max. Voltage
     /// urn:x-oca:ocpp:uid:1:569216
     /// Maximum voltage supported by the electric vehicle
-    #[serde(rename = "evMaxVoltage")]
+    #[ocpp(rename = "evMaxVoltage")]
     pub ev_max_voltage: i64,
     /// DC_ Charging_ Parameters. Energy_ Amount. Energy_ Amount
     /// urn:x-oca:ocpp:uid:1:569217
     /// Amount of energy requested (in Wh). This inludes energy required for preconditioning.
-    #[serde(
-        rename = "energyAmount",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub energy_amount: ::std::option::Option<i64>,
+    #[ocpp(rename = "energyAmount")]
+    pub energy_amount: Option<i64>,
     /// DC_ Charging_ Parameters. EV_ Max. Power
     /// urn:x-oca:ocpp:uid:1:569218
     /// Maximum power (in W) supported by the electric vehicle. Required for DC charging.
-    #[serde(
-        rename = "evMaxPower",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub ev_max_power: ::std::option::Option<i64>,
+    #[ocpp(rename = "evMaxPower")]
+    pub ev_max_power: Option<i64>,
     /// DC_ Charging_ Parameters. State_ Of_ Charge. Numeric
     /// urn:x-oca:ocpp:uid:1:569219
     /// Energy available in the battery (in percent of the battery capacity)
-    #[serde(
-        rename = "stateOfCharge",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub state_of_charge: ::std::option::Option<i64>,
+    #[ocpp(rename = "stateOfCharge", minimum = 0, maximum = 100)]
+    pub state_of_charge: Option<i64>,
     /// DC_ Charging_ Parameters. EV_ Energy_ Capacity. Numeric
     /// urn:x-oca:ocpp:uid:1:569220
     /// Capacity of the electric vehicle battery (in Wh)
-    #[serde(
-        rename = "evEnergyCapacity",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub ev_energy_capacity: ::std::option::Option<i64>,
+    #[ocpp(rename = "evEnergyCapacity")]
+    pub ev_energy_capacity: Option<i64>,
     /// DC_ Charging_ Parameters. Full_ SOC. Percentage
     /// urn:x-oca:ocpp:uid:1:569221
     /// Percentage of SoC at which the EV considers the battery fully charged. (possible values: 0 - 100)
-    #[serde(rename = "fullSoC", skip_serializing_if = "::std::option::Option::is_none")]
-    pub full_so_c: ::std::option::Option<i64>,
+    #[ocpp(rename = "fullSoC", minimum = 0, maximum = 100)]
+    pub full_so_c: Option<i64>,
     /// DC_ Charging_ Parameters. Bulk_ SOC. Percentage
     /// urn:x-oca:ocpp:uid:1:569222
     /// Percentage of SoC at which the EV considers a fast charging process to end. (possible values: 0 - 100)
-    #[serde(rename = "bulkSoC", skip_serializing_if = "::std::option::Option::is_none")]
-    pub bulk_so_c: ::std::option::Option<i64>,
+    #[ocpp(rename = "bulkSoC", minimum = 0, maximum = 100)]
+    pub bulk_so_c: Option<i64>,
 }
 
 impl DcChargingParameters {
@@ -1246,98 +765,11 @@ impl DcChargingParameters {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for DcChargingParameters {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMaxCurrent",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMaxVoltage",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "energyAmount",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evMaxPower",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "stateOfCharge",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: Some(0f64),
-                    maximum: Some(100f64),
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evEnergyCapacity",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "fullSoC",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: Some(0f64),
-                    maximum: Some(100f64),
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "bulkSoC",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: Some(0f64),
-                    maximum: Some(100f64),
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Charging_ Needs. Requested. Energy_ Transfer_ Mode_ Code
 /// urn:x-oca:ocpp:uid:1:569209
 /// Mode of energy transfer requested by the EV.
 #[doc(alias = "EnergyTransferModeEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1345,69 +777,27 @@ impl ::ocpp_messages::validate::HasSchema for DcChargingParameters {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum EnergyTransferMode {
     /// `DC`
-    #[serde(rename = "DC")]
+    #[ocpp(rename = "DC")]
     Dc,
     /// `AC_single_phase`
-    #[serde(rename = "AC_single_phase")]
+    #[ocpp(rename = "AC_single_phase")]
     AcSinglePhase,
     /// `AC_two_phase`
-    #[serde(rename = "AC_two_phase")]
+    #[ocpp(rename = "AC_two_phase")]
     AcTwoPhase,
     /// `AC_three_phase`
-    #[serde(rename = "AC_three_phase")]
+    #[ocpp(rename = "AC_three_phase")]
     AcThreePhase,
-}
-
-impl ::std::fmt::Display for EnergyTransferMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Dc => f.write_str("DC"),
-            Self::AcSinglePhase => f.write_str("AC_single_phase"),
-            Self::AcTwoPhase => f.write_str("AC_two_phase"),
-            Self::AcThreePhase => f.write_str("AC_three_phase"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for EnergyTransferMode {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "DC" => Ok(Self::Dc),
-            "AC_single_phase" => Ok(Self::AcSinglePhase),
-            "AC_two_phase" => Ok(Self::AcTwoPhase),
-            "AC_three_phase" => Ok(Self::AcThreePhase),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for EnergyTransferMode {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for EnergyTransferMode {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["DC", "AC_single_phase", "AC_two_phase", "AC_three_phase"],
-    );
 }
 
 /// This indicates whether the Charging Station is able to process this request and will send `ReportChargingProfilesRequest` messages.
 #[doc(alias = "GetChargingProfileStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1415,7 +805,8 @@ impl ::ocpp_messages::validate::HasSchema for EnergyTransferMode {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetChargingProfileStatus {
     /// `Accepted`
@@ -1424,63 +815,22 @@ pub enum GetChargingProfileStatus {
     NoProfiles,
 }
 
-impl ::std::fmt::Display for GetChargingProfileStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::NoProfiles => f.write_str("NoProfiles"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetChargingProfileStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "NoProfiles" => Ok(Self::NoProfiles),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetChargingProfileStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetChargingProfileStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "NoProfiles"],
-    );
-}
-
 /// The payload of a `GetChargingProfiles` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetChargingProfilesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Reference identification that is to be used by the Charging Station in the `ReportChargingProfilesRequest` when provided.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// For which EVSE installed charging profiles SHALL be reported. If 0, only charging profiles installed on the Charging Station itself (the grid connection) SHALL be reported. If omitted, all installed charging profiles SHALL be reported.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
     /// Charging_ Profile
     /// urn:x-oca:ocpp:uid:2:233255
     /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
-    #[serde(rename = "chargingProfile")]
+    #[ocpp(rename = "chargingProfile")]
     pub charging_profile: ChargingProfileCriterion,
 }
 
@@ -1508,61 +858,19 @@ impl GetChargingProfilesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetChargingProfilesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfile",
-                required: true,
-                schema: <ChargingProfileCriterion as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetChargingProfilesRequest {}
+
 /// The payload of the CALLRESULT answering `GetChargingProfiles` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetChargingProfilesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This indicates whether the Charging Station is able to process this request and will send `ReportChargingProfilesRequest` messages.
     pub status: GetChargingProfileStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl GetChargingProfilesResponse {
@@ -1588,50 +896,21 @@ impl GetChargingProfilesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetChargingProfilesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GetChargingProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetChargingProfilesResponse {}
+
 /// The payload of a `GetCompositeSchedule` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetCompositeScheduleRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Length of the requested schedule in seconds.
     pub duration: i64,
     /// Can be used to force a power or current profile.
-    #[serde(
-        rename = "chargingRateUnit",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_rate_unit: ::std::option::Option<ChargingRateUnit>,
+    #[ocpp(rename = "chargingRateUnit")]
+    pub charging_rate_unit: Option<ChargingRateUnit>,
     /// The ID of the EVSE for which the schedule is requested. When evseid=0, the Charging Station will calculate the expected consumption for the grid connection.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
 }
 
@@ -1662,66 +941,23 @@ impl GetCompositeScheduleRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetCompositeScheduleRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "duration",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingRateUnit",
-                required: false,
-                schema: <ChargingRateUnit as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetCompositeScheduleRequest {}
+
 /// The payload of the CALLRESULT answering `GetCompositeSchedule` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetCompositeScheduleResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station will indicate if it was
     /// able to process the request
     pub status: GenericStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
     /// Composite_ Schedule
     /// urn:x-oca:ocpp:uid:2:233362
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub schedule: ::std::option::Option<CompositeSchedule>,
+    pub schedule: Option<CompositeSchedule>,
 }
 
 impl GetCompositeScheduleResponse {
@@ -1754,60 +990,25 @@ impl GetCompositeScheduleResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetCompositeScheduleResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "schedule",
-                required: false,
-                schema: <CompositeSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetCompositeScheduleResponse {}
+
 /// The payload of a `NotifyChargingLimit` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyChargingLimitRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging_ Schedule
     /// urn:x-oca:ocpp:uid:2:233256
     /// Charging schedule structure defines a list of charging periods, as used in: GetCompositeSchedule.conf and ChargingProfile.
-    #[serde(
-        rename = "chargingSchedule",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub charging_schedule: ::std::vec::Vec<ChargingSchedule>,
+    #[ocpp(rename = "chargingSchedule", min_items = 1)]
+    pub charging_schedule: Option<Vec<ChargingSchedule>>,
     /// The charging schedule contained in this notification applies to an EVSE. evseId must be &gt; 0.
-    #[serde(rename = "evseId", skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "evseId")]
+    pub evse_id: Option<i64>,
     /// Charging_ Limit
     /// urn:x-enexis:ecdm:uid:2:234489
-    #[serde(rename = "chargingLimit")]
+    #[ocpp(rename = "chargingLimit")]
     pub charging_limit: ChargingLimit,
 }
 
@@ -1816,7 +1017,7 @@ impl NotifyChargingLimitRequest {
     pub fn new(charging_limit: ChargingLimit) -> Self {
         Self {
             custom_data: None,
-            charging_schedule: Default::default(),
+            charging_schedule: None,
             evse_id: None,
             charging_limit,
         }
@@ -1827,6 +1028,15 @@ impl NotifyChargingLimitRequest {
         self.custom_data = Some(custom_data);
         self
     }
+    /// Sets `chargingSchedule`.
+    #[must_use]
+    pub fn with_charging_schedule(
+        mut self,
+        charging_schedule: Vec<ChargingSchedule>,
+    ) -> Self {
+        self.charging_schedule = Some(charging_schedule);
+        self
+    }
     /// Sets `evseId`.
     #[must_use]
     pub fn with_evse_id(mut self, evse_id: i64) -> Self {
@@ -1835,53 +1045,14 @@ impl NotifyChargingLimitRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyChargingLimitRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingSchedule",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingLimit",
-                required: true,
-                schema: <ChargingLimit as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyChargingLimitRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyChargingLimit` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyChargingLimitResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl NotifyChargingLimitResponse {
@@ -1897,43 +1068,24 @@ impl NotifyChargingLimitResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyChargingLimitResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyChargingLimitResponse {}
+
 /// The payload of a `NotifyEVChargingNeeds` CALL (the request).
 #[doc(alias = "NotifyEVChargingNeedsRequest")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEvChargingNeedsRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains the maximum schedule tuples the car supports per schedule.
-    #[serde(
-        rename = "maxScheduleTuples",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub max_schedule_tuples: ::std::option::Option<i64>,
+    #[ocpp(rename = "maxScheduleTuples")]
+    pub max_schedule_tuples: Option<i64>,
     /// Charging_ Needs
     /// urn:x-oca:ocpp:uid:2:233249
-    #[serde(rename = "chargingNeeds")]
+    #[ocpp(rename = "chargingNeeds")]
     pub charging_needs: ChargingNeeds,
     /// Defines the EVSE and connector to which the EV is connected. EvseId may not be 0.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
 }
 
@@ -1961,62 +1113,20 @@ impl NotifyEvChargingNeedsRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEvChargingNeedsRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "maxScheduleTuples",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingNeeds",
-                required: true,
-                schema: <ChargingNeeds as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEvChargingNeedsRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyEVChargingNeeds` (the response).
 #[doc(alias = "NotifyEVChargingNeedsResponse")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEvChargingNeedsResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Returns whether the CSMS has been able to process the message successfully. It does not imply that the evChargingNeeds can be met with the current charging profile.
     pub status: NotifyEvChargingNeedsStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl NotifyEvChargingNeedsResponse {
@@ -2042,35 +1152,11 @@ impl NotifyEvChargingNeedsResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEvChargingNeedsResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <NotifyEvChargingNeedsStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEvChargingNeedsResponse {}
+
 /// Returns whether the CSMS has been able to process the message successfully. It does not imply that the evChargingNeeds can be met with the current charging profile.
 #[doc(alias = "NotifyEVChargingNeedsStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2078,7 +1164,8 @@ impl ::ocpp_messages::Message for NotifyEvChargingNeedsResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum NotifyEvChargingNeedsStatus {
     /// `Accepted`
@@ -2089,66 +1176,23 @@ pub enum NotifyEvChargingNeedsStatus {
     Processing,
 }
 
-impl ::std::fmt::Display for NotifyEvChargingNeedsStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::Processing => f.write_str("Processing"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for NotifyEvChargingNeedsStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "Processing" => Ok(Self::Processing),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for NotifyEvChargingNeedsStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for NotifyEvChargingNeedsStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "Processing"],
-    );
-}
-
 /// The payload of a `NotifyEVChargingSchedule` CALL (the request).
 #[doc(alias = "NotifyEVChargingScheduleRequest")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEvChargingScheduleRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Periods contained in the charging profile are relative to this point in time.
-    #[serde(rename = "timeBase")]
+    #[ocpp(rename = "timeBase")]
     pub time_base: ::ocpp_messages::DateTime,
     /// Charging_ Schedule
     /// urn:x-oca:ocpp:uid:2:233256
     /// Charging schedule structure defines a list of charging periods, as used in: GetCompositeSchedule.conf and ChargingProfile.
-    #[serde(rename = "chargingSchedule")]
+    #[ocpp(rename = "chargingSchedule")]
     pub charging_schedule: ChargingSchedule,
     /// The charging schedule contained in this notification applies to an EVSE. EvseId must be &gt; 0.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
 }
 
@@ -2174,63 +1218,21 @@ impl NotifyEvChargingScheduleRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEvChargingScheduleRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timeBase",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingSchedule",
-                required: true,
-                schema: <ChargingSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEvChargingScheduleRequest {}
+
 /// The payload of the CALLRESULT answering `NotifyEVChargingSchedule` (the response).
 #[doc(alias = "NotifyEVChargingScheduleResponse")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct NotifyEvChargingScheduleResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Charging Station will indicate if it was
     /// able to process the request
     pub status: GenericStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl NotifyEvChargingScheduleResponse {
@@ -2256,56 +1258,29 @@ impl NotifyEvChargingScheduleResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for NotifyEvChargingScheduleResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <GenericStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for NotifyEvChargingScheduleResponse {}
+
 /// The payload of a `ReportChargingProfiles` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReportChargingProfilesRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Id used to match the `GetChargingProfilesRequest` message with the resulting ReportChargingProfilesRequest messages. When the CSMS provided a requestId in the `GetChargingProfilesRequest`, this field SHALL contain the same value.
-    #[serde(rename = "requestId")]
+    #[ocpp(rename = "requestId")]
     pub request_id: i64,
     /// Source of the charging limit.
-    #[serde(rename = "chargingLimitSource")]
+    #[ocpp(rename = "chargingLimitSource")]
     pub charging_limit_source: ChargingLimitSource,
     /// Charging_ Profile
     /// urn:x-oca:ocpp:uid:2:233255
     /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
-    #[serde(rename = "chargingProfile")]
-    pub charging_profile: ::std::vec::Vec<ChargingProfile>,
+    #[ocpp(rename = "chargingProfile", min_items = 1)]
+    pub charging_profile: Vec<ChargingProfile>,
     /// To Be Continued. Default value when omitted: false. false indicates that there are no further messages as part of this report.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tbc: ::std::option::Option<bool>,
+    pub tbc: Option<bool>,
     /// The evse to which the charging profile applies. If evseId = 0, the message contains an overall limit for the Charging Station.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
 }
 
@@ -2314,7 +1289,7 @@ impl ReportChargingProfilesRequest {
     pub fn new(
         request_id: i64,
         charging_limit_source: ChargingLimitSource,
-        charging_profile: ::std::vec::Vec<ChargingProfile>,
+        charging_profile: Vec<ChargingProfile>,
         evse_id: i64,
     ) -> Self {
         Self {
@@ -2340,67 +1315,14 @@ impl ReportChargingProfilesRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReportChargingProfilesRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "requestId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingLimitSource",
-                required: true,
-                schema: <ChargingLimitSource as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfile",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "tbc",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReportChargingProfilesRequest {}
+
 /// The payload of the CALLRESULT answering `ReportChargingProfiles` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ReportChargingProfilesResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl ReportChargingProfilesResponse {
@@ -2416,37 +1338,21 @@ impl ReportChargingProfilesResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ReportChargingProfilesResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for ReportChargingProfilesResponse {}
+
 /// The payload of a `SetChargingProfile` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetChargingProfileRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// For TxDefaultProfile an evseId=0 applies the profile to each individual evse. For ChargingStationMaxProfile and ChargingStationExternalConstraints an evseId=0 contains an overal limit for the whole Charging Station.
-    #[serde(rename = "evseId")]
+    #[ocpp(rename = "evseId")]
     pub evse_id: i64,
     /// Charging_ Profile
     /// urn:x-oca:ocpp:uid:2:233255
     /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
-    #[serde(rename = "chargingProfile")]
+    #[ocpp(rename = "chargingProfile")]
     pub charging_profile: ChargingProfile,
 }
 
@@ -2467,52 +1373,19 @@ impl SetChargingProfileRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SetChargingProfileRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfile",
-                required: true,
-                schema: <ChargingProfile as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for SetChargingProfileRequest {}
+
 /// The payload of the CALLRESULT answering `SetChargingProfile` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SetChargingProfileResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Returns whether the Charging Station has been able to process the message successfully. This does not guarantee the schedule will be followed to the letter. There might be other constraints the Charging Station may need to take into account.
     pub status: ChargingProfileStatus,
     /// Element providing more information about the status.
-    #[serde(
-        rename = "statusInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub status_info: ::std::option::Option<StatusInfo>,
+    #[ocpp(rename = "statusInfo")]
+    pub status_info: Option<StatusInfo>,
 }
 
 impl SetChargingProfileResponse {
@@ -2536,29 +1409,6 @@ impl SetChargingProfileResponse {
         self.status_info = Some(status_info);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SetChargingProfileResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <ChargingProfileStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "statusInfo",
-                required: false,
-                schema: <StatusInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for SetChargingProfileResponse {}

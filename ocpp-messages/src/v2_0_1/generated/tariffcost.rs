@@ -2,7 +2,8 @@
 
 //! TariffAndCost (OCPP 2.0.1 Part 2, functional block I): tariffs and running cost.
 #![allow(clippy::all)]
-pub use super::types::{CustomData, Variable};
+
+pub use super::types::CustomData;
 
 ::ocpp_messages::functional_block! {
     name = "tariffcost";
@@ -18,29 +19,22 @@ pub use super::types::{CustomData, Variable};
 }
 
 /// The payload of a `CostUpdated` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CostUpdatedRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Current total cost, based on the information known by the CSMS, of the transaction including taxes. In the currency configured with the configuration Variable: \[`Currency`\]
-    #[serde(rename = "totalCost")]
+    #[ocpp(rename = "totalCost")]
     pub total_cost: f64,
     /// Transaction Id of the transaction the current cost are asked for.
-    #[serde(rename = "transactionId")]
-    pub transaction_id: ::std::string::String,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: String,
 }
 
 impl CostUpdatedRequest {
     /// A `CostUpdatedRequest` from its required members, in schema order; optional members are unset.
-    pub fn new(
-        total_cost: f64,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn new(total_cost: f64, transaction_id: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             total_cost,
@@ -55,48 +49,14 @@ impl CostUpdatedRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CostUpdatedRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "totalCost",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for CostUpdatedRequest {}
+
 /// The payload of the CALLRESULT answering `CostUpdated` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CostUpdatedResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
 }
 
 impl CostUpdatedResponse {
@@ -110,19 +70,6 @@ impl CostUpdatedResponse {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CostUpdatedResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 impl ::ocpp_messages::Message for CostUpdatedResponse {}

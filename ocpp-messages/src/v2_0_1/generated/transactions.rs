@@ -2,8 +2,11 @@
 
 //! Transactions (OCPP 2.0.1 Part 2, functional block E): transaction events and status.
 #![allow(clippy::all)]
+
 pub use super::types::{
-    CustomData, Evse, IdTokenInfo, IdToken, MessageContent, MeterValue, Variable,
+    AdditionalInfo, AuthorizationStatus, CustomData, Evse, IdToken, IdTokenEnum,
+    IdTokenInfo, Location, Measurand, MessageContent, MessageFormat, MeterValue, Phase,
+    ReadingContext, SampledValue, SignedMeterValue, UnitOfMeasure,
 };
 
 ::ocpp_messages::functional_block! {
@@ -17,6 +20,7 @@ pub use super::types::{
         initiator = Csms
     )]
     pub struct GetTransactionStatusFeature;
+
     /// The `TransactionEvent` action: the charging station sends it to the CSMS.
     #[ocpp(
         action = "TransactionEvent",
@@ -33,8 +37,6 @@ pub use super::types::{
 /// has changed.
 #[doc(alias = "ChargingStateEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -42,83 +44,34 @@ pub use super::types::{
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingState {
     /// `Charging`
     Charging,
     /// `EVConnected`
-    #[serde(rename = "EVConnected")]
+    #[ocpp(rename = "EVConnected")]
     EvConnected,
     /// `SuspendedEV`
-    #[serde(rename = "SuspendedEV")]
+    #[ocpp(rename = "SuspendedEV")]
     SuspendedEv,
     /// `SuspendedEVSE`
-    #[serde(rename = "SuspendedEVSE")]
+    #[ocpp(rename = "SuspendedEVSE")]
     SuspendedEvse,
     /// `Idle`
     Idle,
 }
 
-impl ::std::fmt::Display for ChargingState {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Charging => f.write_str("Charging"),
-            Self::EvConnected => f.write_str("EVConnected"),
-            Self::SuspendedEv => f.write_str("SuspendedEV"),
-            Self::SuspendedEvse => f.write_str("SuspendedEVSE"),
-            Self::Idle => f.write_str("Idle"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingState {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Charging" => Ok(Self::Charging),
-            "EVConnected" => Ok(Self::EvConnected),
-            "SuspendedEV" => Ok(Self::SuspendedEv),
-            "SuspendedEVSE" => Ok(Self::SuspendedEvse),
-            "Idle" => Ok(Self::Idle),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingState {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingState {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"],
-    );
-}
-
 /// The payload of a `GetTransactionStatus` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetTransactionStatusRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// The Id of the transaction for which the status is requested.
-    #[serde(
-        rename = "transactionId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub transaction_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: Option<String>,
 }
 
 impl GetTransactionStatusRequest {
@@ -137,56 +90,25 @@ impl GetTransactionStatusRequest {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(
-        mut self,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetTransactionStatusRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetTransactionStatusRequest {}
+
 /// The payload of the CALLRESULT answering `GetTransactionStatus` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct GetTransactionStatusResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Whether the transaction is still ongoing.
-    #[serde(
-        rename = "ongoingIndicator",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub ongoing_indicator: ::std::option::Option<bool>,
+    #[ocpp(rename = "ongoingIndicator")]
+    pub ongoing_indicator: Option<bool>,
     /// Whether there are still message to be delivered.
-    #[serde(rename = "messagesInQueue")]
+    #[ocpp(rename = "messagesInQueue")]
     pub messages_in_queue: bool,
 }
 
@@ -213,37 +135,13 @@ impl GetTransactionStatusResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for GetTransactionStatusResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ongoingIndicator",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "messagesInQueue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for GetTransactionStatusResponse {}
+
 /// Transaction. Stopped_ Reason. EOT_ Reason_ Code
 /// urn:x-oca:ocpp:uid:1:569413
 /// This contains the reason why the transaction was stopped. MAY only be omitted when Reason is "Local".
 #[doc(alias = "ReasonEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -251,7 +149,8 @@ impl ::ocpp_messages::Message for GetTransactionStatusResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Reason {
     /// `DeAuthorized`
@@ -261,7 +160,7 @@ pub enum Reason {
     /// `EnergyLimitReached`
     EnergyLimitReached,
     /// `EVDisconnected`
-    #[serde(rename = "EVDisconnected")]
+    #[ocpp(rename = "EVDisconnected")]
     EvDisconnected,
     /// `GroundFault`
     GroundFault,
@@ -286,10 +185,10 @@ pub enum Reason {
     /// `Remote`
     Remote,
     /// `SOCLimitReached`
-    #[serde(rename = "SOCLimitReached")]
+    #[ocpp(rename = "SOCLimitReached")]
     SocLimitReached,
     /// `StoppedByEV`
-    #[serde(rename = "StoppedByEV")]
+    #[ocpp(rename = "StoppedByEV")]
     StoppedByEv,
     /// `TimeLimitReached`
     TimeLimitReached,
@@ -297,148 +196,41 @@ pub enum Reason {
     Timeout,
 }
 
-impl ::std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::DeAuthorized => f.write_str("DeAuthorized"),
-            Self::EmergencyStop => f.write_str("EmergencyStop"),
-            Self::EnergyLimitReached => f.write_str("EnergyLimitReached"),
-            Self::EvDisconnected => f.write_str("EVDisconnected"),
-            Self::GroundFault => f.write_str("GroundFault"),
-            Self::ImmediateReset => f.write_str("ImmediateReset"),
-            Self::Local => f.write_str("Local"),
-            Self::LocalOutOfCredit => f.write_str("LocalOutOfCredit"),
-            Self::MasterPass => f.write_str("MasterPass"),
-            Self::Other => f.write_str("Other"),
-            Self::OvercurrentFault => f.write_str("OvercurrentFault"),
-            Self::PowerLoss => f.write_str("PowerLoss"),
-            Self::PowerQuality => f.write_str("PowerQuality"),
-            Self::Reboot => f.write_str("Reboot"),
-            Self::Remote => f.write_str("Remote"),
-            Self::SocLimitReached => f.write_str("SOCLimitReached"),
-            Self::StoppedByEv => f.write_str("StoppedByEV"),
-            Self::TimeLimitReached => f.write_str("TimeLimitReached"),
-            Self::Timeout => f.write_str("Timeout"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Reason {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "DeAuthorized" => Ok(Self::DeAuthorized),
-            "EmergencyStop" => Ok(Self::EmergencyStop),
-            "EnergyLimitReached" => Ok(Self::EnergyLimitReached),
-            "EVDisconnected" => Ok(Self::EvDisconnected),
-            "GroundFault" => Ok(Self::GroundFault),
-            "ImmediateReset" => Ok(Self::ImmediateReset),
-            "Local" => Ok(Self::Local),
-            "LocalOutOfCredit" => Ok(Self::LocalOutOfCredit),
-            "MasterPass" => Ok(Self::MasterPass),
-            "Other" => Ok(Self::Other),
-            "OvercurrentFault" => Ok(Self::OvercurrentFault),
-            "PowerLoss" => Ok(Self::PowerLoss),
-            "PowerQuality" => Ok(Self::PowerQuality),
-            "Reboot" => Ok(Self::Reboot),
-            "Remote" => Ok(Self::Remote),
-            "SOCLimitReached" => Ok(Self::SocLimitReached),
-            "StoppedByEV" => Ok(Self::StoppedByEv),
-            "TimeLimitReached" => Ok(Self::TimeLimitReached),
-            "Timeout" => Ok(Self::Timeout),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Reason {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Reason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "DeAuthorized",
-            "EmergencyStop",
-            "EnergyLimitReached",
-            "EVDisconnected",
-            "GroundFault",
-            "ImmediateReset",
-            "Local",
-            "LocalOutOfCredit",
-            "MasterPass",
-            "Other",
-            "OvercurrentFault",
-            "PowerLoss",
-            "PowerQuality",
-            "Reboot",
-            "Remote",
-            "SOCLimitReached",
-            "StoppedByEV",
-            "TimeLimitReached",
-            "Timeout",
-        ],
-    );
-}
-
 /// Transaction
 /// urn:x-oca:ocpp:uid:2:233318
 #[doc(alias = "TransactionType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Transaction {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the Id of the transaction.
-    #[serde(rename = "transactionId")]
-    pub transaction_id: ::std::string::String,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: String,
     /// Transaction. State. Transaction_ State_ Code
     /// urn:x-oca:ocpp:uid:1:569419
     /// Current charging state, is required when state
     /// has changed.
-    #[serde(
-        rename = "chargingState",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_state: ::std::option::Option<ChargingState>,
+    #[ocpp(rename = "chargingState")]
+    pub charging_state: Option<ChargingState>,
     /// Transaction. Time_ Spent_ Charging. Elapsed_ Time
     /// urn:x-oca:ocpp:uid:1:569415
     /// Contains the total time that energy flowed from EVSE to EV during the transaction (in seconds). Note that timeSpentCharging is smaller or equal to the duration of the transaction.
-    #[serde(
-        rename = "timeSpentCharging",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub time_spent_charging: ::std::option::Option<i64>,
+    #[ocpp(rename = "timeSpentCharging")]
+    pub time_spent_charging: Option<i64>,
     /// Transaction. Stopped_ Reason. EOT_ Reason_ Code
     /// urn:x-oca:ocpp:uid:1:569413
     /// This contains the reason why the transaction was stopped. MAY only be omitted when Reason is "Local".
-    #[serde(
-        rename = "stoppedReason",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub stopped_reason: ::std::option::Option<Reason>,
+    #[ocpp(rename = "stoppedReason")]
+    pub stopped_reason: Option<Reason>,
     /// The ID given to remote start request (`RequestStartTransactionRequest`. This enables to CSMS to match the started transaction to the given start request.
-    #[serde(
-        rename = "remoteStartId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub remote_start_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "remoteStartId")]
+    pub remote_start_id: Option<i64>,
 }
 
 impl Transaction {
     /// A `Transaction` from its required members, in schema order; optional members are unset.
-    pub fn new(transaction_id: impl Into<::std::string::String>) -> Self {
+    pub fn new(transaction_id: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             transaction_id: transaction_id.into(),
@@ -480,62 +272,10 @@ impl Transaction {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Transaction {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingState",
-                required: false,
-                schema: <ChargingState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timeSpentCharging",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "stoppedReason",
-                required: false,
-                schema: <Reason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "remoteStartId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// This contains the type of this event.
 /// The first TransactionEvent of a transaction SHALL contain: "Started" The last TransactionEvent of a transaction SHALL contain: "Ended" All others SHALL contain: "Updated"
 #[doc(alias = "TransactionEventEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -543,7 +283,8 @@ impl ::ocpp_messages::validate::HasSchema for Transaction {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum TransactionEvent {
     /// `Ended`
@@ -554,109 +295,51 @@ pub enum TransactionEvent {
     Updated,
 }
 
-impl ::std::fmt::Display for TransactionEvent {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Ended => f.write_str("Ended"),
-            Self::Started => f.write_str("Started"),
-            Self::Updated => f.write_str("Updated"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for TransactionEvent {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Ended" => Ok(Self::Ended),
-            "Started" => Ok(Self::Started),
-            "Updated" => Ok(Self::Updated),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for TransactionEvent {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for TransactionEvent {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Ended", "Started", "Updated"],
-    );
-}
-
 /// The payload of a `TransactionEvent` CALL (the request).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TransactionEventRequest {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This contains the type of this event.
     /// The first TransactionEvent of a transaction SHALL contain: "Started" The last TransactionEvent of a transaction SHALL contain: "Ended" All others SHALL contain: "Updated"
-    #[serde(rename = "eventType")]
+    #[ocpp(rename = "eventType")]
     pub event_type: TransactionEvent,
     /// Meter_ Value
     /// urn:x-oca:ocpp:uid:2:233265
     /// Collection of one or more sampled values in MeterValuesRequest and TransactionEvent. All sampled values in a MeterValue are sampled at the same point in time.
-    #[serde(
-        rename = "meterValue",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub meter_value: ::std::vec::Vec<MeterValue>,
+    #[ocpp(rename = "meterValue", min_items = 1)]
+    pub meter_value: Option<Vec<MeterValue>>,
     /// The date and time at which this transaction event occurred.
     pub timestamp: ::ocpp_messages::DateTime,
     /// Reason the Charging Station sends this message to the CSMS
-    #[serde(rename = "triggerReason")]
+    #[ocpp(rename = "triggerReason")]
     pub trigger_reason: TriggerReason,
     /// Incremental sequence number, helps with determining if all messages of a transaction have been received.
-    #[serde(rename = "seqNo")]
+    #[ocpp(rename = "seqNo")]
     pub seq_no: i64,
     /// Indication that this transaction event happened when the Charging Station was offline. Default = false, meaning: the event occurred when the Charging Station was online.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub offline: ::std::option::Option<bool>,
+    pub offline: Option<bool>,
     /// If the Charging Station is able to report the number of phases used, then it SHALL provide it. When omitted the CSMS may be able to determine the number of phases used via device management.
-    #[serde(
-        rename = "numberOfPhasesUsed",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub number_of_phases_used: ::std::option::Option<i64>,
+    #[ocpp(rename = "numberOfPhasesUsed")]
+    pub number_of_phases_used: Option<i64>,
     /// The maximum current of the connected cable in Ampere (A).
-    #[serde(
-        rename = "cableMaxCurrent",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub cable_max_current: ::std::option::Option<i64>,
+    #[ocpp(rename = "cableMaxCurrent")]
+    pub cable_max_current: Option<i64>,
     /// This contains the Id of the reservation that terminates as a result of this transaction.
-    #[serde(
-        rename = "reservationId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub reservation_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "reservationId")]
+    pub reservation_id: Option<i64>,
     /// Transaction
     /// urn:x-oca:ocpp:uid:2:233318
-    #[serde(rename = "transactionInfo")]
+    #[ocpp(rename = "transactionInfo")]
     pub transaction_info: Transaction,
     /// EVSE
     /// urn:x-oca:ocpp:uid:2:233123
     /// Electric Vehicle Supply Equipment
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse: ::std::option::Option<Evse>,
+    pub evse: Option<Evse>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(rename = "idToken", skip_serializing_if = "::std::option::Option::is_none")]
-    pub id_token: ::std::option::Option<IdToken>,
+    #[ocpp(rename = "idToken")]
+    pub id_token: Option<IdToken>,
 }
 
 impl TransactionEventRequest {
@@ -671,7 +354,7 @@ impl TransactionEventRequest {
         Self {
             custom_data: None,
             event_type,
-            meter_value: Default::default(),
+            meter_value: None,
             timestamp,
             trigger_reason,
             seq_no,
@@ -688,6 +371,12 @@ impl TransactionEventRequest {
     #[must_use]
     pub fn with_custom_data(mut self, custom_data: CustomData) -> Self {
         self.custom_data = Some(custom_data);
+        self
+    }
+    /// Sets `meterValue`.
+    #[must_use]
+    pub fn with_meter_value(mut self, meter_value: Vec<MeterValue>) -> Self {
+        self.meter_value = Some(meter_value);
         self
     }
     /// Sets `offline`.
@@ -728,143 +417,31 @@ impl TransactionEventRequest {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for TransactionEventRequest {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "eventType",
-                required: true,
-                schema: <TransactionEvent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "meterValue",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <MeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timestamp",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "triggerReason",
-                required: true,
-                schema: <TriggerReason as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "seqNo",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "offline",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Boolean,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "numberOfPhasesUsed",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "cableMaxCurrent",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reservationId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionInfo",
-                required: true,
-                schema: <Transaction as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evse",
-                required: false,
-                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: false,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for TransactionEventRequest {}
+
 /// The payload of the CALLRESULT answering `TransactionEvent` (the response).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TransactionEventResponse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// SHALL only be sent when charging has ended. Final total cost of this transaction, including taxes. In the currency configured with the Configuration Variable: ``Currency``. When omitted, the transaction was NOT free. To indicate a free transaction, the CSMS SHALL send 0.00.
-    #[serde(
-        rename = "totalCost",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub total_cost: ::std::option::Option<f64>,
+    #[ocpp(rename = "totalCost")]
+    pub total_cost: Option<f64>,
     /// Priority from a business point of view. Default priority is 0, The range is from -9 to 9. Higher values indicate a higher priority. The chargingPriority in `TransactionEventResponse` is temporarily, so it may not be set in the `IdTokenInfoType` afterwards. Also the chargingPriority in `TransactionEventResponse` overrules the one in `IdTokenInfoType`.
-    #[serde(
-        rename = "chargingPriority",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_priority: ::std::option::Option<i64>,
+    #[ocpp(rename = "chargingPriority")]
+    pub charging_priority: Option<i64>,
     /// ID_ Token
     /// urn:x-oca:ocpp:uid:2:233247
     /// Contains status information about an identifier.
     /// It is advised to not stop charging for a token that expires during charging, as ExpiryDate is only used for caching purposes. If ExpiryDate is not given, the status has no end date.
-    #[serde(
-        rename = "idTokenInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub id_token_info: ::std::option::Option<IdTokenInfo>,
+    #[ocpp(rename = "idTokenInfo")]
+    pub id_token_info: Option<IdTokenInfo>,
     /// Message_ Content
     /// urn:x-enexis:ecdm:uid:2:234490
     /// Contains message details, for a message to be displayed on a Charging Station.
-    #[serde(
-        rename = "updatedPersonalMessage",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub updated_personal_message: ::std::option::Option<MessageContent>,
+    #[ocpp(rename = "updatedPersonalMessage")]
+    pub updated_personal_message: Option<MessageContent>,
 }
 
 impl TransactionEventResponse {
@@ -913,53 +490,11 @@ impl TransactionEventResponse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for TransactionEventResponse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "totalCost",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingPriority",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idTokenInfo",
-                required: false,
-                schema: <IdTokenInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "updatedPersonalMessage",
-                required: false,
-                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 impl ::ocpp_messages::Message for TransactionEventResponse {}
+
 /// Reason the Charging Station sends this message to the CSMS
 #[doc(alias = "TriggerReasonEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -967,7 +502,8 @@ impl ::ocpp_messages::Message for TransactionEventResponse {}
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum TriggerReason {
     /// `Authorized`
@@ -983,10 +519,10 @@ pub enum TriggerReason {
     /// `EnergyLimitReached`
     EnergyLimitReached,
     /// `EVCommunicationLost`
-    #[serde(rename = "EVCommunicationLost")]
+    #[ocpp(rename = "EVCommunicationLost")]
     EvCommunicationLost,
     /// `EVConnectTimeout`
-    #[serde(rename = "EVConnectTimeout")]
+    #[ocpp(rename = "EVConnectTimeout")]
     EvConnectTimeout,
     /// `MeterValueClock`
     MeterValueClock,
@@ -1001,10 +537,10 @@ pub enum TriggerReason {
     /// `StopAuthorized`
     StopAuthorized,
     /// `EVDeparted`
-    #[serde(rename = "EVDeparted")]
+    #[ocpp(rename = "EVDeparted")]
     EvDeparted,
     /// `EVDetected`
-    #[serde(rename = "EVDetected")]
+    #[ocpp(rename = "EVDetected")]
     EvDetected,
     /// `RemoteStop`
     RemoteStop,
@@ -1016,101 +552,4 @@ pub enum TriggerReason {
     SignedDataReceived,
     /// `ResetCommand`
     ResetCommand,
-}
-
-impl ::std::fmt::Display for TriggerReason {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Authorized => f.write_str("Authorized"),
-            Self::CablePluggedIn => f.write_str("CablePluggedIn"),
-            Self::ChargingRateChanged => f.write_str("ChargingRateChanged"),
-            Self::ChargingStateChanged => f.write_str("ChargingStateChanged"),
-            Self::Deauthorized => f.write_str("Deauthorized"),
-            Self::EnergyLimitReached => f.write_str("EnergyLimitReached"),
-            Self::EvCommunicationLost => f.write_str("EVCommunicationLost"),
-            Self::EvConnectTimeout => f.write_str("EVConnectTimeout"),
-            Self::MeterValueClock => f.write_str("MeterValueClock"),
-            Self::MeterValuePeriodic => f.write_str("MeterValuePeriodic"),
-            Self::TimeLimitReached => f.write_str("TimeLimitReached"),
-            Self::Trigger => f.write_str("Trigger"),
-            Self::UnlockCommand => f.write_str("UnlockCommand"),
-            Self::StopAuthorized => f.write_str("StopAuthorized"),
-            Self::EvDeparted => f.write_str("EVDeparted"),
-            Self::EvDetected => f.write_str("EVDetected"),
-            Self::RemoteStop => f.write_str("RemoteStop"),
-            Self::RemoteStart => f.write_str("RemoteStart"),
-            Self::AbnormalCondition => f.write_str("AbnormalCondition"),
-            Self::SignedDataReceived => f.write_str("SignedDataReceived"),
-            Self::ResetCommand => f.write_str("ResetCommand"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for TriggerReason {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Authorized" => Ok(Self::Authorized),
-            "CablePluggedIn" => Ok(Self::CablePluggedIn),
-            "ChargingRateChanged" => Ok(Self::ChargingRateChanged),
-            "ChargingStateChanged" => Ok(Self::ChargingStateChanged),
-            "Deauthorized" => Ok(Self::Deauthorized),
-            "EnergyLimitReached" => Ok(Self::EnergyLimitReached),
-            "EVCommunicationLost" => Ok(Self::EvCommunicationLost),
-            "EVConnectTimeout" => Ok(Self::EvConnectTimeout),
-            "MeterValueClock" => Ok(Self::MeterValueClock),
-            "MeterValuePeriodic" => Ok(Self::MeterValuePeriodic),
-            "TimeLimitReached" => Ok(Self::TimeLimitReached),
-            "Trigger" => Ok(Self::Trigger),
-            "UnlockCommand" => Ok(Self::UnlockCommand),
-            "StopAuthorized" => Ok(Self::StopAuthorized),
-            "EVDeparted" => Ok(Self::EvDeparted),
-            "EVDetected" => Ok(Self::EvDetected),
-            "RemoteStop" => Ok(Self::RemoteStop),
-            "RemoteStart" => Ok(Self::RemoteStart),
-            "AbnormalCondition" => Ok(Self::AbnormalCondition),
-            "SignedDataReceived" => Ok(Self::SignedDataReceived),
-            "ResetCommand" => Ok(Self::ResetCommand),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for TriggerReason {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for TriggerReason {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Authorized",
-            "CablePluggedIn",
-            "ChargingRateChanged",
-            "ChargingStateChanged",
-            "Deauthorized",
-            "EnergyLimitReached",
-            "EVCommunicationLost",
-            "EVConnectTimeout",
-            "MeterValueClock",
-            "MeterValuePeriodic",
-            "TimeLimitReached",
-            "Trigger",
-            "UnlockCommand",
-            "StopAuthorized",
-            "EVDeparted",
-            "EVDetected",
-            "RemoteStop",
-            "RemoteStart",
-            "AbnormalCondition",
-            "SignedDataReceived",
-            "ResetCommand",
-        ],
-    );
 }

@@ -2,30 +2,27 @@
 
 //! Definitions shared by several OCPP 2.0.1 messages.
 #![allow(clippy::all)]
+
 /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
 #[doc(alias = "AdditionalInfoType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AdditionalInfo {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// This field specifies the additional IdToken.
-    #[serde(rename = "additionalIdToken")]
-    pub additional_id_token: ::std::string::String,
+    #[ocpp(rename = "additionalIdToken", max_length = 36)]
+    pub additional_id_token: String,
     /// This defines the type of the additionalIdToken. This is a custom type, so the implementation needs to be agreed upon by all involved parties.
-    #[serde(rename = "type")]
-    pub type_: ::std::string::String,
+    #[ocpp(rename = "type", max_length = 50)]
+    pub type_: String,
 }
 
 impl AdditionalInfo {
     /// A `AdditionalInfo` from its required members, in schema order; optional members are unset.
     pub fn new(
-        additional_id_token: impl Into<::std::string::String>,
-        type_: impl Into<::std::string::String>,
+        additional_id_token: impl Into<String>,
+        type_: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -41,42 +38,9 @@ impl AdditionalInfo {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for AdditionalInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "additionalIdToken",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Attribute type for which value is requested. When absent, default Actual is assumed.
 #[doc(alias = "AttributeEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -84,7 +48,8 @@ impl ::ocpp_messages::validate::HasSchema for AdditionalInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Attribute {
     /// `Actual`
@@ -97,54 +62,11 @@ pub enum Attribute {
     MaxSet,
 }
 
-impl ::std::fmt::Display for Attribute {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Actual => f.write_str("Actual"),
-            Self::Target => f.write_str("Target"),
-            Self::MinSet => f.write_str("MinSet"),
-            Self::MaxSet => f.write_str("MaxSet"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Attribute {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Actual" => Ok(Self::Actual),
-            "Target" => Ok(Self::Target),
-            "MinSet" => Ok(Self::MinSet),
-            "MaxSet" => Ok(Self::MaxSet),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Attribute {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Attribute {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Actual", "Target", "MinSet", "MaxSet"],
-    );
-}
-
 /// ID_ Token. Status. Authorization_ Status
 /// urn:x-oca:ocpp:uid:1:569372
 /// Current status of the ID Token.
 #[doc(alias = "AuthorizationStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -152,7 +74,8 @@ impl ::ocpp_messages::validate::HasSchema for Attribute {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum AuthorizationStatus {
     /// `Accepted`
@@ -168,7 +91,7 @@ pub enum AuthorizationStatus {
     /// `NoCredit`
     NoCredit,
     /// `NotAllowedTypeEVSE`
-    #[serde(rename = "NotAllowedTypeEVSE")]
+    #[ocpp(rename = "NotAllowedTypeEVSE")]
     NotAllowedTypeEvse,
     /// `NotAtThisLocation`
     NotAtThisLocation,
@@ -178,102 +101,34 @@ pub enum AuthorizationStatus {
     Unknown,
 }
 
-impl ::std::fmt::Display for AuthorizationStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Blocked => f.write_str("Blocked"),
-            Self::ConcurrentTx => f.write_str("ConcurrentTx"),
-            Self::Expired => f.write_str("Expired"),
-            Self::Invalid => f.write_str("Invalid"),
-            Self::NoCredit => f.write_str("NoCredit"),
-            Self::NotAllowedTypeEvse => f.write_str("NotAllowedTypeEVSE"),
-            Self::NotAtThisLocation => f.write_str("NotAtThisLocation"),
-            Self::NotAtThisTime => f.write_str("NotAtThisTime"),
-            Self::Unknown => f.write_str("Unknown"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for AuthorizationStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Blocked" => Ok(Self::Blocked),
-            "ConcurrentTx" => Ok(Self::ConcurrentTx),
-            "Expired" => Ok(Self::Expired),
-            "Invalid" => Ok(Self::Invalid),
-            "NoCredit" => Ok(Self::NoCredit),
-            "NotAllowedTypeEVSE" => Ok(Self::NotAllowedTypeEvse),
-            "NotAtThisLocation" => Ok(Self::NotAtThisLocation),
-            "NotAtThisTime" => Ok(Self::NotAtThisTime),
-            "Unknown" => Ok(Self::Unknown),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for AuthorizationStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for AuthorizationStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Accepted",
-            "Blocked",
-            "ConcurrentTx",
-            "Expired",
-            "Invalid",
-            "NoCredit",
-            "NotAllowedTypeEVSE",
-            "NotAtThisLocation",
-            "NotAtThisTime",
-            "Unknown",
-        ],
-    );
-}
-
 /// `CertificateHashDataType` from the OCPP schemas.
 #[doc(alias = "CertificateHashDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CertificateHashData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Used algorithms for the hashes provided.
-    #[serde(rename = "hashAlgorithm")]
+    #[ocpp(rename = "hashAlgorithm")]
     pub hash_algorithm: HashAlgorithm,
     /// Hashed value of the Issuer DN (Distinguished Name).
-    #[serde(rename = "issuerNameHash")]
-    pub issuer_name_hash: ::std::string::String,
+    #[ocpp(rename = "issuerNameHash", max_length = 128)]
+    pub issuer_name_hash: String,
     /// Hashed value of the issuers public key
-    #[serde(rename = "issuerKeyHash")]
-    pub issuer_key_hash: ::std::string::String,
+    #[ocpp(rename = "issuerKeyHash", max_length = 128)]
+    pub issuer_key_hash: String,
     /// The serial number of the certificate.
-    #[serde(rename = "serialNumber")]
-    pub serial_number: ::std::string::String,
+    #[ocpp(rename = "serialNumber", max_length = 40)]
+    pub serial_number: String,
 }
 
 impl CertificateHashData {
     /// A `CertificateHashData` from its required members, in schema order; optional members are unset.
     pub fn new(
         hash_algorithm: HashAlgorithm,
-        issuer_name_hash: impl Into<::std::string::String>,
-        issuer_key_hash: impl Into<::std::string::String>,
-        serial_number: impl Into<::std::string::String>,
+        issuer_name_hash: impl Into<String>,
+        issuer_key_hash: impl Into<String>,
+        serial_number: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -291,56 +146,9 @@ impl CertificateHashData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for CertificateHashData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "hashAlgorithm",
-                required: true,
-                schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "issuerNameHash",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(128usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "issuerKeyHash",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(128usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "serialNumber",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(40usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Indicates the type of the signed certificate that is returned. When omitted the certificate is used for both the 15118 connection (if implemented) and the Charging Station to CSMS connection. This field is required when a typeOfCertificate was included in the `SignCertificateRequest` that requested this certificate to be signed AND both the 15118 connection and the Charging Station connection are implemented.
 #[doc(alias = "CertificateSigningUseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -348,58 +156,20 @@ impl ::ocpp_messages::validate::HasSchema for CertificateHashData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CertificateSigningUse {
     /// `ChargingStationCertificate`
     ChargingStationCertificate,
     /// `V2GCertificate`
-    #[serde(rename = "V2GCertificate")]
+    #[ocpp(rename = "V2GCertificate")]
     V2gCertificate,
-}
-
-impl ::std::fmt::Display for CertificateSigningUse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ChargingStationCertificate => f.write_str("ChargingStationCertificate"),
-            Self::V2gCertificate => f.write_str("V2GCertificate"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for CertificateSigningUse {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ChargingStationCertificate" => Ok(Self::ChargingStationCertificate),
-            "V2GCertificate" => Ok(Self::V2gCertificate),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CertificateSigningUse {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CertificateSigningUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ChargingStationCertificate", "V2GCertificate"],
-    );
 }
 
 /// Source of the charging limit.
 #[doc(alias = "ChargingLimitSourceEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -407,76 +177,32 @@ impl ::ocpp_messages::validate::HasSchema for CertificateSigningUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingLimitSource {
     /// `EMS`
-    #[serde(rename = "EMS")]
+    #[ocpp(rename = "EMS")]
     Ems,
     /// `Other`
     Other,
     /// `SO`
-    #[serde(rename = "SO")]
+    #[ocpp(rename = "SO")]
     So,
     /// `CSO`
-    #[serde(rename = "CSO")]
+    #[ocpp(rename = "CSO")]
     Cso,
-}
-
-impl ::std::fmt::Display for ChargingLimitSource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Ems => f.write_str("EMS"),
-            Self::Other => f.write_str("Other"),
-            Self::So => f.write_str("SO"),
-            Self::Cso => f.write_str("CSO"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingLimitSource {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "EMS" => Ok(Self::Ems),
-            "Other" => Ok(Self::Other),
-            "SO" => Ok(Self::So),
-            "CSO" => Ok(Self::Cso),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingLimitSource {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingLimitSource {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["EMS", "Other", "SO", "CSO"],
-    );
 }
 
 /// Charging_ Profile
 /// urn:x-oca:ocpp:uid:2:233255
 /// A ChargingProfile consists of ChargingSchedule, describing the amount of power or current that can be delivered per time interval.
 #[doc(alias = "ChargingProfileType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingProfile {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identified_ Object. MRID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:569198
     /// Id of ChargingProfile.
@@ -484,50 +210,41 @@ pub struct ChargingProfile {
     /// Charging_ Profile. Stack_ Level. Counter
     /// urn:x-oca:ocpp:uid:1:569230
     /// Value determining level in hierarchy stack of profiles. Higher values have precedence over lower values. Lowest level is 0.
-    #[serde(rename = "stackLevel")]
+    #[ocpp(rename = "stackLevel")]
     pub stack_level: i64,
     /// Charging_ Profile. Charging_ Profile_ Purpose. Charging_ Profile_ Purpose_ Code
     /// urn:x-oca:ocpp:uid:1:569231
     /// Specifies to purpose of the charging profiles that will be cleared, if they meet the other criteria in the request.
-    #[serde(rename = "chargingProfilePurpose")]
+    #[ocpp(rename = "chargingProfilePurpose")]
     pub charging_profile_purpose: ChargingProfilePurpose,
     /// Charging_ Profile. Charging_ Profile_ Kind. Charging_ Profile_ Kind_ Code
     /// urn:x-oca:ocpp:uid:1:569232
     /// Indicates the kind of schedule.
-    #[serde(rename = "chargingProfileKind")]
+    #[ocpp(rename = "chargingProfileKind")]
     pub charging_profile_kind: ChargingProfileKind,
     /// Charging_ Profile. Recurrency_ Kind. Recurrency_ Kind_ Code
     /// urn:x-oca:ocpp:uid:1:569233
     /// Indicates the start point of a recurrence.
-    #[serde(
-        rename = "recurrencyKind",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub recurrency_kind: ::std::option::Option<RecurrencyKind>,
+    #[ocpp(rename = "recurrencyKind")]
+    pub recurrency_kind: Option<RecurrencyKind>,
     /// Charging_ Profile. Valid_ From. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569234
     /// Point in time at which the profile starts to be valid. If absent, the profile is valid as soon as it is received by the Charging Station.
-    #[serde(
-        rename = "validFrom",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub valid_from: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "validFrom")]
+    pub valid_from: Option<::ocpp_messages::DateTime>,
     /// Charging_ Profile. Valid_ To. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569235
     /// Point in time at which the profile stops to be valid. If absent, the profile is valid until it is replaced by another profile.
-    #[serde(rename = "validTo", skip_serializing_if = "::std::option::Option::is_none")]
-    pub valid_to: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "validTo")]
+    pub valid_to: Option<::ocpp_messages::DateTime>,
     /// Charging_ Schedule
     /// urn:x-oca:ocpp:uid:2:233256
     /// Charging schedule structure defines a list of charging periods, as used in: GetCompositeSchedule.conf and ChargingProfile.
-    #[serde(rename = "chargingSchedule")]
-    pub charging_schedule: ::std::vec::Vec<ChargingSchedule>,
+    #[ocpp(rename = "chargingSchedule", min_items = 1, max_items = 3)]
+    pub charging_schedule: Vec<ChargingSchedule>,
     /// SHALL only be included if ChargingProfilePurpose is set to TxProfile. The transactionId is used to match the profile to a specific transaction.
-    #[serde(
-        rename = "transactionId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub transaction_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: Option<String>,
 }
 
 impl ChargingProfile {
@@ -537,7 +254,7 @@ impl ChargingProfile {
         stack_level: i64,
         charging_profile_purpose: ChargingProfilePurpose,
         charging_profile_kind: ChargingProfileKind,
-        charging_schedule: ::std::vec::Vec<ChargingSchedule>,
+        charging_schedule: Vec<ChargingSchedule>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -578,95 +295,10 @@ impl ChargingProfile {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(
-        mut self,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingProfile {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "stackLevel",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfilePurpose",
-                required: true,
-                schema: <ChargingProfilePurpose as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingProfileKind",
-                required: true,
-                schema: <ChargingProfileKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "recurrencyKind",
-                required: false,
-                schema: <RecurrencyKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "validFrom",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "validTo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingSchedule",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingSchedule as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(3usize),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 /// Charging_ Profile. Charging_ Profile_ Kind. Charging_ Profile_ Kind_ Code
@@ -674,8 +306,6 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfile {
 /// Indicates the kind of schedule.
 #[doc(alias = "ChargingProfileKindEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -683,7 +313,8 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfile {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingProfileKind {
     /// `Absolute`
@@ -694,52 +325,11 @@ pub enum ChargingProfileKind {
     Relative,
 }
 
-impl ::std::fmt::Display for ChargingProfileKind {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Absolute => f.write_str("Absolute"),
-            Self::Recurring => f.write_str("Recurring"),
-            Self::Relative => f.write_str("Relative"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingProfileKind {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Absolute" => Ok(Self::Absolute),
-            "Recurring" => Ok(Self::Recurring),
-            "Relative" => Ok(Self::Relative),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingProfileKind {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingProfileKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Absolute", "Recurring", "Relative"],
-    );
-}
-
 /// Charging_ Profile. Charging_ Profile_ Purpose. Charging_ Profile_ Purpose_ Code
 /// urn:x-oca:ocpp:uid:1:569231
 /// Specifies to purpose of the charging profiles that will be cleared, if they meet the other criteria in the request.
 #[doc(alias = "ChargingProfilePurposeEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -747,7 +337,8 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfileKind {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingProfilePurpose {
     /// `ChargingStationExternalConstraints`
@@ -760,61 +351,9 @@ pub enum ChargingProfilePurpose {
     TxProfile,
 }
 
-impl ::std::fmt::Display for ChargingProfilePurpose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::ChargingStationExternalConstraints => {
-                f.write_str("ChargingStationExternalConstraints")
-            }
-            Self::ChargingStationMaxProfile => f.write_str("ChargingStationMaxProfile"),
-            Self::TxDefaultProfile => f.write_str("TxDefaultProfile"),
-            Self::TxProfile => f.write_str("TxProfile"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingProfilePurpose {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ChargingStationExternalConstraints" => {
-                Ok(Self::ChargingStationExternalConstraints)
-            }
-            "ChargingStationMaxProfile" => Ok(Self::ChargingStationMaxProfile),
-            "TxDefaultProfile" => Ok(Self::TxDefaultProfile),
-            "TxProfile" => Ok(Self::TxProfile),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingProfilePurpose {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingProfilePurpose {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "ChargingStationExternalConstraints",
-            "ChargingStationMaxProfile",
-            "TxDefaultProfile",
-            "TxProfile",
-        ],
-    );
-}
-
 /// Can be used to force a power or current profile.
 #[doc(alias = "ChargingRateUnitEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -822,7 +361,8 @@ impl ::ocpp_messages::validate::HasSchema for ChargingProfilePurpose {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ChargingRateUnit {
     /// `W`
@@ -831,95 +371,44 @@ pub enum ChargingRateUnit {
     A,
 }
 
-impl ::std::fmt::Display for ChargingRateUnit {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::W => f.write_str("W"),
-            Self::A => f.write_str("A"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ChargingRateUnit {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "W" => Ok(Self::W),
-            "A" => Ok(Self::A),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ChargingRateUnit {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ChargingRateUnit {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["W", "A"],
-    );
-}
-
 /// Charging_ Schedule
 /// urn:x-oca:ocpp:uid:2:233256
 /// Charging schedule structure defines a list of charging periods, as used in: GetCompositeSchedule.conf and ChargingProfile.
 #[doc(alias = "ChargingScheduleType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingSchedule {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identifies the ChargingSchedule.
     pub id: i64,
     /// Charging_ Schedule. Start_ Schedule. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569237
     /// Starting point of an absolute schedule. If absent the schedule will be relative to start of charging.
-    #[serde(
-        rename = "startSchedule",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub start_schedule: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "startSchedule")]
+    pub start_schedule: Option<::ocpp_messages::DateTime>,
     /// Charging_ Schedule. Duration. Elapsed_ Time
     /// urn:x-oca:ocpp:uid:1:569236
     /// Duration of the charging schedule in seconds. If the duration is left empty, the last period will continue indefinitely or until end of the transaction if chargingProfilePurpose = TxProfile.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<i64>,
+    pub duration: Option<i64>,
     /// Can be used to force a power or current profile.
-    #[serde(rename = "chargingRateUnit")]
+    #[ocpp(rename = "chargingRateUnit")]
     pub charging_rate_unit: ChargingRateUnit,
     /// Charging_ Schedule_ Period
     /// urn:x-oca:ocpp:uid:2:233257
     /// Charging schedule period structure defines a time period in a charging schedule.
-    #[serde(rename = "chargingSchedulePeriod")]
-    pub charging_schedule_period: ::std::vec::Vec<ChargingSchedulePeriod>,
+    #[ocpp(rename = "chargingSchedulePeriod", min_items = 1, max_items = 1024)]
+    pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     /// Charging_ Schedule. Min_ Charging_ Rate. Numeric
     /// urn:x-oca:ocpp:uid:1:569239
     /// Minimum charging rate supported by the EV. The unit of measure is defined by the chargingRateUnit. This parameter is intended to be used by a local smart charging algorithm to optimize the power allocation for in the case a charging process is inefficient at lower charging rates. Accepts at most one digit fraction (e.g. 8.1)
-    #[serde(
-        rename = "minChargingRate",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub min_charging_rate: ::std::option::Option<f64>,
+    #[ocpp(rename = "minChargingRate")]
+    pub min_charging_rate: Option<f64>,
     /// Sales_ Tariff
     /// urn:x-oca:ocpp:uid:2:233272
     /// NOTE: This dataType is based on dataTypes from `ISO 15118-2`.
-    #[serde(
-        rename = "salesTariff",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub sales_tariff: ::std::option::Option<SalesTariff>,
+    #[ocpp(rename = "salesTariff")]
+    pub sales_tariff: Option<SalesTariff>,
 }
 
 impl ChargingSchedule {
@@ -927,7 +416,7 @@ impl ChargingSchedule {
     pub fn new(
         id: i64,
         charging_rate_unit: ChargingRateUnit,
-        charging_schedule_period: ::std::vec::Vec<ChargingSchedulePeriod>,
+        charging_schedule_period: Vec<ChargingSchedulePeriod>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -975,91 +464,19 @@ impl ChargingSchedule {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChargingSchedule {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "startSchedule",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "duration",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingRateUnit",
-                required: true,
-                schema: <ChargingRateUnit as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingSchedulePeriod",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ChargingSchedulePeriod as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(1024usize),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "minChargingRate",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "salesTariff",
-                required: false,
-                schema: <SalesTariff as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Charging_ Schedule_ Period
 /// urn:x-oca:ocpp:uid:2:233257
 /// Charging schedule period structure defines a time period in a charging schedule.
 #[doc(alias = "ChargingSchedulePeriodType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingSchedulePeriod {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Charging_ Schedule_ Period. Start_ Period. Elapsed_ Time
     /// urn:x-oca:ocpp:uid:1:569240
     /// Start of the period, in seconds from the start of schedule. The value of StartPeriod also defines the stop time of the previous period.
-    #[serde(rename = "startPeriod")]
+    #[ocpp(rename = "startPeriod")]
     pub start_period: i64,
     /// Charging_ Schedule_ Period. Limit. Measure
     /// urn:x-oca:ocpp:uid:1:569241
@@ -1068,17 +485,11 @@ pub struct ChargingSchedulePeriod {
     /// Charging_ Schedule_ Period. Number_ Phases. Counter
     /// urn:x-oca:ocpp:uid:1:569242
     /// The number of phases that can be used for charging. If a number of phases is needed, numberPhases=3 will be assumed unless another number is given.
-    #[serde(
-        rename = "numberPhases",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub number_phases: ::std::option::Option<i64>,
+    #[ocpp(rename = "numberPhases")]
+    pub number_phases: Option<i64>,
     /// Values: 1..3, Used if numberPhases=1 and if the EVSE is capable of switching the phase connected to the EV, i.e. ACPhaseSwitchingSupported is defined and true. It’s not allowed unless both conditions above are true. If both conditions are true, and phaseToUse is omitted, the Charging Station / EVSE will make the selection on its own.
-    #[serde(
-        rename = "phaseToUse",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub phase_to_use: ::std::option::Option<i64>,
+    #[ocpp(rename = "phaseToUse")]
+    pub phase_to_use: Option<i64>,
 }
 
 impl ChargingSchedulePeriod {
@@ -1112,81 +523,28 @@ impl ChargingSchedulePeriod {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ChargingSchedulePeriod {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "startPeriod",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "limit",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "numberPhases",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "phaseToUse",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// A physical or logical component
 #[doc(alias = "ComponentType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Component {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// EVSE
     /// urn:x-oca:ocpp:uid:2:233123
     /// Electric Vehicle Supply Equipment
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub evse: ::std::option::Option<Evse>,
+    pub evse: Option<Evse>,
     /// Name of the component. Name should be taken from the list of standardized component names whenever possible. Case Insensitive. strongly advised to use Camel Case.
-    pub name: ::std::string::String,
+    #[ocpp(max_length = 50)]
+    pub name: String,
     /// Name of instance in case the component exists as multiple instances. Case Insensitive. strongly advised to use Camel Case.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub instance: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 50)]
+    pub instance: Option<String>,
 }
 
 impl Component {
     /// A `Component` from its required members, in schema order; optional members are unset.
-    pub fn new(name: impl Into<::std::string::String>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             evse: None,
@@ -1208,64 +566,23 @@ impl Component {
     }
     /// Sets `instance`.
     #[must_use]
-    pub fn with_instance(mut self, instance: impl Into<::std::string::String>) -> Self {
+    pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Component {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evse",
-                required: false,
-                schema: <Evse as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "name",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "instance",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Class to report components, variables and variable attributes and characteristics.
 #[doc(alias = "ComponentVariableType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ComponentVariable {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// A physical or logical component
     pub component: Component,
     /// Reference key to a component-variable.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub variable: ::std::option::Option<Variable>,
+    pub variable: Option<Variable>,
 }
 
 impl ComponentVariable {
@@ -1291,54 +608,28 @@ impl ComponentVariable {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ComponentVariable {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "component",
-                required: true,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "variable",
-                required: false,
-                schema: <Variable as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Consumption_ Cost
 /// urn:x-oca:ocpp:uid:2:233259
 #[doc(alias = "ConsumptionCostType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ConsumptionCost {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Consumption_ Cost. Start_ Value. Numeric
     /// urn:x-oca:ocpp:uid:1:569246
     /// The lowest level of consumption that defines the starting point of this consumption block. The block interval extends to the start of the next interval.
-    #[serde(rename = "startValue")]
+    #[ocpp(rename = "startValue")]
     pub start_value: f64,
     /// Cost
     /// urn:x-oca:ocpp:uid:2:233258
-    pub cost: ::std::vec::Vec<Cost>,
+    #[ocpp(min_items = 1, max_items = 3)]
+    pub cost: Vec<Cost>,
 }
 
 impl ConsumptionCost {
     /// A `ConsumptionCost` from its required members, in schema order; optional members are unset.
-    pub fn new(start_value: f64, cost: ::std::vec::Vec<Cost>) -> Self {
+    pub fn new(start_value: f64, cost: Vec<Cost>) -> Self {
         Self {
             custom_data: None,
             start_value,
@@ -1353,53 +644,18 @@ impl ConsumptionCost {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for ConsumptionCost {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "startValue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "cost",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <Cost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(3usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Cost
 /// urn:x-oca:ocpp:uid:2:233258
 #[doc(alias = "CostType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Cost {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Cost. Cost_ Kind. Cost_ Kind_ Code
     /// urn:x-oca:ocpp:uid:1:569243
     /// The kind of cost referred to in the message element amount
-    #[serde(rename = "costKind")]
+    #[ocpp(rename = "costKind")]
     pub cost_kind: CostKind,
     /// Cost. Amount. Amount
     /// urn:x-oca:ocpp:uid:1:569244
@@ -1408,11 +664,8 @@ pub struct Cost {
     /// Cost. Amount_ Multiplier. Integer
     /// urn:x-oca:ocpp:uid:1:569245
     /// Values: -3..3, The amountMultiplier defines the exponent to base 10 (dec). The final value is determined by: amount * 10 ^ amountMultiplier
-    #[serde(
-        rename = "amountMultiplier",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub amount_multiplier: ::std::option::Option<i64>,
+    #[ocpp(rename = "amountMultiplier")]
+    pub amount_multiplier: Option<i64>,
 }
 
 impl Cost {
@@ -1439,49 +692,11 @@ impl Cost {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Cost {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "costKind",
-                required: true,
-                schema: <CostKind as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "amount",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "amountMultiplier",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Cost. Cost_ Kind. Cost_ Kind_ Code
 /// urn:x-oca:ocpp:uid:1:569243
 /// The kind of cost referred to in the message element amount
 #[doc(alias = "CostKindEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1489,7 +704,8 @@ impl ::ocpp_messages::validate::HasSchema for Cost {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum CostKind {
     /// `CarbonDioxideEmission`
@@ -1500,113 +716,44 @@ pub enum CostKind {
     RenewableGenerationPercentage,
 }
 
-impl ::std::fmt::Display for CostKind {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::CarbonDioxideEmission => f.write_str("CarbonDioxideEmission"),
-            Self::RelativePricePercentage => f.write_str("RelativePricePercentage"),
-            Self::RenewableGenerationPercentage => {
-                f.write_str("RenewableGenerationPercentage")
-            }
-        }
-    }
-}
-
-impl ::std::str::FromStr for CostKind {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "CarbonDioxideEmission" => Ok(Self::CarbonDioxideEmission),
-            "RelativePricePercentage" => Ok(Self::RelativePricePercentage),
-            "RenewableGenerationPercentage" => Ok(Self::RenewableGenerationPercentage),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for CostKind {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CostKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "CarbonDioxideEmission",
-            "RelativePricePercentage",
-            "RenewableGenerationPercentage",
-        ],
-    );
-}
-
 /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
 #[doc(alias = "CustomDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct CustomData {
     /// The `vendorId` member.
-    #[serde(rename = "vendorId")]
-    pub vendor_id: ::std::string::String,
+    #[ocpp(rename = "vendorId", max_length = 255)]
+    pub vendor_id: String,
     /// Members beyond those the schema names (kept, never dropped).
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    #[ocpp(extra)]
+    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
 
 impl CustomData {
     /// A `CustomData` from its required members, in schema order; optional members are unset.
-    pub fn new(vendor_id: impl Into<::std::string::String>) -> Self {
+    pub fn new(vendor_id: impl Into<String>) -> Self {
         Self {
             vendor_id: vendor_id.into(),
-            extra: Default::default(),
+            extra: ::serde_json::Map::new(),
         }
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for CustomData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "vendorId",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(255usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: true,
-    });
 }
 
 /// EVSE
 /// urn:x-oca:ocpp:uid:2:233123
 /// Electric Vehicle Supply Equipment
 #[doc(alias = "EVSEType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Evse {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identified_ Object. MRID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:569198
     /// EVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.
     pub id: i64,
     /// An id to designate a specific connector (on an EVSE) by connector index number.
-    #[serde(
-        rename = "connectorId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub connector_id: ::std::option::Option<i64>,
+    #[ocpp(rename = "connectorId")]
+    pub connector_id: Option<i64>,
 }
 
 impl Evse {
@@ -1632,42 +779,9 @@ impl Evse {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for Evse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "connectorId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// This indicates whether the Charging Station is able to accept this request.
 #[doc(alias = "GenericDeviceModelStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1675,7 +789,8 @@ impl ::ocpp_messages::validate::HasSchema for Evse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GenericDeviceModelStatus {
     /// `Accepted`
@@ -1688,53 +803,10 @@ pub enum GenericDeviceModelStatus {
     EmptyResultSet,
 }
 
-impl ::std::fmt::Display for GenericDeviceModelStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-            Self::NotSupported => f.write_str("NotSupported"),
-            Self::EmptyResultSet => f.write_str("EmptyResultSet"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GenericDeviceModelStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            "NotSupported" => Ok(Self::NotSupported),
-            "EmptyResultSet" => Ok(Self::EmptyResultSet),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GenericDeviceModelStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GenericDeviceModelStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected", "NotSupported", "EmptyResultSet"],
-    );
-}
-
 /// The Charging Station will indicate if it was
 /// able to process the request
 #[doc(alias = "GenericStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1742,7 +814,8 @@ impl ::ocpp_messages::validate::HasSchema for GenericDeviceModelStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GenericStatus {
     /// `Accepted`
@@ -1751,48 +824,9 @@ pub enum GenericStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for GenericStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for GenericStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GenericStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GenericStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
-}
-
 /// `GetCertificateIdUseEnumType` from the OCPP schemas.
 #[doc(alias = "GetCertificateIdUseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1800,81 +834,29 @@ impl ::ocpp_messages::validate::HasSchema for GenericStatus {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum GetCertificateIdUse {
     /// `V2GRootCertificate`
-    #[serde(rename = "V2GRootCertificate")]
+    #[ocpp(rename = "V2GRootCertificate")]
     V2gRootCertificate,
     /// `MORootCertificate`
-    #[serde(rename = "MORootCertificate")]
+    #[ocpp(rename = "MORootCertificate")]
     MoRootCertificate,
     /// `CSMSRootCertificate`
-    #[serde(rename = "CSMSRootCertificate")]
+    #[ocpp(rename = "CSMSRootCertificate")]
     CsmsRootCertificate,
     /// `V2GCertificateChain`
-    #[serde(rename = "V2GCertificateChain")]
+    #[ocpp(rename = "V2GCertificateChain")]
     V2gCertificateChain,
     /// `ManufacturerRootCertificate`
     ManufacturerRootCertificate,
 }
 
-impl ::std::fmt::Display for GetCertificateIdUse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::V2gRootCertificate => f.write_str("V2GRootCertificate"),
-            Self::MoRootCertificate => f.write_str("MORootCertificate"),
-            Self::CsmsRootCertificate => f.write_str("CSMSRootCertificate"),
-            Self::V2gCertificateChain => f.write_str("V2GCertificateChain"),
-            Self::ManufacturerRootCertificate => {
-                f.write_str("ManufacturerRootCertificate")
-            }
-        }
-    }
-}
-
-impl ::std::str::FromStr for GetCertificateIdUse {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "V2GRootCertificate" => Ok(Self::V2gRootCertificate),
-            "MORootCertificate" => Ok(Self::MoRootCertificate),
-            "CSMSRootCertificate" => Ok(Self::CsmsRootCertificate),
-            "V2GCertificateChain" => Ok(Self::V2gCertificateChain),
-            "ManufacturerRootCertificate" => Ok(Self::ManufacturerRootCertificate),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for GetCertificateIdUse {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for GetCertificateIdUse {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "V2GRootCertificate",
-            "MORootCertificate",
-            "CSMSRootCertificate",
-            "V2GCertificateChain",
-            "ManufacturerRootCertificate",
-        ],
-    );
-}
-
 /// Used algorithms for the hashes provided.
 #[doc(alias = "HashAlgorithmEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -1882,91 +864,45 @@ impl ::ocpp_messages::validate::HasSchema for GetCertificateIdUse {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum HashAlgorithm {
     /// `SHA256`
-    #[serde(rename = "SHA256")]
+    #[ocpp(rename = "SHA256")]
     Sha256,
     /// `SHA384`
-    #[serde(rename = "SHA384")]
+    #[ocpp(rename = "SHA384")]
     Sha384,
     /// `SHA512`
-    #[serde(rename = "SHA512")]
+    #[ocpp(rename = "SHA512")]
     Sha512,
-}
-
-impl ::std::fmt::Display for HashAlgorithm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Sha256 => f.write_str("SHA256"),
-            Self::Sha384 => f.write_str("SHA384"),
-            Self::Sha512 => f.write_str("SHA512"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for HashAlgorithm {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "SHA256" => Ok(Self::Sha256),
-            "SHA384" => Ok(Self::Sha384),
-            "SHA512" => Ok(Self::Sha512),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for HashAlgorithm {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for HashAlgorithm {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["SHA256", "SHA384", "SHA512"],
-    );
 }
 
 /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
 #[doc(alias = "IdTokenType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct IdToken {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(
-        rename = "additionalInfo",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub additional_info: ::std::vec::Vec<AdditionalInfo>,
+    #[ocpp(rename = "additionalInfo", min_items = 1)]
+    pub additional_info: Option<Vec<AdditionalInfo>>,
     /// IdToken is case insensitive. Might hold the hidden id of an RFID tag, but can for example also contain a UUID.
-    #[serde(rename = "idToken")]
-    pub id_token: ::std::string::String,
+    #[ocpp(rename = "idToken", max_length = 36)]
+    pub id_token: String,
     /// Enumeration of possible idToken types.
-    #[serde(rename = "type")]
+    #[ocpp(rename = "type")]
     pub type_: IdTokenEnum,
 }
 
 impl IdToken {
     /// A `IdToken` from its required members, in schema order; optional members are unset.
-    pub fn new(id_token: impl Into<::std::string::String>, type_: IdTokenEnum) -> Self {
+    pub fn new(id_token: impl Into<String>, type_: IdTokenEnum) -> Self {
         Self {
             custom_data: None,
-            additional_info: Default::default(),
+            additional_info: None,
             id_token: id_token.into(),
             type_,
         }
@@ -1977,49 +913,17 @@ impl IdToken {
         self.custom_data = Some(custom_data);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for IdToken {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "additionalInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <AdditionalInfo as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "idToken",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "type",
-                required: true,
-                schema: <IdTokenEnum as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `additionalInfo`.
+    #[must_use]
+    pub fn with_additional_info(mut self, additional_info: Vec<AdditionalInfo>) -> Self {
+        self.additional_info = Some(additional_info);
+        self
+    }
 }
 
 /// Enumeration of possible idToken types.
 #[doc(alias = "IdTokenEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2027,19 +931,20 @@ impl ::ocpp_messages::validate::HasSchema for IdToken {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum IdTokenEnum {
     /// `Central`
     Central,
     /// `eMAID`
-    #[serde(rename = "eMAID")]
+    #[ocpp(rename = "eMAID")]
     EMaid,
     /// `ISO14443`
-    #[serde(rename = "ISO14443")]
+    #[ocpp(rename = "ISO14443")]
     Iso14443,
     /// `ISO15693`
-    #[serde(rename = "ISO15693")]
+    #[ocpp(rename = "ISO15693")]
     Iso15693,
     /// `KeyCode`
     KeyCode,
@@ -2051,78 +956,16 @@ pub enum IdTokenEnum {
     NoAuthorization,
 }
 
-impl ::std::fmt::Display for IdTokenEnum {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Central => f.write_str("Central"),
-            Self::EMaid => f.write_str("eMAID"),
-            Self::Iso14443 => f.write_str("ISO14443"),
-            Self::Iso15693 => f.write_str("ISO15693"),
-            Self::KeyCode => f.write_str("KeyCode"),
-            Self::Local => f.write_str("Local"),
-            Self::MacAddress => f.write_str("MacAddress"),
-            Self::NoAuthorization => f.write_str("NoAuthorization"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for IdTokenEnum {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Central" => Ok(Self::Central),
-            "eMAID" => Ok(Self::EMaid),
-            "ISO14443" => Ok(Self::Iso14443),
-            "ISO15693" => Ok(Self::Iso15693),
-            "KeyCode" => Ok(Self::KeyCode),
-            "Local" => Ok(Self::Local),
-            "MacAddress" => Ok(Self::MacAddress),
-            "NoAuthorization" => Ok(Self::NoAuthorization),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for IdTokenEnum {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for IdTokenEnum {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Central",
-            "eMAID",
-            "ISO14443",
-            "ISO15693",
-            "KeyCode",
-            "Local",
-            "MacAddress",
-            "NoAuthorization",
-        ],
-    );
-}
-
 /// ID_ Token
 /// urn:x-oca:ocpp:uid:2:233247
 /// Contains status information about an identifier.
 /// It is advised to not stop charging for a token that expires during charging, as ExpiryDate is only used for caching purposes. If ExpiryDate is not given, the status has no end date.
 #[doc(alias = "IdTokenInfoType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct IdTokenInfo {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// ID_ Token. Status. Authorization_ Status
     /// urn:x-oca:ocpp:uid:1:569372
     /// Current status of the ID Token.
@@ -2130,48 +973,32 @@ pub struct IdTokenInfo {
     /// ID_ Token. Expiry. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569373
     /// Date and Time after which the token must be considered invalid.
-    #[serde(
-        rename = "cacheExpiryDateTime",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub cache_expiry_date_time: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "cacheExpiryDateTime")]
+    pub cache_expiry_date_time: Option<::ocpp_messages::DateTime>,
     /// Priority from a business point of view. Default priority is 0, The range is from -9 to 9. Higher values indicate a higher priority. The chargingPriority in `TransactionEventResponse` overrules this one.
-    #[serde(
-        rename = "chargingPriority",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub charging_priority: ::std::option::Option<i64>,
+    #[ocpp(rename = "chargingPriority")]
+    pub charging_priority: Option<i64>,
     /// ID_ Token. Language1. Language_ Code
     /// urn:x-oca:ocpp:uid:1:569374
     /// Preferred user interface language of identifier user. Contains a language code as defined in `\[RFC5646\]`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub language1: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 8)]
+    pub language1: Option<String>,
     /// Only used when the IdToken is only valid for one or more specific EVSEs, not for the entire Charging Station.
-    #[serde(
-        rename = "evseId",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub evse_id: ::std::vec::Vec<i64>,
+    #[ocpp(rename = "evseId", min_items = 1)]
+    pub evse_id: Option<Vec<i64>>,
     /// Contains a case insensitive identifier to use for the authorization and the type of authorization to support multiple forms of identifiers.
-    #[serde(
-        rename = "groupIdToken",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub group_id_token: ::std::option::Option<IdToken>,
+    #[ocpp(rename = "groupIdToken")]
+    pub group_id_token: Option<IdToken>,
     /// ID_ Token. Language2. Language_ Code
     /// urn:x-oca:ocpp:uid:1:569375
     /// Second preferred user interface language of identifier user. Don’t use when language1 is omitted, has to be different from language1. Contains a language code as defined in `\[RFC5646\]`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub language2: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 8)]
+    pub language2: Option<String>,
     /// Message_ Content
     /// urn:x-enexis:ecdm:uid:2:234490
     /// Contains message details, for a message to be displayed on a Charging Station.
-    #[serde(
-        rename = "personalMessage",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub personal_message: ::std::option::Option<MessageContent>,
+    #[ocpp(rename = "personalMessage")]
+    pub personal_message: Option<MessageContent>,
 }
 
 impl IdTokenInfo {
@@ -2183,7 +1010,7 @@ impl IdTokenInfo {
             cache_expiry_date_time: None,
             charging_priority: None,
             language1: None,
-            evse_id: Default::default(),
+            evse_id: None,
             group_id_token: None,
             language2: None,
             personal_message: None,
@@ -2212,11 +1039,14 @@ impl IdTokenInfo {
     }
     /// Sets `language1`.
     #[must_use]
-    pub fn with_language1(
-        mut self,
-        language1: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_language1(mut self, language1: impl Into<String>) -> Self {
         self.language1 = Some(language1.into());
+        self
+    }
+    /// Sets `evseId`.
+    #[must_use]
+    pub fn with_evse_id(mut self, evse_id: Vec<i64>) -> Self {
+        self.evse_id = Some(evse_id);
         self
     }
     /// Sets `groupIdToken`.
@@ -2227,10 +1057,7 @@ impl IdTokenInfo {
     }
     /// Sets `language2`.
     #[must_use]
-    pub fn with_language2(
-        mut self,
-        language2: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_language2(mut self, language2: impl Into<String>) -> Self {
         self.language2 = Some(language2.into());
         self
     }
@@ -2242,90 +1069,11 @@ impl IdTokenInfo {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for IdTokenInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "status",
-                required: true,
-                schema: <AuthorizationStatus as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "cacheExpiryDateTime",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "chargingPriority",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "language1",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(8usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "evseId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                        minimum: None,
-                        maximum: None,
-                        multiple_of: None,
-                    }),
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "groupIdToken",
-                required: false,
-                schema: <IdToken as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "language2",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(8usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "personalMessage",
-                required: false,
-                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Sampled_ Value. Location. Location_ Code
 /// urn:x-oca:ocpp:uid:1:569265
 /// Indicates where the measured value has been sampled. Default =  "Outlet"
 #[doc(alias = "LocationEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2333,7 +1081,8 @@ impl ::ocpp_messages::validate::HasSchema for IdTokenInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Location {
     /// `Body`
@@ -2341,7 +1090,7 @@ pub enum Location {
     /// `Cable`
     Cable,
     /// `EV`
-    #[serde(rename = "EV")]
+    #[ocpp(rename = "EV")]
     Ev,
     /// `Inlet`
     Inlet,
@@ -2349,56 +1098,11 @@ pub enum Location {
     Outlet,
 }
 
-impl ::std::fmt::Display for Location {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Body => f.write_str("Body"),
-            Self::Cable => f.write_str("Cable"),
-            Self::Ev => f.write_str("EV"),
-            Self::Inlet => f.write_str("Inlet"),
-            Self::Outlet => f.write_str("Outlet"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Location {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Body" => Ok(Self::Body),
-            "Cable" => Ok(Self::Cable),
-            "EV" => Ok(Self::Ev),
-            "Inlet" => Ok(Self::Inlet),
-            "Outlet" => Ok(Self::Outlet),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Location {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Location {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Body", "Cable", "EV", "Inlet", "Outlet"],
-    );
-}
-
 /// Sampled_ Value. Measurand. Measurand_ Code
 /// urn:x-oca:ocpp:uid:1:569263
 /// Type of measurement. Default = "Energy.Active.Import.Register"
 #[doc(alias = "MeasurandEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2406,76 +1110,77 @@ impl ::ocpp_messages::validate::HasSchema for Location {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Measurand {
     /// `Current.Export`
-    #[serde(rename = "Current.Export")]
+    #[ocpp(rename = "Current.Export")]
     CurrentExport,
     /// `Current.Import`
-    #[serde(rename = "Current.Import")]
+    #[ocpp(rename = "Current.Import")]
     CurrentImport,
     /// `Current.Offered`
-    #[serde(rename = "Current.Offered")]
+    #[ocpp(rename = "Current.Offered")]
     CurrentOffered,
     /// `Energy.Active.Export.Register`
-    #[serde(rename = "Energy.Active.Export.Register")]
+    #[ocpp(rename = "Energy.Active.Export.Register")]
     EnergyActiveExportRegister,
     /// `Energy.Active.Import.Register`
-    #[serde(rename = "Energy.Active.Import.Register")]
+    #[ocpp(rename = "Energy.Active.Import.Register")]
     EnergyActiveImportRegister,
     /// `Energy.Reactive.Export.Register`
-    #[serde(rename = "Energy.Reactive.Export.Register")]
+    #[ocpp(rename = "Energy.Reactive.Export.Register")]
     EnergyReactiveExportRegister,
     /// `Energy.Reactive.Import.Register`
-    #[serde(rename = "Energy.Reactive.Import.Register")]
+    #[ocpp(rename = "Energy.Reactive.Import.Register")]
     EnergyReactiveImportRegister,
     /// `Energy.Active.Export.Interval`
-    #[serde(rename = "Energy.Active.Export.Interval")]
+    #[ocpp(rename = "Energy.Active.Export.Interval")]
     EnergyActiveExportInterval,
     /// `Energy.Active.Import.Interval`
-    #[serde(rename = "Energy.Active.Import.Interval")]
+    #[ocpp(rename = "Energy.Active.Import.Interval")]
     EnergyActiveImportInterval,
     /// `Energy.Active.Net`
-    #[serde(rename = "Energy.Active.Net")]
+    #[ocpp(rename = "Energy.Active.Net")]
     EnergyActiveNet,
     /// `Energy.Reactive.Export.Interval`
-    #[serde(rename = "Energy.Reactive.Export.Interval")]
+    #[ocpp(rename = "Energy.Reactive.Export.Interval")]
     EnergyReactiveExportInterval,
     /// `Energy.Reactive.Import.Interval`
-    #[serde(rename = "Energy.Reactive.Import.Interval")]
+    #[ocpp(rename = "Energy.Reactive.Import.Interval")]
     EnergyReactiveImportInterval,
     /// `Energy.Reactive.Net`
-    #[serde(rename = "Energy.Reactive.Net")]
+    #[ocpp(rename = "Energy.Reactive.Net")]
     EnergyReactiveNet,
     /// `Energy.Apparent.Net`
-    #[serde(rename = "Energy.Apparent.Net")]
+    #[ocpp(rename = "Energy.Apparent.Net")]
     EnergyApparentNet,
     /// `Energy.Apparent.Import`
-    #[serde(rename = "Energy.Apparent.Import")]
+    #[ocpp(rename = "Energy.Apparent.Import")]
     EnergyApparentImport,
     /// `Energy.Apparent.Export`
-    #[serde(rename = "Energy.Apparent.Export")]
+    #[ocpp(rename = "Energy.Apparent.Export")]
     EnergyApparentExport,
     /// `Frequency`
     Frequency,
     /// `Power.Active.Export`
-    #[serde(rename = "Power.Active.Export")]
+    #[ocpp(rename = "Power.Active.Export")]
     PowerActiveExport,
     /// `Power.Active.Import`
-    #[serde(rename = "Power.Active.Import")]
+    #[ocpp(rename = "Power.Active.Import")]
     PowerActiveImport,
     /// `Power.Factor`
-    #[serde(rename = "Power.Factor")]
+    #[ocpp(rename = "Power.Factor")]
     PowerFactor,
     /// `Power.Offered`
-    #[serde(rename = "Power.Offered")]
+    #[ocpp(rename = "Power.Offered")]
     PowerOffered,
     /// `Power.Reactive.Export`
-    #[serde(rename = "Power.Reactive.Export")]
+    #[ocpp(rename = "Power.Reactive.Export")]
     PowerReactiveExport,
     /// `Power.Reactive.Import`
-    #[serde(rename = "Power.Reactive.Import")]
+    #[ocpp(rename = "Power.Reactive.Import")]
     PowerReactiveImport,
     /// `SoC`
     SoC,
@@ -2483,144 +1188,15 @@ pub enum Measurand {
     Voltage,
 }
 
-impl ::std::fmt::Display for Measurand {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::CurrentExport => f.write_str("Current.Export"),
-            Self::CurrentImport => f.write_str("Current.Import"),
-            Self::CurrentOffered => f.write_str("Current.Offered"),
-            Self::EnergyActiveExportRegister => {
-                f.write_str("Energy.Active.Export.Register")
-            }
-            Self::EnergyActiveImportRegister => {
-                f.write_str("Energy.Active.Import.Register")
-            }
-            Self::EnergyReactiveExportRegister => {
-                f.write_str("Energy.Reactive.Export.Register")
-            }
-            Self::EnergyReactiveImportRegister => {
-                f.write_str("Energy.Reactive.Import.Register")
-            }
-            Self::EnergyActiveExportInterval => {
-                f.write_str("Energy.Active.Export.Interval")
-            }
-            Self::EnergyActiveImportInterval => {
-                f.write_str("Energy.Active.Import.Interval")
-            }
-            Self::EnergyActiveNet => f.write_str("Energy.Active.Net"),
-            Self::EnergyReactiveExportInterval => {
-                f.write_str("Energy.Reactive.Export.Interval")
-            }
-            Self::EnergyReactiveImportInterval => {
-                f.write_str("Energy.Reactive.Import.Interval")
-            }
-            Self::EnergyReactiveNet => f.write_str("Energy.Reactive.Net"),
-            Self::EnergyApparentNet => f.write_str("Energy.Apparent.Net"),
-            Self::EnergyApparentImport => f.write_str("Energy.Apparent.Import"),
-            Self::EnergyApparentExport => f.write_str("Energy.Apparent.Export"),
-            Self::Frequency => f.write_str("Frequency"),
-            Self::PowerActiveExport => f.write_str("Power.Active.Export"),
-            Self::PowerActiveImport => f.write_str("Power.Active.Import"),
-            Self::PowerFactor => f.write_str("Power.Factor"),
-            Self::PowerOffered => f.write_str("Power.Offered"),
-            Self::PowerReactiveExport => f.write_str("Power.Reactive.Export"),
-            Self::PowerReactiveImport => f.write_str("Power.Reactive.Import"),
-            Self::SoC => f.write_str("SoC"),
-            Self::Voltage => f.write_str("Voltage"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Measurand {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Current.Export" => Ok(Self::CurrentExport),
-            "Current.Import" => Ok(Self::CurrentImport),
-            "Current.Offered" => Ok(Self::CurrentOffered),
-            "Energy.Active.Export.Register" => Ok(Self::EnergyActiveExportRegister),
-            "Energy.Active.Import.Register" => Ok(Self::EnergyActiveImportRegister),
-            "Energy.Reactive.Export.Register" => Ok(Self::EnergyReactiveExportRegister),
-            "Energy.Reactive.Import.Register" => Ok(Self::EnergyReactiveImportRegister),
-            "Energy.Active.Export.Interval" => Ok(Self::EnergyActiveExportInterval),
-            "Energy.Active.Import.Interval" => Ok(Self::EnergyActiveImportInterval),
-            "Energy.Active.Net" => Ok(Self::EnergyActiveNet),
-            "Energy.Reactive.Export.Interval" => Ok(Self::EnergyReactiveExportInterval),
-            "Energy.Reactive.Import.Interval" => Ok(Self::EnergyReactiveImportInterval),
-            "Energy.Reactive.Net" => Ok(Self::EnergyReactiveNet),
-            "Energy.Apparent.Net" => Ok(Self::EnergyApparentNet),
-            "Energy.Apparent.Import" => Ok(Self::EnergyApparentImport),
-            "Energy.Apparent.Export" => Ok(Self::EnergyApparentExport),
-            "Frequency" => Ok(Self::Frequency),
-            "Power.Active.Export" => Ok(Self::PowerActiveExport),
-            "Power.Active.Import" => Ok(Self::PowerActiveImport),
-            "Power.Factor" => Ok(Self::PowerFactor),
-            "Power.Offered" => Ok(Self::PowerOffered),
-            "Power.Reactive.Export" => Ok(Self::PowerReactiveExport),
-            "Power.Reactive.Import" => Ok(Self::PowerReactiveImport),
-            "SoC" => Ok(Self::SoC),
-            "Voltage" => Ok(Self::Voltage),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Measurand {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Measurand {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Current.Export",
-            "Current.Import",
-            "Current.Offered",
-            "Energy.Active.Export.Register",
-            "Energy.Active.Import.Register",
-            "Energy.Reactive.Export.Register",
-            "Energy.Reactive.Import.Register",
-            "Energy.Active.Export.Interval",
-            "Energy.Active.Import.Interval",
-            "Energy.Active.Net",
-            "Energy.Reactive.Export.Interval",
-            "Energy.Reactive.Import.Interval",
-            "Energy.Reactive.Net",
-            "Energy.Apparent.Net",
-            "Energy.Apparent.Import",
-            "Energy.Apparent.Export",
-            "Frequency",
-            "Power.Active.Export",
-            "Power.Active.Import",
-            "Power.Factor",
-            "Power.Offered",
-            "Power.Reactive.Export",
-            "Power.Reactive.Import",
-            "SoC",
-            "Voltage",
-        ],
-    );
-}
-
 /// Message_ Content
 /// urn:x-enexis:ecdm:uid:2:234490
 /// Contains message details, for a message to be displayed on a Charging Station.
 #[doc(alias = "MessageContentType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MessageContent {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Message_ Content. Format. Message_ Format_ Code
     /// urn:x-enexis:ecdm:uid:1:570848
     /// Format of the message.
@@ -2628,20 +1204,18 @@ pub struct MessageContent {
     /// Message_ Content. Language. Language_ Code
     /// urn:x-enexis:ecdm:uid:1:570849
     /// Message language identifier. Contains a language code as defined in `\[RFC5646\]`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub language: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 8)]
+    pub language: Option<String>,
     /// Message_ Content. Content. Message
     /// urn:x-enexis:ecdm:uid:1:570852
     /// Message contents.
-    pub content: ::std::string::String,
+    #[ocpp(max_length = 512)]
+    pub content: String,
 }
 
 impl MessageContent {
     /// A `MessageContent` from its required members, in schema order; optional members are unset.
-    pub fn new(
-        format: MessageFormat,
-        content: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn new(format: MessageFormat, content: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             format,
@@ -2657,46 +1231,10 @@ impl MessageContent {
     }
     /// Sets `language`.
     #[must_use]
-    pub fn with_language(mut self, language: impl Into<::std::string::String>) -> Self {
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
         self.language = Some(language.into());
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MessageContent {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "format",
-                required: true,
-                schema: <MessageFormat as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "language",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(8usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "content",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
 }
 
 /// Message_ Content. Format. Message_ Format_ Code
@@ -2704,8 +1242,6 @@ impl ::ocpp_messages::validate::HasSchema for MessageContent {
 /// Format of the message.
 #[doc(alias = "MessageFormatEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2713,80 +1249,35 @@ impl ::ocpp_messages::validate::HasSchema for MessageContent {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MessageFormat {
     /// `ASCII`
-    #[serde(rename = "ASCII")]
+    #[ocpp(rename = "ASCII")]
     Ascii,
     /// `HTML`
-    #[serde(rename = "HTML")]
+    #[ocpp(rename = "HTML")]
     Html,
     /// `URI`
-    #[serde(rename = "URI")]
+    #[ocpp(rename = "URI")]
     Uri,
     /// `UTF8`
-    #[serde(rename = "UTF8")]
+    #[ocpp(rename = "UTF8")]
     Utf8,
-}
-
-impl ::std::fmt::Display for MessageFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Ascii => f.write_str("ASCII"),
-            Self::Html => f.write_str("HTML"),
-            Self::Uri => f.write_str("URI"),
-            Self::Utf8 => f.write_str("UTF8"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for MessageFormat {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "ASCII" => Ok(Self::Ascii),
-            "HTML" => Ok(Self::Html),
-            "URI" => Ok(Self::Uri),
-            "UTF8" => Ok(Self::Utf8),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MessageFormat {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MessageFormat {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["ASCII", "HTML", "URI", "UTF8"],
-    );
 }
 
 /// Message_ Info
 /// urn:x-enexis:ecdm:uid:2:233264
 /// Contains message details, for a message to be displayed on a Charging Station.
 #[doc(alias = "MessageInfoType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MessageInfo {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// A physical or logical component
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub display: ::std::option::Option<Component>,
+    pub display: Option<Component>,
     /// Identified_ Object. MRID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:569198
     /// Master resource identifier, unique within an exchange context. It is defined within the OCPP context as a positive Integer value (greater or equal to zero).
@@ -2794,32 +1285,22 @@ pub struct MessageInfo {
     /// If provided the Charging Station shall return Display Messages with the given priority only.
     pub priority: MessagePriority,
     /// If provided the Charging Station shall return Display Messages with the given state only.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub state: ::std::option::Option<MessageState>,
+    pub state: Option<MessageState>,
     /// Message_ Info. Start. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569256
     /// From what date-time should this message be shown. If omitted: directly.
-    #[serde(
-        rename = "startDateTime",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub start_date_time: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "startDateTime")]
+    pub start_date_time: Option<::ocpp_messages::DateTime>,
     /// Message_ Info. End. Date_ Time
     /// urn:x-enexis:ecdm:uid:1:569257
     /// Until what date-time should this message be shown, after this date/time this message SHALL be removed.
-    #[serde(
-        rename = "endDateTime",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub end_date_time: ::std::option::Option<::ocpp_messages::DateTime>,
+    #[ocpp(rename = "endDateTime")]
+    pub end_date_time: Option<::ocpp_messages::DateTime>,
     /// During which transaction shall this message be shown.
     /// Message SHALL be removed by the Charging Station after transaction has
     /// ended.
-    #[serde(
-        rename = "transactionId",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub transaction_id: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "transactionId", max_length = 36)]
+    pub transaction_id: Option<String>,
     /// Message_ Content
     /// urn:x-enexis:ecdm:uid:2:234490
     /// Contains message details, for a message to be displayed on a Charging Station.
@@ -2879,89 +1360,15 @@ impl MessageInfo {
     }
     /// Sets `transactionId`.
     #[must_use]
-    pub fn with_transaction_id(
-        mut self,
-        transaction_id: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.transaction_id = Some(transaction_id.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for MessageInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "display",
-                required: false,
-                schema: <Component as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "priority",
-                required: true,
-                schema: <MessagePriority as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "state",
-                required: false,
-                schema: <MessageState as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "startDateTime",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "endDateTime",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "transactionId",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(36usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "message",
-                required: true,
-                schema: <MessageContent as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// If provided the Charging Station shall return Display Messages with the given priority only.
 #[doc(alias = "MessagePriorityEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -2969,7 +1376,8 @@ impl ::ocpp_messages::validate::HasSchema for MessageInfo {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MessagePriority {
     /// `AlwaysFront`
@@ -2980,50 +1388,9 @@ pub enum MessagePriority {
     NormalCycle,
 }
 
-impl ::std::fmt::Display for MessagePriority {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::AlwaysFront => f.write_str("AlwaysFront"),
-            Self::InFront => f.write_str("InFront"),
-            Self::NormalCycle => f.write_str("NormalCycle"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for MessagePriority {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "AlwaysFront" => Ok(Self::AlwaysFront),
-            "InFront" => Ok(Self::InFront),
-            "NormalCycle" => Ok(Self::NormalCycle),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MessagePriority {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MessagePriority {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["AlwaysFront", "InFront", "NormalCycle"],
-    );
-}
-
 /// If provided the Charging Station shall return Display Messages with the given state only.
 #[doc(alias = "MessageStateEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3031,7 +1398,8 @@ impl ::ocpp_messages::validate::HasSchema for MessagePriority {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum MessageState {
     /// `Charging`
@@ -3044,67 +1412,22 @@ pub enum MessageState {
     Unavailable,
 }
 
-impl ::std::fmt::Display for MessageState {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Charging => f.write_str("Charging"),
-            Self::Faulted => f.write_str("Faulted"),
-            Self::Idle => f.write_str("Idle"),
-            Self::Unavailable => f.write_str("Unavailable"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for MessageState {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Charging" => Ok(Self::Charging),
-            "Faulted" => Ok(Self::Faulted),
-            "Idle" => Ok(Self::Idle),
-            "Unavailable" => Ok(Self::Unavailable),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for MessageState {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for MessageState {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Charging", "Faulted", "Idle", "Unavailable"],
-    );
-}
-
 /// Meter_ Value
 /// urn:x-oca:ocpp:uid:2:233265
 /// Collection of one or more sampled values in MeterValuesRequest and TransactionEvent. All sampled values in a MeterValue are sampled at the same point in time.
 #[doc(alias = "MeterValueType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MeterValue {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Sampled_ Value
     /// urn:x-oca:ocpp:uid:2:233266
     /// Single sampled value in MeterValues. Each value can be accompanied by optional fields.
     ///
     /// To save on mobile data usage, default values of all of the optional fields are such that. The value without any additional fields will be interpreted, as a register reading of active import energy in Wh (Watt-hour) units.
-    #[serde(rename = "sampledValue")]
-    pub sampled_value: ::std::vec::Vec<SampledValue>,
+    #[ocpp(rename = "sampledValue", min_items = 1)]
+    pub sampled_value: Vec<SampledValue>,
     /// Meter_ Value. Timestamp. Date_ Time
     /// urn:x-oca:ocpp:uid:1:569259
     /// Timestamp for measured value(s).
@@ -3114,7 +1437,7 @@ pub struct MeterValue {
 impl MeterValue {
     /// A `MeterValue` from its required members, in schema order; optional members are unset.
     pub fn new(
-        sampled_value: ::std::vec::Vec<SampledValue>,
+        sampled_value: Vec<SampledValue>,
         timestamp: ::ocpp_messages::DateTime,
     ) -> Self {
         Self {
@@ -3131,42 +1454,9 @@ impl MeterValue {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for MeterValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "sampledValue",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SampledValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "timestamp",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: None,
-                    min_length: None,
-                    format: Some(::ocpp_messages::validate::Format::DateTime),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// The type of this monitor, e.g. a threshold, delta or periodic monitor.
 #[doc(alias = "MonitorEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3174,7 +1464,8 @@ impl ::ocpp_messages::validate::HasSchema for MeterValue {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Monitor {
     /// `UpperThreshold`
@@ -3189,91 +1480,38 @@ pub enum Monitor {
     PeriodicClockAligned,
 }
 
-impl ::std::fmt::Display for Monitor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::UpperThreshold => f.write_str("UpperThreshold"),
-            Self::LowerThreshold => f.write_str("LowerThreshold"),
-            Self::Delta => f.write_str("Delta"),
-            Self::Periodic => f.write_str("Periodic"),
-            Self::PeriodicClockAligned => f.write_str("PeriodicClockAligned"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Monitor {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "UpperThreshold" => Ok(Self::UpperThreshold),
-            "LowerThreshold" => Ok(Self::LowerThreshold),
-            "Delta" => Ok(Self::Delta),
-            "Periodic" => Ok(Self::Periodic),
-            "PeriodicClockAligned" => Ok(Self::PeriodicClockAligned),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Monitor {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Monitor {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "UpperThreshold",
-            "LowerThreshold",
-            "Delta",
-            "Periodic",
-            "PeriodicClockAligned",
-        ],
-    );
-}
-
 /// `OCSPRequestDataType` from the OCPP schemas.
 #[doc(alias = "OCSPRequestDataType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct OcspRequestData {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Used algorithms for the hashes provided.
-    #[serde(rename = "hashAlgorithm")]
+    #[ocpp(rename = "hashAlgorithm")]
     pub hash_algorithm: HashAlgorithm,
     /// Hashed value of the Issuer DN (Distinguished Name).
-    #[serde(rename = "issuerNameHash")]
-    pub issuer_name_hash: ::std::string::String,
+    #[ocpp(rename = "issuerNameHash", max_length = 128)]
+    pub issuer_name_hash: String,
     /// Hashed value of the issuers public key
-    #[serde(rename = "issuerKeyHash")]
-    pub issuer_key_hash: ::std::string::String,
+    #[ocpp(rename = "issuerKeyHash", max_length = 128)]
+    pub issuer_key_hash: String,
     /// The serial number of the certificate.
-    #[serde(rename = "serialNumber")]
-    pub serial_number: ::std::string::String,
+    #[ocpp(rename = "serialNumber", max_length = 40)]
+    pub serial_number: String,
     /// This contains the responder URL (Case insensitive).
-    #[serde(rename = "responderURL")]
-    pub responder_url: ::std::string::String,
+    #[ocpp(rename = "responderURL", max_length = 512)]
+    pub responder_url: String,
 }
 
 impl OcspRequestData {
     /// A `OcspRequestData` from its required members, in schema order; optional members are unset.
     pub fn new(
         hash_algorithm: HashAlgorithm,
-        issuer_name_hash: impl Into<::std::string::String>,
-        issuer_key_hash: impl Into<::std::string::String>,
-        serial_number: impl Into<::std::string::String>,
-        responder_url: impl Into<::std::string::String>,
+        issuer_name_hash: impl Into<String>,
+        issuer_key_hash: impl Into<String>,
+        serial_number: impl Into<String>,
+        responder_url: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -3292,67 +1530,11 @@ impl OcspRequestData {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for OcspRequestData {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "hashAlgorithm",
-                required: true,
-                schema: <HashAlgorithm as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "issuerNameHash",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(128usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "issuerKeyHash",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(128usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "serialNumber",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(40usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "responderURL",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Sampled_ Value. Phase. Phase_ Code
 /// urn:x-oca:ocpp:uid:1:569264
 /// Indicates how the measured value is to be interpreted. For instance between L1 and neutral (L1-N) Please note that not all values of phase are applicable to all Measurands. When phase is absent, the measured value is interpreted as an overall value.
 #[doc(alias = "PhaseEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3360,7 +1542,8 @@ impl ::ocpp_messages::validate::HasSchema for OcspRequestData {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum Phase {
     /// `L1`
@@ -3372,76 +1555,23 @@ pub enum Phase {
     /// `N`
     N,
     /// `L1-N`
-    #[serde(rename = "L1-N")]
+    #[ocpp(rename = "L1-N")]
     L1N,
     /// `L2-N`
-    #[serde(rename = "L2-N")]
+    #[ocpp(rename = "L2-N")]
     L2N,
     /// `L3-N`
-    #[serde(rename = "L3-N")]
+    #[ocpp(rename = "L3-N")]
     L3N,
     /// `L1-L2`
-    #[serde(rename = "L1-L2")]
+    #[ocpp(rename = "L1-L2")]
     L1L2,
     /// `L2-L3`
-    #[serde(rename = "L2-L3")]
+    #[ocpp(rename = "L2-L3")]
     L2L3,
     /// `L3-L1`
-    #[serde(rename = "L3-L1")]
+    #[ocpp(rename = "L3-L1")]
     L3L1,
-}
-
-impl ::std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::L1 => f.write_str("L1"),
-            Self::L2 => f.write_str("L2"),
-            Self::L3 => f.write_str("L3"),
-            Self::N => f.write_str("N"),
-            Self::L1N => f.write_str("L1-N"),
-            Self::L2N => f.write_str("L2-N"),
-            Self::L3N => f.write_str("L3-N"),
-            Self::L1L2 => f.write_str("L1-L2"),
-            Self::L2L3 => f.write_str("L2-L3"),
-            Self::L3L1 => f.write_str("L3-L1"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for Phase {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "L1" => Ok(Self::L1),
-            "L2" => Ok(Self::L2),
-            "L3" => Ok(Self::L3),
-            "N" => Ok(Self::N),
-            "L1-N" => Ok(Self::L1N),
-            "L2-N" => Ok(Self::L2N),
-            "L3-N" => Ok(Self::L3N),
-            "L1-L2" => Ok(Self::L1L2),
-            "L2-L3" => Ok(Self::L2L3),
-            "L3-L1" => Ok(Self::L3L1),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for Phase {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Phase {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"],
-    );
 }
 
 /// Sampled_ Value. Context. Reading_ Context_ Code
@@ -3449,8 +1579,6 @@ impl ::ocpp_messages::validate::HasSchema for Phase {
 /// Type of detail value: start, end or sample. Default = "Sample.Periodic"
 #[doc(alias = "ReadingContextEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3458,89 +1586,32 @@ impl ::ocpp_messages::validate::HasSchema for Phase {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum ReadingContext {
     /// `Interruption.Begin`
-    #[serde(rename = "Interruption.Begin")]
+    #[ocpp(rename = "Interruption.Begin")]
     InterruptionBegin,
     /// `Interruption.End`
-    #[serde(rename = "Interruption.End")]
+    #[ocpp(rename = "Interruption.End")]
     InterruptionEnd,
     /// `Other`
     Other,
     /// `Sample.Clock`
-    #[serde(rename = "Sample.Clock")]
+    #[ocpp(rename = "Sample.Clock")]
     SampleClock,
     /// `Sample.Periodic`
-    #[serde(rename = "Sample.Periodic")]
+    #[ocpp(rename = "Sample.Periodic")]
     SamplePeriodic,
     /// `Transaction.Begin`
-    #[serde(rename = "Transaction.Begin")]
+    #[ocpp(rename = "Transaction.Begin")]
     TransactionBegin,
     /// `Transaction.End`
-    #[serde(rename = "Transaction.End")]
+    #[ocpp(rename = "Transaction.End")]
     TransactionEnd,
     /// `Trigger`
     Trigger,
-}
-
-impl ::std::fmt::Display for ReadingContext {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::InterruptionBegin => f.write_str("Interruption.Begin"),
-            Self::InterruptionEnd => f.write_str("Interruption.End"),
-            Self::Other => f.write_str("Other"),
-            Self::SampleClock => f.write_str("Sample.Clock"),
-            Self::SamplePeriodic => f.write_str("Sample.Periodic"),
-            Self::TransactionBegin => f.write_str("Transaction.Begin"),
-            Self::TransactionEnd => f.write_str("Transaction.End"),
-            Self::Trigger => f.write_str("Trigger"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for ReadingContext {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Interruption.Begin" => Ok(Self::InterruptionBegin),
-            "Interruption.End" => Ok(Self::InterruptionEnd),
-            "Other" => Ok(Self::Other),
-            "Sample.Clock" => Ok(Self::SampleClock),
-            "Sample.Periodic" => Ok(Self::SamplePeriodic),
-            "Transaction.Begin" => Ok(Self::TransactionBegin),
-            "Transaction.End" => Ok(Self::TransactionEnd),
-            "Trigger" => Ok(Self::Trigger),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for ReadingContext {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for ReadingContext {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &[
-            "Interruption.Begin",
-            "Interruption.End",
-            "Other",
-            "Sample.Clock",
-            "Sample.Periodic",
-            "Transaction.Begin",
-            "Transaction.End",
-            "Trigger",
-        ],
-    );
 }
 
 /// Charging_ Profile. Recurrency_ Kind. Recurrency_ Kind_ Code
@@ -3548,8 +1619,6 @@ impl ::ocpp_messages::validate::HasSchema for ReadingContext {
 /// Indicates the start point of a recurrence.
 #[doc(alias = "RecurrencyKindEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3557,7 +1626,8 @@ impl ::ocpp_messages::validate::HasSchema for ReadingContext {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum RecurrencyKind {
     /// `Daily`
@@ -3566,55 +1636,14 @@ pub enum RecurrencyKind {
     Weekly,
 }
 
-impl ::std::fmt::Display for RecurrencyKind {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Daily => f.write_str("Daily"),
-            Self::Weekly => f.write_str("Weekly"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for RecurrencyKind {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Daily" => Ok(Self::Daily),
-            "Weekly" => Ok(Self::Weekly),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for RecurrencyKind {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for RecurrencyKind {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Daily", "Weekly"],
-    );
-}
-
 /// Relative_ Timer_ Interval
 /// urn:x-oca:ocpp:uid:2:233270
 #[doc(alias = "RelativeTimeIntervalType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct RelativeTimeInterval {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Relative_ Timer_ Interval. Start. Elapsed_ Time
     /// urn:x-oca:ocpp:uid:1:569279
     /// Start of the interval, in seconds from NOW.
@@ -3622,8 +1651,7 @@ pub struct RelativeTimeInterval {
     /// Relative_ Timer_ Interval. Duration. Elapsed_ Time
     /// urn:x-oca:ocpp:uid:1:569280
     /// Duration of the interval, in seconds.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub duration: ::std::option::Option<i64>,
+    pub duration: Option<i64>,
 }
 
 impl RelativeTimeInterval {
@@ -3649,42 +1677,9 @@ impl RelativeTimeInterval {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for RelativeTimeInterval {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "start",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "duration",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Status indicating whether the Charging Station accepts the request to start a transaction.
 #[doc(alias = "RequestStartStopStatusEnumType")]
 #[derive(
-    ::serde::Deserialize,
-    ::serde::Serialize,
     Clone,
     Copy,
     Debug,
@@ -3692,7 +1687,8 @@ impl ::ocpp_messages::validate::HasSchema for RelativeTimeInterval {
     Hash,
     Ord,
     PartialEq,
-    PartialOrd
+    PartialOrd,
+    ::ocpp_messages::Codec
 )]
 pub enum RequestStartStopStatus {
     /// `Accepted`
@@ -3701,56 +1697,15 @@ pub enum RequestStartStopStatus {
     Rejected,
 }
 
-impl ::std::fmt::Display for RequestStartStopStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match *self {
-            Self::Accepted => f.write_str("Accepted"),
-            Self::Rejected => f.write_str("Rejected"),
-        }
-    }
-}
-
-impl ::std::str::FromStr for RequestStartStopStatus {
-    type Err = ::ocpp_messages::ConversionError;
-    fn from_str(
-        value: &str,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        match value {
-            "Accepted" => Ok(Self::Accepted),
-            "Rejected" => Ok(Self::Rejected),
-            _ => Err("invalid value".into()),
-        }
-    }
-}
-
-impl ::std::convert::TryFrom<::std::string::String> for RequestStartStopStatus {
-    type Error = ::ocpp_messages::ConversionError;
-    fn try_from(
-        value: ::std::string::String,
-    ) -> ::std::result::Result<Self, ::ocpp_messages::ConversionError> {
-        value.parse()
-    }
-}
-
-impl ::ocpp_messages::validate::HasSchema for RequestStartStopStatus {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Enum(
-        &["Accepted", "Rejected"],
-    );
-}
-
 /// Sales_ Tariff
 /// urn:x-oca:ocpp:uid:2:233272
 /// NOTE: This dataType is based on dataTypes from `ISO 15118-2`.
 #[doc(alias = "SalesTariffType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SalesTariff {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Identified_ Object. MRID. Numeric_ Identifier
     /// urn:x-enexis:ecdm:uid:1:569198
     /// SalesTariff identifier used to identify one sales tariff. An SAID remains a unique identifier for one schedule throughout a charging session.
@@ -3758,28 +1713,22 @@ pub struct SalesTariff {
     /// Sales_ Tariff. Sales. Tariff_ Description
     /// urn:x-oca:ocpp:uid:1:569283
     /// A human readable title/short description of the sales tariff e.g. for HMI display purposes.
-    #[serde(
-        rename = "salesTariffDescription",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub sales_tariff_description: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "salesTariffDescription", max_length = 32)]
+    pub sales_tariff_description: Option<String>,
     /// Sales_ Tariff. Num_ E_ Price_ Levels. Counter
     /// urn:x-oca:ocpp:uid:1:569284
     /// Defines the overall number of distinct price levels used across all provided SalesTariff elements.
-    #[serde(
-        rename = "numEPriceLevels",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub num_e_price_levels: ::std::option::Option<i64>,
+    #[ocpp(rename = "numEPriceLevels")]
+    pub num_e_price_levels: Option<i64>,
     /// Sales_ Tariff_ Entry
     /// urn:x-oca:ocpp:uid:2:233271
-    #[serde(rename = "salesTariffEntry")]
-    pub sales_tariff_entry: ::std::vec::Vec<SalesTariffEntry>,
+    #[ocpp(rename = "salesTariffEntry", min_items = 1, max_items = 1024)]
+    pub sales_tariff_entry: Vec<SalesTariffEntry>,
 }
 
 impl SalesTariff {
     /// A `SalesTariff` from its required members, in schema order; optional members are unset.
-    pub fn new(id: i64, sales_tariff_entry: ::std::vec::Vec<SalesTariffEntry>) -> Self {
+    pub fn new(id: i64, sales_tariff_entry: Vec<SalesTariffEntry>) -> Self {
         Self {
             custom_data: None,
             id,
@@ -3798,7 +1747,7 @@ impl SalesTariff {
     #[must_use]
     pub fn with_sales_tariff_description(
         mut self,
-        sales_tariff_description: impl Into<::std::string::String>,
+        sales_tariff_description: impl Into<String>,
     ) -> Self {
         self.sales_tariff_description = Some(sales_tariff_description.into());
         self
@@ -3811,87 +1760,27 @@ impl SalesTariff {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SalesTariff {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "id",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "salesTariffDescription",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(32usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "numEPriceLevels",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "salesTariffEntry",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <SalesTariffEntry as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(1024usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Sales_ Tariff_ Entry
 /// urn:x-oca:ocpp:uid:2:233271
 #[doc(alias = "SalesTariffEntryType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SalesTariffEntry {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Relative_ Timer_ Interval
     /// urn:x-oca:ocpp:uid:2:233270
-    #[serde(rename = "relativeTimeInterval")]
+    #[ocpp(rename = "relativeTimeInterval")]
     pub relative_time_interval: RelativeTimeInterval,
     /// Sales_ Tariff_ Entry. E_ Price_ Level. Unsigned_ Integer
     /// urn:x-oca:ocpp:uid:1:569281
     /// Defines the price level of this SalesTariffEntry (referring to NumEPriceLevels). Small values for the EPriceLevel represent a cheaper TariffEntry. Large values for the EPriceLevel represent a more expensive TariffEntry.
-    #[serde(
-        rename = "ePriceLevel",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub e_price_level: ::std::option::Option<i64>,
+    #[ocpp(rename = "ePriceLevel", minimum = 0)]
+    pub e_price_level: Option<i64>,
     /// Consumption_ Cost
     /// urn:x-oca:ocpp:uid:2:233259
-    #[serde(
-        rename = "consumptionCost",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
-    pub consumption_cost: ::std::vec::Vec<ConsumptionCost>,
+    #[ocpp(rename = "consumptionCost", min_items = 1, max_items = 3)]
+    pub consumption_cost: Option<Vec<ConsumptionCost>>,
 }
 
 impl SalesTariffEntry {
@@ -3901,7 +1790,7 @@ impl SalesTariffEntry {
             custom_data: None,
             relative_time_interval,
             e_price_level: None,
-            consumption_cost: Default::default(),
+            consumption_cost: None,
         }
     }
     /// Sets `customData`.
@@ -3916,42 +1805,15 @@ impl SalesTariffEntry {
         self.e_price_level = Some(e_price_level);
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for SalesTariffEntry {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "relativeTimeInterval",
-                required: true,
-                schema: <RelativeTimeInterval as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "ePriceLevel",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: Some(0f64),
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "consumptionCost",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Array(::ocpp_messages::validate::ArraySchema {
-                    items: <ConsumptionCost as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-                    min_items: Some(1usize),
-                    max_items: Some(3usize),
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
+    /// Sets `consumptionCost`.
+    #[must_use]
+    pub fn with_consumption_cost(
+        mut self,
+        consumption_cost: Vec<ConsumptionCost>,
+    ) -> Self {
+        self.consumption_cost = Some(consumption_cost);
+        self
+    }
 }
 
 /// Sampled_ Value
@@ -3960,15 +1822,11 @@ impl ::ocpp_messages::validate::HasSchema for SalesTariffEntry {
 ///
 /// To save on mobile data usage, default values of all of the optional fields are such that. The value without any additional fields will be interpreted, as a register reading of active import energy in Wh (Watt-hour) units.
 #[doc(alias = "SampledValueType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SampledValue {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Sampled_ Value. Value. Measure
     /// urn:x-oca:ocpp:uid:1:569260
     /// Indicates the measured value.
@@ -3976,35 +1834,25 @@ pub struct SampledValue {
     /// Sampled_ Value. Context. Reading_ Context_ Code
     /// urn:x-oca:ocpp:uid:1:569261
     /// Type of detail value: start, end or sample. Default = "Sample.Periodic"
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub context: ::std::option::Option<ReadingContext>,
+    pub context: Option<ReadingContext>,
     /// Sampled_ Value. Measurand. Measurand_ Code
     /// urn:x-oca:ocpp:uid:1:569263
     /// Type of measurement. Default = "Energy.Active.Import.Register"
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub measurand: ::std::option::Option<Measurand>,
+    pub measurand: Option<Measurand>,
     /// Sampled_ Value. Phase. Phase_ Code
     /// urn:x-oca:ocpp:uid:1:569264
     /// Indicates how the measured value is to be interpreted. For instance between L1 and neutral (L1-N) Please note that not all values of phase are applicable to all Measurands. When phase is absent, the measured value is interpreted as an overall value.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub phase: ::std::option::Option<Phase>,
+    pub phase: Option<Phase>,
     /// Sampled_ Value. Location. Location_ Code
     /// urn:x-oca:ocpp:uid:1:569265
     /// Indicates where the measured value has been sampled. Default =  "Outlet"
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub location: ::std::option::Option<Location>,
+    pub location: Option<Location>,
     /// Represent a signed version of the meter value.
-    #[serde(
-        rename = "signedMeterValue",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub signed_meter_value: ::std::option::Option<SignedMeterValue>,
+    #[ocpp(rename = "signedMeterValue")]
+    pub signed_meter_value: Option<SignedMeterValue>,
     /// Represents a UnitOfMeasure with a multiplier
-    #[serde(
-        rename = "unitOfMeasure",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub unit_of_measure: ::std::option::Option<UnitOfMeasure>,
+    #[ocpp(rename = "unitOfMeasure")]
+    pub unit_of_measure: Option<UnitOfMeasure>,
 }
 
 impl SampledValue {
@@ -4068,90 +1916,34 @@ impl SampledValue {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SampledValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "value",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::Number(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "context",
-                required: false,
-                schema: <ReadingContext as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "measurand",
-                required: false,
-                schema: <Measurand as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "phase",
-                required: false,
-                schema: <Phase as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "location",
-                required: false,
-                schema: <Location as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "signedMeterValue",
-                required: false,
-                schema: <SignedMeterValue as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "unitOfMeasure",
-                required: false,
-                schema: <UnitOfMeasure as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Represent a signed version of the meter value.
 #[doc(alias = "SignedMeterValueType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SignedMeterValue {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Base64 encoded, contains the signed data which might contain more then just the meter value. It can contain information like timestamps, reference to a customer etc.
-    #[serde(rename = "signedMeterData")]
-    pub signed_meter_data: ::std::string::String,
+    #[ocpp(rename = "signedMeterData", max_length = 2500)]
+    pub signed_meter_data: String,
     /// Method used to create the digital signature.
-    #[serde(rename = "signingMethod")]
-    pub signing_method: ::std::string::String,
+    #[ocpp(rename = "signingMethod", max_length = 50)]
+    pub signing_method: String,
     /// Method used to encode the meter values before applying the digital signature algorithm.
-    #[serde(rename = "encodingMethod")]
-    pub encoding_method: ::std::string::String,
+    #[ocpp(rename = "encodingMethod", max_length = 50)]
+    pub encoding_method: String,
     /// Base64 encoded, sending depends on configuration variable _PublicKeyWithSignedMeterValue_.
-    #[serde(rename = "publicKey")]
-    pub public_key: ::std::string::String,
+    #[ocpp(rename = "publicKey", max_length = 2500)]
+    pub public_key: String,
 }
 
 impl SignedMeterValue {
     /// A `SignedMeterValue` from its required members, in schema order; optional members are unset.
     pub fn new(
-        signed_meter_data: impl Into<::std::string::String>,
-        signing_method: impl Into<::std::string::String>,
-        encoding_method: impl Into<::std::string::String>,
-        public_key: impl Into<::std::string::String>,
+        signed_meter_data: impl Into<String>,
+        signing_method: impl Into<String>,
+        encoding_method: impl Into<String>,
+        public_key: impl Into<String>,
     ) -> Self {
         Self {
             custom_data: None,
@@ -4169,80 +1961,24 @@ impl SignedMeterValue {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for SignedMeterValue {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "signedMeterData",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(2500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "signingMethod",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "encodingMethod",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "publicKey",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(2500usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Element providing more information about the status.
 #[doc(alias = "StatusInfoType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct StatusInfo {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// A predefined code for the reason why the status is returned in this response. The string is case-insensitive.
-    #[serde(rename = "reasonCode")]
-    pub reason_code: ::std::string::String,
+    #[ocpp(rename = "reasonCode", max_length = 20)]
+    pub reason_code: String,
     /// Additional text to provide detailed information.
-    #[serde(
-        rename = "additionalInfo",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub additional_info: ::std::option::Option<::std::string::String>,
+    #[ocpp(rename = "additionalInfo", max_length = 512)]
+    pub additional_info: Option<String>,
 }
 
 impl StatusInfo {
     /// A `StatusInfo` from its required members, in schema order; optional members are unset.
-    pub fn new(reason_code: impl Into<::std::string::String>) -> Self {
+    pub fn new(reason_code: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             reason_code: reason_code.into(),
@@ -4257,65 +1993,26 @@ impl StatusInfo {
     }
     /// Sets `additionalInfo`.
     #[must_use]
-    pub fn with_additional_info(
-        mut self,
-        additional_info: impl Into<::std::string::String>,
-    ) -> Self {
+    pub fn with_additional_info(mut self, additional_info: impl Into<String>) -> Self {
         self.additional_info = Some(additional_info.into());
         self
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for StatusInfo {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "reasonCode",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "additionalInfo",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(512usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Represents a UnitOfMeasure with a multiplier
 #[doc(alias = "UnitOfMeasureType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct UnitOfMeasure {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Unit of the value. Default = "Wh" if the (default) measurand is an "Energy" type.
     /// This field SHALL use a value from the list Standardized Units of Measurements in Part 2 Appendices.
     /// If an applicable unit is available in that list, otherwise a "custom" unit might be used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub unit: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 20)]
+    pub unit: Option<String>,
     /// Multiplier, this value represents the exponent to base 10. I.e. multiplier 3 means 10 raised to the 3rd power. Default is 0.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub multiplier: ::std::option::Option<i64>,
+    pub multiplier: Option<i64>,
 }
 
 impl UnitOfMeasure {
@@ -4335,7 +2032,7 @@ impl UnitOfMeasure {
     }
     /// Sets `unit`.
     #[must_use]
-    pub fn with_unit(mut self, unit: impl Into<::std::string::String>) -> Self {
+    pub fn with_unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
@@ -4347,58 +2044,24 @@ impl UnitOfMeasure {
     }
 }
 
-impl ::ocpp_messages::validate::HasSchema for UnitOfMeasure {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "unit",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(20usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "multiplier",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::Integer(::ocpp_messages::validate::NumberRange {
-                    minimum: None,
-                    maximum: None,
-                    multiple_of: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
-}
-
 /// Reference key to a component-variable.
 #[doc(alias = "VariableType")]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct Variable {
     /// This class does not get 'AdditionalProperties = false' in the schema generation, so it can be extended with arbitrary JSON properties to allow adding custom data.
-    #[serde(
-        rename = "customData",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub custom_data: ::std::option::Option<CustomData>,
+    #[ocpp(rename = "customData")]
+    pub custom_data: Option<CustomData>,
     /// Name of the variable. Name should be taken from the list of standardized variable names whenever possible. Case Insensitive. strongly advised to use Camel Case.
-    pub name: ::std::string::String,
+    #[ocpp(max_length = 50)]
+    pub name: String,
     /// Name of instance in case the variable exists as multiple instances. Case Insensitive. strongly advised to use Camel Case.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub instance: ::std::option::Option<::std::string::String>,
+    #[ocpp(max_length = 50)]
+    pub instance: Option<String>,
 }
 
 impl Variable {
     /// A `Variable` from its required members, in schema order; optional members are unset.
-    pub fn new(name: impl Into<::std::string::String>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             custom_data: None,
             name: name.into(),
@@ -4413,39 +2076,8 @@ impl Variable {
     }
     /// Sets `instance`.
     #[must_use]
-    pub fn with_instance(mut self, instance: impl Into<::std::string::String>) -> Self {
+    pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
         self
     }
-}
-
-impl ::ocpp_messages::validate::HasSchema for Variable {
-    const SCHEMA: &'static ::ocpp_messages::validate::Schema = &::ocpp_messages::validate::Schema::Object(::ocpp_messages::validate::ObjectSchema {
-        properties: &[
-            ::ocpp_messages::validate::Property {
-                name: "customData",
-                required: false,
-                schema: <CustomData as ::ocpp_messages::validate::HasSchema>::SCHEMA,
-            },
-            ::ocpp_messages::validate::Property {
-                name: "name",
-                required: true,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-            ::ocpp_messages::validate::Property {
-                name: "instance",
-                required: false,
-                schema: &::ocpp_messages::validate::Schema::String(::ocpp_messages::validate::StringSchema {
-                    max_length: Some(50usize),
-                    min_length: None,
-                    format: None,
-                }),
-            },
-        ],
-        additional_properties: false,
-    });
 }
