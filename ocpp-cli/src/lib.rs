@@ -196,10 +196,10 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Writ
     let mut report = Report::new(args.json, args.reencode, inputs.len() > 1);
     for input in &inputs {
         let name = input.name();
-        let result = input
-            .open()
-            .map_err(Failure::Read)
-            .and_then(|reader| validate_stream(args.version, &name, reader, &mut report, out));
+        let result = input.open().map_err(Failure::Read).and_then(|reader| {
+            let validator = Validator::new(args.version).reencoding(args.reencode);
+            validate_stream(validator, &name, reader, &mut report, out)
+        });
         match result {
             Ok(()) => {}
             Err(Failure::Read(e)) => {
@@ -235,14 +235,13 @@ fn write_failed(e: &io::Error, err: &mut dyn Write) -> u8 {
 }
 
 fn validate_stream(
-    version: OcppVersion,
+    mut validator: Validator,
     name: &str,
     reader: Box<dyn BufRead>,
     report: &mut Report,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let mut reader = LineReader::new(reader);
-    let mut validator = Validator::new(version).reencoding(args.reencode);
     while let Some((number, line)) = reader.next_line().map_err(Failure::Read)? {
         let verdict = match line {
             Line::Blank => continue,

@@ -7,7 +7,9 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
-use syn::{Attribute, Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArguments, Type};
+use syn::{
+    Attribute, Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArguments, Type,
+};
 
 use crate::errors::Errors;
 
@@ -15,7 +17,10 @@ use crate::errors::Errors;
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
     if !input.generics.params.is_empty() {
-        errors.spanned(&input.generics, "#[derive(Codec)] does not support generics");
+        errors.spanned(
+            &input.generics,
+            "#[derive(Codec)] does not support generics",
+        );
     }
     let tokens = match &input.data {
         Data::Struct(data) => match &data.fields {
@@ -63,7 +68,7 @@ enum Kind {
     /// `Vec<T>`: an array.
     Vec(Box<Kind>, Box<Rules>),
     /// Any other type: one that derives `Codec` itself.
-    Named(Type),
+    Named(Box<Type>),
 }
 
 /// The constraints of `#[ocpp(...)]` on a value.
@@ -117,7 +122,7 @@ fn last_segment(ty: &Type) -> Option<(&Ident, Option<&Type>)> {
 /// The kind of a (non-`Option`) field type.
 fn kind_of(ty: &Type, items: Rules, errors: &mut Errors) -> Kind {
     let Some((ident, argument)) = last_segment(ty) else {
-        return Kind::Named(ty.clone());
+        return Kind::Named(Box::new(ty.clone()));
     };
     match (ident.to_string().as_str(), argument) {
         ("String", None) => Kind::Str,
@@ -144,7 +149,7 @@ fn kind_of(ty: &Type, items: Rules, errors: &mut Errors) -> Kind {
             );
             Kind::Int
         }
-        _ => Kind::Named(ty.clone()),
+        _ => Kind::Named(Box::new(ty.clone())),
     }
 }
 
@@ -180,8 +185,16 @@ fn count(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<usize> {
 
 /// Reads one constraint key into `rules`; `Ok(false)` if `meta` is not a constraint key.
 fn constraint(meta: &syn::meta::ParseNestedMeta<'_>, rules: &mut Rules) -> syn::Result<bool> {
-    let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
-    fn once<T>(slot: &mut Option<T>, value: T, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+    let key = meta
+        .path
+        .get_ident()
+        .map(Ident::to_string)
+        .unwrap_or_default();
+    fn once<T>(
+        slot: &mut Option<T>,
+        value: T,
+        meta: &syn::meta::ParseNestedMeta<'_>,
+    ) -> syn::Result<()> {
         if slot.replace(value).is_some() {
             return Err(meta.error("duplicate constraint"));
         }
@@ -196,7 +209,7 @@ fn constraint(meta: &syn::meta::ParseNestedMeta<'_>, rules: &mut Rules) -> syn::
         "maximum" => once(&mut rules.maximum, number(meta)?, meta)?,
         "multiple_of" => {
             let step = number(meta)?;
-            if !(step > 0.0) {
+            if step.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return Err(meta.error("multiple_of must be greater than 0"));
             }
             once(&mut rules.multiple_of, step, meta)?;
@@ -223,7 +236,10 @@ fn check_rules(kind: &Kind, rules: &Rules, at: &dyn ToTokens, errors: &mut Error
     let array = matches!(kind, Kind::Vec(..));
     let mut misplaced = |present: bool, ok: bool, what: &str| {
         if present && !ok {
-            errors.spanned(at, format_args!("`{what}` does not apply to this field's type"));
+            errors.spanned(
+                at,
+                format_args!("`{what}` does not apply to this field's type"),
+            );
         }
     };
     misplaced(rules.max_length.is_some(), string, "max_length");
@@ -299,7 +315,10 @@ fn parse_struct<'a>(
             .map(|r| r.value())
             .unwrap_or_else(|| field_ident.to_string().trim_start_matches("r#").to_owned());
         if model.fields.iter().any(|f| f.json == json) {
-            errors.spanned(&field_ident, format_args!("two fields are named {json:?} in JSON"));
+            errors.spanned(
+                &field_ident,
+                format_args!("two fields are named {json:?} in JSON"),
+            );
         }
         model.fields.push(Field {
             ident: field_ident,
@@ -340,7 +359,11 @@ fn string_schema(rules: &Rules) -> TokenStream {
 
 /// The `NumberRange` of a number with `rules`.
 fn number_range(rules: &Rules) -> TokenStream {
-    let (min, max, step) = (opt_f64(rules.minimum), opt_f64(rules.maximum), opt_f64(rules.multiple_of));
+    let (min, max, step) = (
+        opt_f64(rules.minimum),
+        opt_f64(rules.maximum),
+        opt_f64(rules.multiple_of),
+    );
     quote!(::ocpp_messages::validate::NumberRange { minimum: #min, maximum: #max, multiple_of: #step })
 }
 
@@ -355,7 +378,11 @@ fn seed(kind: &Kind, rules: &Rules) -> TokenStream {
         }
         Kind::Int | Kind::Num => {
             let range = number_range(rules);
-            let seed = if matches!(kind, Kind::Int) { quote!(Int) } else { quote!(Num) };
+            let seed = if matches!(kind, Kind::Int) {
+                quote!(Int)
+            } else {
+                quote!(Num)
+            };
             quote!(#p::#seed(#range))
         }
         Kind::DateTime => phantom(quote!(::ocpp_messages::DateTime)),
@@ -437,7 +464,9 @@ fn expand_struct(model: &Model) -> TokenStream {
     let ident = &model.ident;
     let p = quote!(::ocpp_messages::__private);
     let serde = quote!(#p::serde);
-    let slots: Vec<Ident> = (0..model.fields.len()).map(|i| format_ident!("__f{i}")).collect();
+    let slots: Vec<Ident> = (0..model.fields.len())
+        .map(|i| format_ident!("__f{i}"))
+        .collect();
     let expecting = format!("a {ident} object");
 
     // Decoding.
@@ -601,7 +630,10 @@ fn parse_enum(ident: &Ident, data: &syn::DataEnum, errors: &mut Errors) -> EnumM
     let mut variants = Vec::new();
     for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
-            errors.spanned(variant, "#[derive(Codec)] enums have unit variants only (JSON strings)");
+            errors.spanned(
+                variant,
+                "#[derive(Codec)] enums have unit variants only (JSON strings)",
+            );
         }
         let mut rename: Option<LitStr> = None;
         for attr in variant.attrs.iter().filter(|a| is_ocpp(a)) {
@@ -627,7 +659,10 @@ fn parse_enum(ident: &Ident, data: &syn::DataEnum, errors: &mut Errors) -> EnumM
         });
     }
     if variants.is_empty() {
-        errors.push(syn::Error::new(Span::call_site(), "an enum needs at least one variant"));
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "an enum needs at least one variant",
+        ));
     }
     EnumModel {
         ident: ident.clone(),

@@ -133,10 +133,12 @@ impl Visitor<'_> for Int {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
         // In range, so the conversion is exact.
         #[allow(clippy::cast_possible_truncation)]
-        if v.fract() == 0.0 && v >= -(2f64.powi(63)) && v < 2f64.powi(63) {
+        if v.fract() != 0.0 {
+            Err(E::custom("not an integer"))
+        } else if v >= -(2f64.powi(63)) && v < 2f64.powi(63) {
             self.visit_i64(v as i64)
         } else {
-            Err(E::custom("not an integer"))
+            Err(E::custom("integer beyond 64 bits"))
         }
     }
 }

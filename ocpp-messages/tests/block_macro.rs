@@ -7,67 +7,33 @@ use std::any::TypeId;
 use std::sync::{Arc, Mutex};
 
 use ocpp_messages::dispatch::{Dispatcher, Service};
-use ocpp_messages::validate::{HasSchema, ObjectSchema, Property, Schema, StringSchema};
-use ocpp_messages::{CallError, ErrorCode, Feature, Initiator, Message, OcppVersion, Role};
-use serde::{Deserialize, Serialize};
+use ocpp_messages::validate::Schema;
+use ocpp_messages::{CallError, Codec, ErrorCode, Feature, Initiator, Message, OcppVersion, Role};
 use serde_json::{json, Value};
 
-const TEXT: &Schema = &Schema::String(StringSchema {
-    max_length: Some(50),
-    min_length: None,
-    format: None,
-});
-
 /// A payload with one required string, `text`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Codec)]
 pub struct TextRequest {
     /// Any text.
+    #[ocpp(max_length = 50)]
     pub text: String,
-}
-
-impl HasSchema for TextRequest {
-    const SCHEMA: &'static Schema = &Schema::Object(ObjectSchema {
-        properties: &[Property {
-            name: "text",
-            required: true,
-            schema: TEXT,
-        }],
-        additional_properties: false,
-    });
 }
 
 impl Message for TextRequest {}
 
 /// The same shape as [`TextRequest`], as a response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Codec)]
 pub struct TextResponse {
     /// Any text.
+    #[ocpp(max_length = 50)]
     pub text: String,
-}
-
-impl HasSchema for TextResponse {
-    const SCHEMA: &'static Schema = &Schema::Object(ObjectSchema {
-        properties: &[Property {
-            name: "text",
-            required: true,
-            schema: TEXT,
-        }],
-        additional_properties: false,
-    });
 }
 
 impl Message for TextResponse {}
 
 /// An empty object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Codec)]
 pub struct EmptyResponse {}
-
-impl HasSchema for EmptyResponse {
-    const SCHEMA: &'static Schema = &Schema::Object(ObjectSchema {
-        properties: &[],
-        additional_properties: false,
-    });
-}
 
 impl Message for EmptyResponse {}
 

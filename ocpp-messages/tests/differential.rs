@@ -66,6 +66,9 @@ struct Target {
     feature_schema: &'static Schema,
     /// `FeatureInfo::reencode_request` or `reencode_response`.
     reencode: fn(Value) -> Result<Value, CallError>,
+    /// `FeatureInfo::fast_reencode_request` or `fast_reencode_response`: the one-pass decoding
+    /// from text, encoded back.
+    fast: fn(&str) -> Option<Value>,
     /// `serde_json::from_value::<T>` then `to_value`.
     serde_round_trip: RoundTrip,
 }
@@ -98,9 +101,19 @@ fn load_targets() -> Vec<Target> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/v2_0_1");
     let mut targets = Vec::new();
     for feature in security::PROFILE.features {
-        for (suffix, feature_schema, reencode) in [
-            ("Request", feature.request, feature.reencode_request),
-            ("Response", feature.response, feature.reencode_response),
+        for (suffix, feature_schema, reencode, fast) in [
+            (
+                "Request",
+                feature.request,
+                feature.reencode_request,
+                feature.fast_reencode_request,
+            ),
+            (
+                "Response",
+                feature.response,
+                feature.reencode_response,
+                feature.fast_reencode_response,
+            ),
         ] {
             let name = SCHEMA_NAMES
                 .iter()
@@ -133,6 +146,7 @@ fn load_targets() -> Vec<Target> {
                 typed_schema,
                 feature_schema,
                 reencode,
+                fast,
                 serde_round_trip,
             });
         }
@@ -242,6 +256,11 @@ struct Report {
     oracle_surprises: Vec<String>,
     /// A valid instance that does not survive a typed round trip unchanged.
     round_trip_failures: Vec<String>,
+    /// The one-pass decoding from text disagrees with the validator (accepts what it rejects,
+    /// or the reverse) or decodes another value than the slow path.
+    fast_path_failures: Vec<String>,
+    /// Texts given to the fast path.
+    fast_checked: usize,
 }
 
 impl Report {
@@ -295,10 +314,53 @@ impl Report {
                 ));
             }
         }
+        // The fast path accepts exactly what the validator accepts (and the type can hold),
+        // and decodes it to the same value as the slow path.
+        let slow = ours
+            .then(|| (target.reencode)(value.clone()).ok())
+            .flatten();
+        self.fast(target, instance, &value.to_string(), slow.as_ref(), true);
         if ours && oracle {
             self.accepted += 1;
             self.round_trip(target, instance, deterministic);
+            if slow.is_some() {
+                for (what, text, expected, exact) in text_mutations(value) {
+                    let instance = Instance {
+                        what: format!("{} | {what}", instance.what),
+                        ..instance.clone()
+                    };
+                    self.fast(target, &instance, &text, Some(&expected), exact);
+                }
+            }
         }
+    }
+
+    /// Checks the fast path on `text` against the slow path's result `slow`. With `exact`
+    /// false (a member given twice, the earlier value invalid) the fast path may defer to the
+    /// slow path, but must not accept another value.
+    fn fast(
+        &mut self,
+        target: &Target,
+        instance: &Instance,
+        text: &str,
+        slow: Option<&Value>,
+        exact: bool,
+    ) {
+        self.fast_checked += 1;
+        let fast = (target.fast)(text);
+        let problem = match (&fast, slow) {
+            (Some(f), Some(s)) if same_json(f, s) => return,
+            (None, None) => return,
+            (None, Some(_)) if !exact => return,
+            (Some(f), Some(_)) => format!("decodes to {}", abbreviated(f)),
+            (Some(_), None) => "accepts what the validator rejects".to_owned(),
+            (None, Some(_)) => "rejects what the validator accepts".to_owned(),
+        };
+        let shown: String = text.chars().take(300).collect();
+        self.fast_path_failures.push(format!(
+            "{}: {}\n    text: {shown}\n    fast path {problem}",
+            target.name, instance.what
+        ));
     }
 
     /// The typed round trip of a valid instance: through `FeatureInfo::reencode_*` (what the
@@ -328,6 +390,80 @@ impl Report {
                 abbreviated(&instance.value)
             ));
         }
+    }
+}
+
+/// Text-level variants of a valid instance that a JSON value cannot express, each with whether
+/// the fast path must accept it (`true`) or may defer to the slow path (`false`); all of them
+/// mean the same value as the instance (a repeated member's last value wins, as in
+/// `serde_json`):
+/// - every member name written with `\\u` escapes;
+/// - the first member repeated with its own value before the object;
+/// - the first member repeated with `null`, then with its value (the earlier value is invalid
+///   where `null` is);
+/// - `customData` at the root holding a vendor member nested 100 arrays deep.
+fn text_mutations(value: &Value) -> Vec<(String, String, Value, bool)> {
+    let mut out = vec![(
+        "member names escaped".to_owned(),
+        escaped_names(value),
+        value.clone(),
+        true,
+    )];
+    if let Some((name, first)) = value.as_object().and_then(|m| m.iter().next()) {
+        let rest = value.to_string();
+        let rest = rest.strip_prefix('{').unwrap_or(&rest);
+        let name_json = Value::from(name.as_str());
+        out.push((
+            format!("{name:?} given twice"),
+            format!("{{{name_json}:{first},{rest}"),
+            value.clone(),
+            true,
+        ));
+        out.push((
+            format!("{name:?} given first as null"),
+            format!("{{{name_json}:null,{rest}"),
+            value.clone(),
+            false,
+        ));
+    }
+    if let Some(Value::Object(custom)) = value.get("customData") {
+        let mut deep = Value::from("bottom");
+        for _ in 0..100 {
+            deep = Value::Array(vec![deep]);
+        }
+        let mut custom = custom.clone();
+        custom.insert("deep".into(), deep);
+        let mut with_deep = value.clone();
+        with_deep["customData"] = Value::Object(custom);
+        let text = with_deep.to_string();
+        out.push((
+            "customData 100 levels deep".to_owned(),
+            text,
+            with_deep,
+            true,
+        ));
+    }
+    out
+}
+
+/// `value` as JSON text with every member name written as `\\u` escapes.
+fn escaped_names(value: &Value) -> String {
+    match value {
+        Value::Object(members) => {
+            let inner: Vec<String> = members
+                .iter()
+                .map(|(k, v)| {
+                    let name: String = k.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+                    format!("\"{name}\":{}", escaped_names(v))
+                })
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(escaped_names).collect();
+            format!("[{}]", inner.join(","))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -411,14 +547,18 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
         report.disagreements.extend(r.disagreements);
         report.oracle_surprises.extend(r.oracle_surprises);
         report.round_trip_failures.extend(r.round_trip_failures);
+        report.fast_path_failures.extend(r.fast_path_failures);
+        report.fast_checked += r.fast_checked;
     }
     println!("checked in {:?}", started.elapsed());
     println!(
-        "total: {} distinct instances checked, {} valid, {} invalid; {} round trips",
+        "total: {} distinct instances checked, {} valid, {} invalid; {} round trips; {} texts \
+         through the fast path",
         report.checked,
         report.accepted,
         report.checked - report.accepted,
-        report.round_trips
+        report.round_trips,
+        report.fast_checked
     );
 
     let mut failures = String::new();
@@ -434,6 +574,10 @@ fn our_validator_agrees_with_jsonschema_and_valid_instances_round_trip() {
         (
             "round trip does not give back the input",
             &report.round_trip_failures,
+        ),
+        (
+            "the fast path disagrees with the validator",
+            &report.fast_path_failures,
         ),
     ] {
         if !list.is_empty() {
@@ -529,9 +673,19 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
         .iter()
         .flat_map(|p| p.features.iter())
     {
-        for (suffix, schema, reencode) in [
-            ("Request", feature.request, feature.reencode_request),
-            ("Response", feature.response, feature.reencode_response),
+        for (suffix, schema, reencode, fast) in [
+            (
+                "Request",
+                feature.request,
+                feature.reencode_request,
+                feature.fast_reencode_request,
+            ),
+            (
+                "Response",
+                feature.response,
+                feature.reencode_response,
+                feature.fast_reencode_response,
+            ),
         ] {
             let name: &'static str = format!("{}{suffix}", feature.name).leak();
             let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
@@ -548,6 +702,7 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
                 typed_schema: schema,
                 feature_schema: schema,
                 reencode,
+                fast,
                 serde_round_trip: unused_serde_round_trip,
             });
         }
@@ -626,9 +781,12 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
             .collect()
     });
     let (mut checked, mut accepted, mut round_trips, mut unrepresentable) = (0, 0, 0, 0);
+    let mut fast_checked = 0;
     let mut failures = Vec::new();
     for r in reports {
         checked += r.checked;
+        fast_checked += r.fast_checked;
+        failures.extend(r.fast_path_failures);
         accepted += r.accepted;
         round_trips += r.round_trips;
         failures.extend(r.disagreements);
@@ -639,15 +797,15 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
         let (beyond_i64, other): (Vec<String>, Vec<String>) =
             r.round_trip_failures.into_iter().partition(|f| {
                 f.contains("GenericError")
-                    && f.contains("cannot represent payload: invalid value: integer")
-                    && f.contains("expected i64")
+                    && f.contains("cannot represent payload: integer beyond 64 bits")
             });
         unrepresentable += beyond_i64.len();
         failures.extend(other);
     }
     println!(
         "all of 2.0.1: {checked} instances ({accepted} valid), {round_trips} round trips \
-         ({unrepresentable} refused: integers beyond 64 bits), in {:?}",
+         ({unrepresentable} refused: integers beyond 64 bits), {fast_checked} texts through \
+         the fast path, in {:?}",
         started.elapsed()
     );
     assert!(

@@ -777,6 +777,17 @@ impl SchemaDoc {
                         expected,
                     );
                 }
+                // A string (an enum value, say) written as an object keyed by it, as serde's
+                // externally tagged enums would accept.
+                if let Value::String(text) = current {
+                    let mut tagged = serde_json::Map::new();
+                    tagged.insert(text.clone(), Value::Null);
+                    push(
+                        format!("{at} = {{{text:?}: null}}"),
+                        replaced(valid, &path, Value::Object(tagged)),
+                        Some(false),
+                    );
+                }
             }
             if let Value::Object(members) = current {
                 let props = properties(s);
