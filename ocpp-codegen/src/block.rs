@@ -441,7 +441,7 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
         let args = side.args();
         quote! {
             #action => {
-                let request = ::ocpp_messages::__private::codec::call_payload::<#request>(frame)?;
+                let request = frame.decode::<#request>()?;
                 ::core::option::Option::Some(::std::boxed::Box::pin(async move {
                     let response = <H as #handler>::#method(&self.0, #args).await?;
                     ::ocpp_messages::dispatch::encode_response(&response)
@@ -523,7 +523,7 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
                 &'a self,
                 charging_station_id: &'a str,
                 action: &str,
-                frame: &str,
+                frame: ::ocpp_messages::dispatch::CallText<'_>,
             ) -> ::core::option::Option<::ocpp_messages::dispatch::BoxFuture<
                 'a,
                 ::core::result::Result<::std::string::String, ::ocpp_messages::CallError>,

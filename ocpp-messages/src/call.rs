@@ -34,12 +34,21 @@ pub fn call_frame<F: Feature>(
     message_id: &str,
     request: &F::Request,
 ) -> Result<String, CallError> {
-    let payload = encode(request)?;
-    let violations = validate(<F::Request as HasSchema>::SCHEMA, &payload);
-    if let Some(e) = violations_error(version, "request", &violations) {
-        return Err(e);
-    }
-    Ok(Value::Array(vec![2.into(), message_id.into(), F::NAME.into(), payload]).to_string())
+    // Checked on the typed value and written straight into the frame; the report of an
+    // invalid request comes from the validator.
+    let Some(payload) = crate::codec::to_text(request) else {
+        let payload = encode(request)?;
+        let violations = validate(<F::Request as HasSchema>::SCHEMA, &payload);
+        return Err(violations_error(version, "request", &violations)
+            .unwrap_or_else(|| CallError::internal("the request cannot be encoded")));
+    };
+    let head = Value::Array(vec![2.into(), message_id.into(), F::NAME.into()]).to_string();
+    let mut frame = String::with_capacity(head.len() + payload.len() + 1);
+    frame.push_str(&head[..head.len() - 1]);
+    frame.push(',');
+    frame.push_str(&payload);
+    frame.push(']');
+    Ok(frame)
 }
 
 /// Why an answer to our CALL did not yield a response.

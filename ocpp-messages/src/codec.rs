@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::frame::Envelope;
 use crate::validate::{HasSchema, NumberRange, StringSchema};
 
 /// A schema type with a strict one-pass codec, derived with `#[derive(Codec)]`.
@@ -245,21 +246,77 @@ impl<'de, T: Deserialize<'de>, const SKIP: usize> Visitor<'de> for FramePayload<
     }
 }
 
-/// The typed payload of the CALL frame `text` (`[2, id, action, payload]`), if the frame is
-/// well-formed JSON of four elements and its payload satisfies `T`'s schema. `None` says only
-/// that the fast path does not apply; the slow path finds out why.
-pub fn call_payload<T: Codec>(text: &str) -> Option<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let payload = de::Deserializer::deserialize_seq(&mut de, FramePayload::<T, 3>(PhantomData));
-    payload.ok().filter(|_| de.end().is_ok())
+/// The text of a CALL or CALLRESULT frame whose envelope has been read: where its payload
+/// starts. Made by the dispatcher for [`crate::dispatch::Service::call_text`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallText<'a> {
+    text: &'a str,
+    payload_start: usize,
+    /// Elements before the payload: 3 in a CALL, 2 in a CALLRESULT.
+    skip: usize,
 }
 
-/// The typed payload of the CALLRESULT frame `text` (`[3, id, payload]`), as for
-/// [`call_payload`].
+impl<'a> CallText<'a> {
+    /// The CALL frame `text`, its payload starting at byte `payload_start`.
+    pub(crate) fn new(text: &'a str, payload_start: usize) -> Self {
+        CallText {
+            text,
+            payload_start,
+            skip: 3,
+        }
+    }
+
+    /// The CALLRESULT frame `text`, its payload starting at byte `payload_start`.
+    pub(crate) fn result(text: &'a str, payload_start: usize) -> Self {
+        CallText {
+            text,
+            payload_start,
+            skip: 2,
+        }
+    }
+
+    /// The typed payload, if the frame is well-formed JSON whose last element is the payload
+    /// and the payload satisfies `T`'s schema. `None` says only that the fast path does not
+    /// apply; the slow path finds out why.
+    pub fn decode<T: Codec>(self) -> Option<T> {
+        let rest = self.text.get(self.payload_start..)?;
+        // Fewer than 254 bytes cannot open 127 arrays or objects, so the JSON parser's nesting
+        // limit (128, counting the frame's own array) cannot be reached: read the payload
+        // alone. Otherwise read the whole frame, so that the limit counts exactly as in
+        // `Frame::parse`.
+        if rest.len() >= 254 {
+            let mut de = serde_json::Deserializer::from_str(self.text);
+            let payload = match self.skip {
+                3 => de::Deserializer::deserialize_seq(&mut de, FramePayload::<T, 3>(PhantomData)),
+                _ => de::Deserializer::deserialize_seq(&mut de, FramePayload::<T, 2>(PhantomData)),
+            };
+            return payload.ok().filter(|_| de.end().is_ok());
+        }
+        // The payload is what lies between here and the frame's closing bracket; anything
+        // else in between (another element, say) fails as trailing characters.
+        let body = rest
+            .trim_end_matches([' ', '\t', '\n', '\r'])
+            .strip_suffix(']')?;
+        serde_json::from_str(body).ok()
+    }
+}
+
+/// The typed payload of the CALL frame `text` (`[2, id, action, payload]`), as
+/// [`CallText::decode`].
+pub fn call_payload<T: Codec>(text: &str) -> Option<T> {
+    match crate::frame::scan(text)? {
+        (Envelope::Call { .. }, start) => CallText::new(text, start).decode(),
+        _ => None,
+    }
+}
+
+/// The typed payload of the CALLRESULT frame `text` (`[3, id, payload]`), as
+/// [`CallText::decode`].
 pub fn result_payload<T: Codec>(text: &str) -> Option<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let payload = de::Deserializer::deserialize_seq(&mut de, FramePayload::<T, 2>(PhantomData));
-    payload.ok().filter(|_| de.end().is_ok())
+    match crate::frame::scan(text)? {
+        (Envelope::CallResult { .. }, start) => CallText::result(text, start).decode(),
+        _ => None,
+    }
 }
 
 /// The JSON text of `value` if it satisfies its schema (checked on the typed value).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{FixedOffset, SecondsFormat, Utc};
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Utc};
 
 use crate::error::ConversionError;
 
@@ -23,8 +23,8 @@ use crate::error::ConversionError;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DateTime {
+    /// Always an RFC 3339 date-time that chrono can represent (checked when it was made).
     text: Box<str>,
-    value: chrono::DateTime<FixedOffset>,
 }
 
 impl DateTime {
@@ -35,7 +35,11 @@ impl DateTime {
 
     /// The instant, with the offset that was written.
     pub fn to_chrono(&self) -> chrono::DateTime<FixedOffset> {
-        self.value
+        // Checked when the value was made, so this cannot fail; the epoch stands in should
+        // that ever be wrong, rather than a panic.
+        check_rfc3339(&self.text)
+            .and_then(|parts| parts.to_chrono())
+            .unwrap_or_default()
     }
 
     /// The text as read or written.
@@ -49,47 +53,105 @@ pub fn is_rfc3339_date_time(s: &str) -> bool {
     check_rfc3339(s).is_some()
 }
 
-fn check_rfc3339(s: &str) -> Option<()> {
-    let b = s.as_bytes();
-    let digits = |from: usize, n: usize| -> Option<u32> {
-        let part = b.get(from..from + n)?;
-        part.iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let year = digits(0, 4)?;
-    (b.get(4) == Some(&b'-')).then_some(())?;
-    let month = digits(5, 2)?;
-    (b.get(7) == Some(&b'-')).then_some(())?;
-    let day = digits(8, 2)?;
-    matches!(b.get(10), Some(b'T' | b't')).then_some(())?;
-    let hour = digits(11, 2)?;
-    (b.get(13) == Some(&b':')).then_some(())?;
-    let minute = digits(14, 2)?;
-    (b.get(16) == Some(&b':')).then_some(())?;
-    let second = digits(17, 2)?;
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        (i > start).then_some(())?;
+/// The fields of an RFC 3339 date-time.
+struct Parts {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// The fraction in nanoseconds (digits beyond the ninth are dropped).
+    nanos: u32,
+    offset_minutes: i64,
+}
+
+impl Parts {
+    /// Whether chrono can represent the instant. Every date-time `check_rfc3339` accepts has
+    /// a year of four digits and an offset within a day, which chrono covers; this only
+    /// restates it cheaply.
+    fn is_representable(&self) -> bool {
+        self.year <= 9999 && self.offset_minutes.abs() < 24 * 60
     }
-    let offset_minutes: i64 = match b.get(i)? {
-        b'Z' | b'z' => {
-            i += 1;
-            0
+
+    /// The instant, with the offset written; a leap second (`:60`) as chrono represents it.
+    fn to_chrono(&self) -> Option<chrono::DateTime<FixedOffset>> {
+        let date = NaiveDate::from_ymd_opt(i32::try_from(self.year).ok()?, self.month, self.day)?;
+        let (second, leap) = if self.second == 60 {
+            (59, 1_000_000_000)
+        } else {
+            (self.second, 0)
+        };
+        let time = NaiveTime::from_hms_nano_opt(self.hour, self.minute, second, self.nanos + leap)?;
+        let offset = FixedOffset::east_opt(i32::try_from(self.offset_minutes * 60).ok()?)?;
+        offset
+            .from_local_datetime(&NaiveDateTime::new(date, time))
+            .single()
+    }
+}
+
+fn check_rfc3339(s: &str) -> Option<Parts> {
+    let b = s.as_bytes();
+    // `YYYY-MM-DDTHH:MM:SS`, then an optional fraction and the offset.
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    let punctuation_ok = head[4] == b'-'
+        && head[7] == b'-'
+        && matches!(head[10], b'T' | b't')
+        && head[13] == b':'
+        && head[16] == b':';
+    // Branch-free: every digit position at once.
+    let digit = |i: usize| head[i].wrapping_sub(b'0') < 10;
+    let digits_ok = digit(0)
+        & digit(1)
+        & digit(2)
+        & digit(3)
+        & digit(5)
+        & digit(6)
+        & digit(8)
+        & digit(9)
+        & digit(11)
+        & digit(12)
+        & digit(14)
+        & digit(15)
+        & digit(17)
+        & digit(18);
+    if !(punctuation_ok && digits_ok) {
+        return None;
+    }
+    let d = |i: usize| u32::from(head[i] - b'0');
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let month = d(5) * 10 + d(6);
+    let day = d(8) * 10 + d(9);
+    let hour = d(11) * 10 + d(12);
+    let minute = d(14) * 10 + d(15);
+    let second = d(17) * 10 + d(18);
+    // An optional fraction: a dot and at least one digit (nanoseconds from the first nine).
+    let mut rest = &b[19..];
+    let mut nanos = 0;
+    if let [b'.', fraction @ ..] = rest {
+        let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
         }
-        sign @ (b'+' | b'-') => {
-            let oh = digits(i + 1, 2)?;
-            (b.get(i + 3) == Some(&b':')).then_some(())?;
-            let om = digits(i + 4, 2)?;
-            (oh <= 23 && om <= 59).then_some(())?;
-            i += 6;
+        for &c in &fraction[..n.min(9)] {
+            nanos = nanos * 10 + u32::from(c - b'0');
+        }
+        nanos *= 10u32.pow(9 - n.min(9) as u32);
+        rest = &fraction[n..];
+    }
+    // The offset, and nothing after it.
+    let offset_minutes: i64 = match *rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(u8::is_ascii_digit) =>
+        {
+            let oh = u32::from(h1 - b'0') * 10 + u32::from(h2 - b'0');
+            let om = u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0');
+            if oh > 23 || om > 59 {
+                return None;
+            }
             let m = i64::from(oh * 60 + om);
-            if *sign == b'-' {
+            if sign == b'-' {
                 -m
             } else {
                 m
@@ -97,12 +159,10 @@ fn check_rfc3339(s: &str) -> Option<()> {
         }
         _ => return None,
     };
-    (i == b.len()).then_some(())?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
         2 => 28,
         _ => return None,
     };
@@ -111,25 +171,32 @@ fn check_rfc3339(s: &str) -> Option<()> {
         // A leap second is only ever inserted at 23:59:60 UTC.
         let utc_minutes =
             (i64::from(hour) * 60 + i64::from(minute) - offset_minutes).rem_euclid(1440);
-        (utc_minutes == 23 * 60 + 59).then_some(())
+        (utc_minutes == 23 * 60 + 59).then_some(())?;
     } else {
-        (second <= 59).then_some(())
+        (second <= 59).then_some(())?;
     }
+    Some(Parts {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_minutes,
+    })
 }
 
 impl FromStr for DateTime {
     type Err = ConversionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if !is_rfc3339_date_time(s) {
-            return Err(format!("{s:?} is not an RFC 3339 date-time").into());
+        // The instant is computed when asked for; here only that it exists.
+        if check_rfc3339(s).is_some_and(|parts| parts.is_representable()) {
+            Ok(DateTime { text: s.into() })
+        } else {
+            Err(format!("{s:?} is not an RFC 3339 date-time").into())
         }
-        let value = chrono::DateTime::parse_from_rfc3339(s)
-            .map_err(|e| ConversionError::from(format!("{s:?}: {e}")))?;
-        Ok(DateTime {
-            text: s.into(),
-            value,
-        })
     }
 }
 
@@ -151,7 +218,6 @@ impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(value: chrono::DateTime<Utc>) -> Self {
         DateTime {
             text: value.to_rfc3339_opts(SecondsFormat::Millis, true).into(),
-            value: value.fixed_offset(),
         }
     }
 }
@@ -160,7 +226,6 @@ impl From<chrono::DateTime<FixedOffset>> for DateTime {
     fn from(value: chrono::DateTime<FixedOffset>) -> Self {
         DateTime {
             text: value.to_rfc3339_opts(SecondsFormat::AutoSi, true).into(),
-            value,
         }
     }
 }
@@ -185,8 +250,17 @@ impl serde::Serialize for DateTime {
 
 impl<'de> serde::Deserialize<'de> for DateTime {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DateTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 date-time string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<DateTime, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 
@@ -207,6 +281,61 @@ mod tests {
             assert!(is_rfc3339_date_time(ok), "{ok}");
             let parsed: DateTime = ok.parse().unwrap();
             assert_eq!(parsed.to_string(), ok);
+            // The instant is the one chrono's own parser reads.
+            assert_eq!(
+                parsed.to_chrono(),
+                chrono::DateTime::parse_from_rfc3339(ok).unwrap(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn instants_agree_with_chrono_on_many_date_times() {
+        let mut n: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            n % m
+        };
+        for _ in 0..20_000 {
+            let fraction = match next(3) {
+                0 => String::new(),
+                _ => {
+                    let digits = 1 + next(12) as usize;
+                    let d: String = (0..digits)
+                        .map(|_| char::from(b'0' + next(10) as u8))
+                        .collect();
+                    format!(".{d}")
+                }
+            };
+            let offset = match next(3) {
+                0 => "Z".to_owned(),
+                1 => "z".to_owned(),
+                _ => format!(
+                    "{}{:02}:{:02}",
+                    if next(2) == 0 { '+' } else { '-' },
+                    next(24),
+                    next(60)
+                ),
+            };
+            let text = format!(
+                "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{fraction}{offset}",
+                1 + next(9999),
+                1 + next(12),
+                1 + next(28),
+                if next(2) == 0 { 'T' } else { 't' },
+                next(24),
+                next(60),
+                next(60),
+            );
+            let ours: DateTime = text.parse().unwrap();
+            assert_eq!(
+                ours.to_chrono(),
+                chrono::DateTime::parse_from_rfc3339(&text).unwrap(),
+                "{text}"
+            );
         }
     }
 

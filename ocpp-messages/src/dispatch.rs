@@ -14,14 +14,14 @@
 //! 5. validates the handler's response against the response schema (`InternalError` if it is
 //!    invalid: the dispatcher never sends a frame the schema rejects) and encodes the CALLRESULT.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use crate::codec::CallText;
 use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
 use crate::feature::Role;
@@ -32,8 +32,7 @@ use crate::version::{OcppVersion, Situation};
 /// A boxed, `Send` future, as returned by [`Service::call`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The most violations listed in a CALLERROR's details.
-pub const MAX_REPORTED_VIOLATIONS: usize = 16;
+pub use crate::version::MAX_REPORTED_VIOLATIONS;
 
 /// One functional block's handlers for one role, as the dispatcher sees them.
 ///
@@ -64,7 +63,7 @@ pub trait Service: Send + Sync {
         &'a self,
         charging_station_id: &'a str,
         action: &str,
-        frame: &str,
+        frame: CallText<'_>,
     ) -> Option<BoxFuture<'a, Result<String, CallError>>> {
         let _ = (charging_station_id, action, frame);
         None
@@ -125,30 +124,10 @@ pub fn encode_response<T: Codec>(response: &T) -> Result<String, CallError> {
 /// The `InternalError` for a handler response with these violations.
 fn internal_response_error(violations: &[Violation]) -> CallError {
     let description = match violations.first() {
-        Some(_) => violations_report("the handler's response", violations).0,
+        Some(_) => crate::version::violations_report("the handler's response", violations).0,
         None => "the handler's response cannot be encoded".to_owned(),
     };
     CallError::new(ErrorCode::InternalError, description)
-}
-
-/// The description and details of a CALLERROR for `violations` (not empty).
-fn violations_report(what: &str, violations: &[Violation]) -> (String, Vec<Value>) {
-    let first = &violations[0];
-    let more = match violations.len() {
-        1 => String::new(),
-        n => format!(" (and {} more)", n - 1),
-    };
-    let errors: Vec<Value> = violations
-        .iter()
-        .take(MAX_REPORTED_VIOLATIONS)
-        .map(|v| {
-            let mut m = Map::new();
-            m.insert("path".into(), v.pointer.clone().into());
-            m.insert("message".into(), v.kind.to_string().into());
-            Value::Object(m)
-        })
-        .collect();
-    (format!("{what} violates its schema: {first}{more}"), errors)
 }
 
 /// The CALLERROR for a payload's violations (none if the list is empty).
@@ -158,9 +137,7 @@ pub fn violations_error(
     what: &str,
     violations: &[Violation],
 ) -> Option<CallError> {
-    let code = version.error_code_for(violations)?;
-    let (description, errors) = violations_report(what, violations);
-    Some(CallError::new(code, description).with_detail("errors", errors))
+    version.violations_error(what, violations)
 }
 
 /// Serves the incoming CALLs of one role for one OCPP version.
@@ -179,8 +156,8 @@ pub struct Dispatcher {
     version: OcppVersion,
     role: Role,
     services: Vec<Box<dyn Service>>,
-    /// The index in `services` of the service answering each action.
-    by_action: HashMap<&'static str, usize>,
+    /// The index in `services` of the service answering each action, sorted by action.
+    by_action: Vec<(&'static str, usize)>,
     max_frame_len: usize,
 }
 
@@ -216,7 +193,7 @@ impl Dispatcher {
             version,
             role,
             services: Vec::new(),
-            by_action: HashMap::new(),
+            by_action: Vec::new(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
         }
     }
@@ -247,7 +224,9 @@ impl Dispatcher {
         );
         for action in service.actions() {
             // The first service added for an action answers it.
-            self.by_action.entry(action).or_insert(self.services.len());
+            if let Err(at) = self.by_action.binary_search_by(|(a, _)| a.cmp(action)) {
+                self.by_action.insert(at, (action, self.services.len()));
+            }
         }
         self.services.push(Box::new(service));
         self
@@ -255,23 +234,29 @@ impl Dispatcher {
 
     /// The service answering `action`, if one was added.
     fn service(&self, action: &str) -> Option<&dyn Service> {
-        self.by_action.get(action).map(|&i| &*self.services[i])
+        let at = self
+            .by_action
+            .binary_search_by(|(a, _)| (*a).cmp(action))
+            .ok()?;
+        Some(&*self.services[self.by_action[at].1])
     }
 
     /// The fast path of a CALL: the envelope read in place, the payload decoded straight from
     /// the text into the typed request, the response encoded straight into the CALLRESULT.
     /// `None` when anything is not as it should be; the slow path then answers.
     async fn handle_fast(&self, charging_station_id: &str, text: &str) -> Option<String> {
-        let Envelope::Call { message_id, action } = Envelope::peek(text)? else {
+        let (Envelope::Call { message_id, action }, start) = crate::frame::scan(text)? else {
             return None;
         };
         let feature = self.version.feature(action)?;
         if !feature.initiator.may_be_sent_by(self.role.peer()) {
             return None;
         }
-        let future = self
-            .service(action)?
-            .call_text(charging_station_id, action, text)?;
+        let future = self.service(action)?.call_text(
+            charging_station_id,
+            action,
+            CallText::new(text, start),
+        )?;
         Some(match future.await {
             Ok(payload) => {
                 let mut reply = String::with_capacity(payload.len() + message_id.len() + 8);

@@ -1,8 +1,11 @@
 //! OCPP-J frames: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description, details]`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
-use crate::error::CallError;
+use crate::error::{CallError, ErrorCode};
+use crate::feature::{Feature, Message};
 use crate::version::{OcppVersion, Situation};
 
 /// The longest message id OCPP-J allows, in characters.
@@ -251,6 +254,124 @@ impl Frame {
     }
 }
 
+/// A CALL frame decoded to its typed, validated request by [`Frame::decode_call`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedCall<'a, T> {
+    /// The message id, borrowed from the frame's text where it has no escapes.
+    pub message_id: Cow<'a, str>,
+    /// The request.
+    pub request: T,
+}
+
+/// Why a frame was not a valid CALL of the expected feature: the CALLERROR that answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The message id to answer with ([`UNREADABLE_MESSAGE_ID`] when it could not be read).
+    pub message_id: String,
+    /// The error to answer with.
+    pub error: Box<CallError>,
+}
+
+impl Rejection {
+    /// The CALLERROR frame answering the rejected frame.
+    pub fn to_frame(&self) -> String {
+        self.error.to_frame(&self.message_id)
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error.code, self.error.description)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl Frame {
+    /// Decodes the CALL frame `text` of feature `F` into its typed request, validated against
+    /// the request schema.
+    ///
+    /// A valid frame is decoded in one pass from the text, without a JSON tree; anything else
+    /// is parsed in full and answered exactly as the [`crate::dispatch::Dispatcher`] would:
+    /// the error code [`OcppVersion::error_code`] or [`OcppVersion::error_code_for`] gives,
+    /// every violation listed in the details. A CALL of another action is `NotSupported`.
+    ///
+    /// ```
+    /// use ocpp_messages::frame::Frame;
+    /// use ocpp_messages::v2_0_1::security::SignCertificateFeature;
+    /// use ocpp_messages::OcppVersion;
+    ///
+    /// let call = Frame::decode_call::<SignCertificateFeature>(
+    ///     OcppVersion::V2_0_1,
+    ///     r#"[2,"7","SignCertificate",{"csr":"PEM"}]"#,
+    /// )
+    /// .unwrap();
+    /// assert_eq!((&*call.message_id, call.request.csr.as_str()), ("7", "PEM"));
+    ///
+    /// let rejected = Frame::decode_call::<SignCertificateFeature>(
+    ///     OcppVersion::V2_0_1,
+    ///     r#"[2,"8","SignCertificate",{"csr":null}]"#,
+    /// )
+    /// .unwrap_err();
+    /// assert!(rejected.to_frame().starts_with(r#"[4,"8","TypeConstraintViolation","#));
+    /// ```
+    pub fn decode_call<F: Feature>(
+        version: OcppVersion,
+        text: &str,
+    ) -> Result<TypedCall<'_, F::Request>, Rejection> {
+        if let Some((Envelope::Call { message_id, action }, start)) = scan(text) {
+            if action == F::NAME {
+                if let Some(request) = crate::codec::CallText::new(text, start).decode() {
+                    return Ok(TypedCall {
+                        message_id: Cow::Borrowed(message_id),
+                        request,
+                    });
+                }
+            }
+        }
+        let frame = Frame::parse(text).map_err(|e| Rejection {
+            error: Box::new(e.to_call_error(version)),
+            message_id: e.message_id,
+        })?;
+        let Frame::Call {
+            message_id,
+            action,
+            payload,
+        } = frame
+        else {
+            return Err(Rejection {
+                message_id: frame.message_id().to_owned(),
+                error: Box::new(CallError::new(
+                    ErrorCode::NotSupported,
+                    "the frame is not a CALL",
+                )),
+            });
+        };
+        if action != F::NAME {
+            let description = format!("expected a CALL of {}", F::NAME);
+            return Err(Rejection {
+                message_id,
+                error: Box::new(CallError::new(ErrorCode::NotSupported, description)),
+            });
+        }
+        match F::Request::from_json(payload) {
+            Ok(request) => Ok(TypedCall {
+                message_id: Cow::Owned(message_id),
+                request,
+            }),
+            Err(violations) => {
+                let error = version
+                    .violations_error("request", &violations)
+                    .unwrap_or_else(|| CallError::new(ErrorCode::GenericError, "invalid request"));
+                Err(Rejection {
+                    message_id,
+                    error: Box::new(error),
+                })
+            }
+        }
+    }
+}
+
 /// The envelope of a CALL or CALLRESULT, read in place by [`Envelope::peek`]: what comes
 /// before the payload, borrowed from the frame's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,56 +398,76 @@ impl<'a> Envelope<'a> {
     /// escapes, so it can be written back verbatim. Whether the rest of the text is a
     /// well-formed frame is not checked here.
     pub fn peek(text: &'a str) -> Option<Self> {
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        let skip_ws = |i: &mut usize| {
-            while bytes
-                .get(*i)
-                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            {
-                *i += 1;
-            }
-        };
-        let expect = |i: &mut usize, byte: u8| -> Option<()> {
-            skip_ws(i);
-            (bytes.get(*i) == Some(&byte)).then(|| *i += 1)
-        };
-        // A string without escapes or control characters.
-        let string = |i: &mut usize| -> Option<&'a str> {
-            expect(i, b'"')?;
-            let start = *i;
-            loop {
-                match *bytes.get(*i)? {
-                    b'"' => break,
-                    b'\\' | 0..=0x1f => return None,
-                    _ => *i += 1,
-                }
-            }
-            let s = text.get(start..*i)?;
-            *i += 1;
-            Some(s)
-        };
-        expect(&mut i, b'[')?;
-        skip_ws(&mut i);
-        let call = match bytes.get(i)? {
-            b'2' => true,
-            b'3' => false,
-            _ => return None,
-        };
-        i += 1;
-        expect(&mut i, b',')?;
-        let message_id = string(&mut i)?;
-        if message_id.is_empty() || message_id.chars().count() > MAX_MESSAGE_ID_CHARS {
-            return None;
-        }
-        expect(&mut i, b',')?;
-        if !call {
-            return Some(Envelope::CallResult { message_id });
-        }
-        let action = string(&mut i)?;
-        expect(&mut i, b',')?;
-        Some(Envelope::Call { message_id, action })
+        scan(text).map(|(envelope, _)| envelope)
     }
+}
+
+/// The length of the JSON string contents at the start of `bytes` (up to the closing quote),
+/// if they hold no escape and no control character. Eight bytes at a time: for each word, the
+/// lowest byte that is a quote, a backslash or below 0x20 is found with the usual "has a zero
+/// byte" arithmetic, whose lowest flagged byte is always exact.
+fn plain_string_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        let found = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if found != 0 {
+            i += (found.trailing_zeros() / 8) as usize;
+            return (bytes[i] == b'"').then_some(i);
+        }
+        i += 8;
+    }
+    let len = bytes[i..].iter().position(|&c| stop(c))?;
+    (bytes[i + len] == b'"').then_some(i + len)
+}
+
+/// [`Envelope::peek`], with the byte offset where the payload starts.
+pub(crate) fn scan(text: &str) -> Option<(Envelope<'_>, usize)> {
+    let bytes = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
+            i += 1;
+        }
+        i
+    };
+    // The index after `byte` (after whitespace).
+    let expect = |i: usize, byte: u8| -> Option<usize> {
+        let i = skip_ws(i);
+        (*bytes.get(i)? == byte).then_some(i + 1)
+    };
+    // A string without escapes or control characters, and the index after it.
+    let string = |i: usize| -> Option<(&str, usize)> {
+        let start = expect(i, b'"')?;
+        let end = start + plain_string_len(bytes.get(start..)?)?;
+        Some((text.get(start..end)?, end + 1))
+    };
+    let i = skip_ws(expect(0, b'[')?);
+    let call = match bytes.get(i)? {
+        b'2' => true,
+        b'3' => false,
+        _ => return None,
+    };
+    let (message_id, i) = string(expect(i + 1, b',')?)?;
+    // At most as many characters as bytes: count only when that matters.
+    if message_id.is_empty()
+        || (message_id.len() > MAX_MESSAGE_ID_CHARS
+            && message_id.chars().count() > MAX_MESSAGE_ID_CHARS)
+    {
+        return None;
+    }
+    let i = expect(i, b',')?;
+    if !call {
+        return Some((Envelope::CallResult { message_id }, i));
+    }
+    let (action, i) = string(i)?;
+    let i = expect(i, b',')?;
+    Some((Envelope::Call { message_id, action }, i))
 }
 
 trait ClassifyStr {
@@ -392,6 +533,33 @@ mod tests {
         }
         let long = format!(r#"[2,"{}","Heartbeat",{{}}]"#, "é".repeat(37));
         assert_eq!(Envelope::peek(&long), None);
+    }
+
+    #[test]
+    fn plain_strings_end_at_the_first_quote_unless_escaped_or_controlled() {
+        for (text, expected) in [
+            ("\"", Some(0)),
+            ("abc\"", Some(3)),
+            ("abcdefgh\"", Some(8)),
+            ("abcdefghijklmnopq\"rest", Some(17)),
+            ("abcdefg\\\"", None),
+            ("abc\tdefgh\"", None),
+            ("abcdefghij", None),
+            ("é€😀\"", Some(9)),
+            ("\u{7f}\u{80}\u{ff}abcdef\"", Some(11)),
+        ] {
+            assert_eq!(plain_string_len(text.as_bytes()), expected, "{text:?}");
+        }
+        // Every position of the stop byte in a word, after every prefix length.
+        for n in 0..20 {
+            for stop in [b'"', b'\\', b'\n', 0] {
+                let mut bytes = vec![b'x'; n];
+                bytes.push(stop);
+                bytes.extend_from_slice(b"yy\"");
+                let expected = (stop == b'"').then_some(n);
+                assert_eq!(plain_string_len(&bytes), expected, "{n} {stop}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{ConversionError, ErrorCode};
+use serde_json::{Map, Value};
+
+use crate::error::{CallError, ConversionError, ErrorCode};
 use crate::feature::{FeatureInfo, Profile};
 use crate::validate::{Violation, ViolationClass};
 
@@ -172,6 +174,44 @@ impl OcppVersion {
             .min()
             .map(|class| self.error_code(Situation::Payload(class)))
     }
+}
+
+/// The most violations listed in a CALLERROR's details.
+pub const MAX_REPORTED_VIOLATIONS: usize = 16;
+
+impl OcppVersion {
+    /// The CALLERROR for a payload's violations (none if the list is empty): the code of the
+    /// most fundamental class present, the first violation in the description, and up to
+    /// [`MAX_REPORTED_VIOLATIONS`] in the details.
+    pub(crate) fn violations_error(
+        self,
+        what: &str,
+        violations: &[Violation],
+    ) -> Option<CallError> {
+        let code = self.error_code_for(violations)?;
+        let (description, errors) = violations_report(what, violations);
+        Some(CallError::new(code, description).with_detail("errors", errors))
+    }
+}
+
+/// The description and details of a CALLERROR for `violations` (not empty).
+pub(crate) fn violations_report(what: &str, violations: &[Violation]) -> (String, Vec<Value>) {
+    let first = &violations[0];
+    let more = match violations.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    let errors: Vec<Value> = violations
+        .iter()
+        .take(MAX_REPORTED_VIOLATIONS)
+        .map(|v| {
+            let mut m = Map::new();
+            m.insert("path".into(), v.pointer.clone().into());
+            m.insert("message".into(), v.kind.to_string().into());
+            Value::Object(m)
+        })
+        .collect();
+    (format!("{what} violates its schema: {first}{more}"), errors)
 }
 
 impl fmt::Display for OcppVersion {
