@@ -9,10 +9,11 @@
 //! Reads one OCPP 2.0.1 frame per line (a FILE argument or stdin), and does what `ocpp validate`
 //! does for each, with `ocpp-kit`'s API: `rpc::Frame::parse`; a CALL's message id must conform
 //! (1 to 36 characters) and its action must be a 2.0.1 action; its payload is decoded into the
-//! typed request, validated and encoded back (`v2_0_1::transcode_request` with
-//! `DecodeOptions::strict()`, the same decode + re-encode `ocpp validate` does); a CALLRESULT is
-//! matched to the unanswered CALL with its message id and its payload goes through
-//! `v2_0_1::transcode_response` for that action; a CALLERROR is valid when it parses. Prints
+//! typed request and validated (`v2_0_1::CsRequest::decode` or `CsmsRequest::decode`, whichever
+//! has the action, with `DecodeOptions::strict()`: what `ocpp validate` does without
+//! `--reencode`); a CALLRESULT is matched to the unanswered CALL with its message id and its
+//! payload decoded with `CsResponse::decode` or `CsmsResponse::decode` for that action; a
+//! CALLERROR is valid when it parses. Prints
 //! `N frames: V valid, I invalid`, as `ocpp validate` does without `--json`.
 #![allow(clippy::unwrap_used)]
 
@@ -22,7 +23,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use ocpp_kit::decode::DecodeOptions;
 use ocpp_kit::rpc::Frame;
-use ocpp_kit::v2_0_1::{transcode_request, transcode_response, Action};
+use ocpp_kit::v2_0_1::{Action, CsRequest, CsResponse, CsmsRequest, CsmsResponse};
 use ocpp_kit::Version;
 
 /// Whether `line` is a valid frame, remembering CALLs in `pending`.
@@ -43,10 +44,15 @@ fn check(line: &str, pending: &mut HashMap<String, Action>, options: &DecodeOpti
                 return false;
             };
             pending.insert(id.as_str().to_owned(), action);
-            transcode_request(action, &payload, options).is_ok()
+            // The request of an action either side may send: whichever enum has it.
+            CsRequest::decode(action, &payload, options).is_ok()
+                || CsmsRequest::decode(action, &payload, options).is_ok()
         }
         Frame::CallResult { id, payload } => match pending.remove(id.as_str()) {
-            Some(action) => transcode_response(action, &payload, options).is_ok(),
+            Some(action) => {
+                CsResponse::decode(action, &payload, options).is_ok()
+                    || CsmsResponse::decode(action, &payload, options).is_ok()
+            }
             None => false,
         },
         Frame::CallError { id, .. } => {

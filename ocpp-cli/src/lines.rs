@@ -1,6 +1,6 @@
 //! Reading input line by line, as bytes, without ever holding more than a bounded line.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// The longest line held in memory, in bytes (16 MiB, without the line ending). A longer line
 /// is skipped up to its end and reported as "frame too long".
@@ -53,38 +53,24 @@ impl<R: BufRead> LineReader<R> {
     /// first line. The last line need not end with `\n`.
     pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();
+        // The line, one byte of slack for a `\r` that the line ending will remove, and the `\n`.
+        let limit = u64::try_from(self.max)
+            .unwrap_or(u64::MAX)
+            .saturating_add(2);
+        let read = (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)?;
+        if read == 0 {
+            return Ok(None);
+        }
         let mut too_long = false;
-        let mut read_any = false;
-        loop {
-            let available = match self.reader.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                if !read_any {
-                    return Ok(None);
-                }
-                break;
-            }
-            read_any = true;
-            let (chunk, used, ended) = match available.iter().position(|&b| b == b'\n') {
-                Some(i) => (&available[..i], i + 1, true),
-                None => (available, available.len(), false),
-            };
-            if !too_long {
-                // One byte of slack for a `\r` that the line ending will remove.
-                if self.buf.len() + chunk.len() > self.max.saturating_add(1) {
-                    too_long = true;
-                    self.buf = Vec::new();
-                } else {
-                    self.buf.extend_from_slice(chunk);
-                }
-            }
-            self.reader.consume(used);
-            if ended {
-                break;
-            }
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        } else if u64::try_from(read).unwrap_or(u64::MAX) >= limit {
+            // Cut off before its end: drop what was read and the rest of the line.
+            too_long = true;
+            self.buf = Vec::new();
+            self.reader.skip_until(b'\n')?;
         }
         self.number += 1;
         if self.buf.last() == Some(&b'\r') {

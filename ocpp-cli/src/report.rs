@@ -36,6 +36,8 @@ pub struct Report {
     with_file: bool,
     valid: u64,
     invalid: u64,
+    /// One JSON line, built here and written at once.
+    line: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +72,7 @@ impl Report {
             with_file,
             valid: 0,
             invalid: 0,
+            line: Vec::new(),
         }
     }
 
@@ -119,8 +122,10 @@ impl Report {
                     None
                 },
             };
-            serde_json::to_writer(&mut *out, &object)?;
-            out.write_all(b"\n")
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, &object)?;
+            self.line.push(b'\n');
+            out.write_all(&self.line)
         } else if valid {
             Ok(())
         } else {
