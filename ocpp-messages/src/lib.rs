@@ -8,6 +8,12 @@
 //! what its schema says (see [`validate`]), and every rejection carries the OCPP-J error code
 //! the specification prescribes (see [`OcppVersion::error_code`]).
 //!
+//! Decoding is one pass on the happy path: [`frame::Frame::decode_call`], the dispatcher and
+//! [`Message::from_json_str`] go from text straight to the typed value with serde code that
+//! [`derive@Codec`] generates from each type's constraints, as strict as the schema; only a
+//! payload that fails is parsed into a JSON tree and run through the validator, for the exact
+//! report. Encoding checks the typed value ([`Codec::is_valid`]) and writes text directly.
+//!
 //! See the workspace README for a complete example of a CSMS handler.
 //!
 //! `serde_json` is used with `preserve_order`, so the vendor members of `customData` keep their

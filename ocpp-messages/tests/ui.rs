@@ -1,5 +1,5 @@
-//! Compile-fail tests: every diagnostic of `#[derive(Feature)]` and `functional_block!`, with
-//! the expected compiler output in `tests/ui/*.stderr`.
+//! Compile-fail tests: every diagnostic of `#[derive(Feature)]`, `#[derive(Codec)]` and
+//! `functional_block!`, with the expected compiler output in `tests/ui/*.stderr`.
 //!
 //! After changing a diagnostic, regenerate the expected output with
 //! `TRYBUILD=overwrite cargo test -p ocpp-messages --test ui` and check the spans in the diff.
