@@ -419,36 +419,35 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
     let service = side.service();
     let role = side.role();
     let actions = features.iter().map(|handled| &handled.feature.ocpp.action);
-    let arms = features.iter().map(|handled| {
-        let feature = &handled.feature;
-        let method = &handled.method;
-        let action = &feature.ocpp.action;
-        let request = &feature.ocpp.request;
-        let args = side.args();
-        quote! {
-            #action => ::std::boxed::Box::pin(async move {
-                let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
-                let response = <H as #handler>::#method(&self.0, #args).await?;
-                ::ocpp_messages::dispatch::encode(&response)
-            }),
-        }
-    });
-    let fast_arms = features.iter().map(|handled| {
-        let feature = &handled.feature;
-        let method = &handled.method;
-        let action = &feature.ocpp.action;
-        let request = &feature.ocpp.request;
-        let args = side.args();
-        quote! {
-            #action => {
-                let request = frame.decode::<#request>()?;
-                ::core::option::Option::Some(::std::boxed::Box::pin(async move {
-                    let response = <H as #handler>::#method(&self.0, #args).await?;
-                    ::ocpp_messages::dispatch::encode_response(&response)
-                }))
-            }
-        }
-    });
+    // Per action: the slow arm (a validated `Value` in, a `Value` out) and the fast arm (the
+    // frame text in, the CALLRESULT payload text out).
+    let (arms, fast_arms): (Vec<TokenStream>, Vec<TokenStream>) = features
+        .iter()
+        .map(|handled| {
+            let method = &handled.method;
+            let action = &handled.feature.ocpp.action;
+            let request = &handled.feature.ocpp.request;
+            let args = side.args();
+            let call = quote!(<H as #handler>::#method(&self.0, #args).await?);
+            let slow = quote! {
+                #action => ::std::boxed::Box::pin(async move {
+                    let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
+                    let response = #call;
+                    ::ocpp_messages::dispatch::encode(&response)
+                }),
+            };
+            let fast = quote! {
+                #action => {
+                    let request = frame.decode::<#request>()?;
+                    ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                        let response = #call;
+                        ::ocpp_messages::dispatch::encode_response(&response)
+                    }))
+                }
+            };
+            (slow, fast)
+        })
+        .unzip();
     let fast = if features.is_empty() {
         quote! {
             let _ = (charging_station_id, action, frame);

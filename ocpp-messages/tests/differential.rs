@@ -24,7 +24,7 @@ use ocpp_messages::v2_0_1::security::{
     SecurityEventNotificationResponse, SignCertificateRequest, SignCertificateResponse,
 };
 use ocpp_messages::validate::{validate, HasSchema, Schema};
-use ocpp_messages::CallError;
+use ocpp_messages::{CallError, FeatureInfo};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde::de::DeserializeOwned;
@@ -97,24 +97,37 @@ fn typed(name: &str) -> (&'static Schema, RoundTrip) {
     )
 }
 
+/// A feature's request and response: the schema file suffix, the schema, and the slow and
+/// fast round trips.
+type Side = (
+    &'static str,
+    &'static Schema,
+    fn(Value) -> Result<Value, CallError>,
+    fn(&str) -> Option<Value>,
+);
+
+fn sides(feature: &FeatureInfo) -> [Side; 2] {
+    [
+        (
+            "Request",
+            feature.request,
+            feature.reencode_request,
+            feature.fast_reencode_request,
+        ),
+        (
+            "Response",
+            feature.response,
+            feature.reencode_response,
+            feature.fast_reencode_response,
+        ),
+    ]
+}
+
 fn load_targets() -> Vec<Target> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/v2_0_1");
     let mut targets = Vec::new();
     for feature in security::PROFILE.features {
-        for (suffix, feature_schema, reencode, fast) in [
-            (
-                "Request",
-                feature.request,
-                feature.reencode_request,
-                feature.fast_reencode_request,
-            ),
-            (
-                "Response",
-                feature.response,
-                feature.reencode_response,
-                feature.fast_reencode_response,
-            ),
-        ] {
+        for (suffix, feature_schema, reencode, fast) in sides(feature) {
             let name = SCHEMA_NAMES
                 .iter()
                 .copied()
@@ -673,20 +686,7 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
         .iter()
         .flat_map(|p| p.features.iter())
     {
-        for (suffix, schema, reencode, fast) in [
-            (
-                "Request",
-                feature.request,
-                feature.reencode_request,
-                feature.fast_reencode_request,
-            ),
-            (
-                "Response",
-                feature.response,
-                feature.reencode_response,
-                feature.fast_reencode_response,
-            ),
-        ] {
+        for (suffix, schema, reencode, fast) in sides(feature) {
             let name: &'static str = format!("{}{suffix}", feature.name).leak();
             let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
             let json: Value = serde_json::from_str(&text).unwrap();
