@@ -14,7 +14,45 @@
 //! payload that fails is parsed into a JSON tree and run through the validator, for the exact
 //! report. Encoding checks the typed value ([`Codec::is_valid`]) and writes text directly.
 //!
-//! See the workspace README for a complete example of a CSMS handler.
+//! A CSMS that accepts every boot, in a few lines: implement the handler methods of the
+//! blocks you support, add their services to a [`dispatch::Dispatcher`], and hand it each
+//! text frame the WebSocket delivers; it answers with the frame to send back.
+//!
+//! ```
+//! use ocpp_messages::dispatch::Dispatcher;
+//! use ocpp_messages::v2_0_1::provisioning::{
+//!     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
+//! };
+//! use ocpp_messages::{CallError, DateTime, OcppVersion, Role};
+//!
+//! struct Csms;
+//!
+//! impl provisioning::CsmsHandler for Csms {
+//!     async fn on_boot_notification(
+//!         &self,
+//!         station: &str,
+//!         request: BootNotificationRequest,
+//!     ) -> Result<BootNotificationResponse, CallError> {
+//!         println!("{station} is a {}", request.charging_station.model);
+//!         Ok(BootNotificationResponse::new(DateTime::now(), 300, RegistrationStatus::Accepted))
+//!     }
+//! }
+//!
+//! let dispatcher = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+//!     .with(provisioning::CsmsService(Csms));
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let frame = r#"[2,"1","BootNotification",{"chargingStation":{"model":"M1","vendorName":"V"},"reason":"PowerUp"}]"#;
+//! let reply = dispatcher.handle("CS-1", frame).await.unwrap();
+//! assert!(reply.starts_with(r#"[3,"1",{"currentTime":"#));
+//!
+//! // Invalid payloads never reach the handler; the CALLERROR says why.
+//! let reply = dispatcher.handle("CS-1", r#"[2,"2","BootNotification",{"reason":"PowerUp"}]"#).await;
+//! assert!(reply.unwrap().starts_with(r#"[4,"2","OccurrenceConstraintViolation","#));
+//! # });
+//! ```
+//!
+//! The workspace README has more: a CSMS from several blocks, calling the other side with
+//! `call::PendingCalls`, the error-code table, and a WebSocket example.
 //!
 //! `serde_json` is used with `preserve_order`, so the vendor members of `customData` keep their
 //! order through a round trip and violations are reported in document order.

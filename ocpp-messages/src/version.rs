@@ -194,9 +194,15 @@ impl OcppVersion {
     }
 }
 
-/// The description and details of a CALLERROR for `violations` (not empty).
+/// The description and details of a CALLERROR for `violations` (not empty). The description
+/// names the first violation of the class that chose the error code (see
+/// [`OcppVersion::error_code_for`]), so it always explains the code.
 pub(crate) fn violations_report(what: &str, violations: &[Violation]) -> (String, Vec<Value>) {
-    let first = &violations[0];
+    let deciding = violations.iter().map(|v| v.kind.class()).min();
+    let first = violations
+        .iter()
+        .find(|v| Some(v.kind.class()) == deciding)
+        .unwrap_or(&violations[0]);
     let more = match violations.len() {
         1 => String::new(),
         n => format!(" (and {} more)", n - 1),
