@@ -243,12 +243,19 @@ fn the_description_names_the_violation_that_chose_the_code() {
     let (d, _) = dispatcher();
     // A bad date-time (PropertyConstraintViolation) before a wrong type (TypeConstraintViolation):
     // the code is the more fundamental one, and the description explains it.
-    let text = call("a", "SecurityEventNotification", r#"{"timestamp":"noon","type":5}"#);
+    let text = call(
+        "a",
+        "SecurityEventNotification",
+        r#"{"timestamp":"noon","type":5}"#,
+    );
     let reply = ready(d.handle("CS-1", &text)).unwrap();
     let value: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(value[2], "TypeConstraintViolation");
     let description = value[3].as_str().unwrap();
-    assert!(description.contains("/type: expected string"), "{description}");
+    assert!(
+        description.contains("/type: expected string"),
+        "{description}"
+    );
     assert!(description.ends_with("(and 1 more)"), "{description}");
     // Every violation is still listed in the details, in document order.
     let paths: Vec<&str> = value[4]["errors"]
