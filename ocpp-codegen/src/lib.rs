@@ -1,7 +1,9 @@
 //! Procedural macros of `ocpp-messages`; use them through its re-exports
-//! `ocpp_messages::Feature` and `ocpp_messages::functional_block`.
+//! `ocpp_messages::Codec`, `ocpp_messages::Feature` and `ocpp_messages::functional_block`.
 //!
-//! Both macros read the same attribute on a unit struct:
+//! `#[derive(Codec)]` reads `#[ocpp(...)]` constraints on the fields of a schema type (see
+//! [`macro@Codec`]). `#[derive(Feature)]` and `functional_block!` read the same attribute on a
+//! unit struct:
 //!
 //! ```text
 //! #[ocpp(action = "SignCertificate", request = SignCertificateRequest,
