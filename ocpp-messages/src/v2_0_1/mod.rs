@@ -32,3 +32,5 @@
 mod generated;
 
 pub use generated::*;
+
+pub mod vendor;
