@@ -44,6 +44,9 @@ impl Parse for Input {
 struct Block<'a> {
     /// The block's module name.
     name: &'a LitStr,
+    /// For a block declared outside a version module: the version module whose actions its
+    /// own may not reuse (`extends = v2_0_1;`).
+    extends: Option<&'a syn::Path>,
     /// Its features, in the order given.
     features: Vec<Handled<'a>>,
 }
@@ -67,6 +70,7 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
     let mut errors = Errors::default();
     let mut name: Option<&LitStr> = None;
     let mut name_seen = false;
+    let mut extends: Option<&syn::Path> = None;
     let mut features: Vec<Handled<'_>> = Vec::new();
     for entry in &input.entries {
         match entry {
@@ -91,9 +95,23 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
                 }
                 name_seen = true;
             }
+            Entry::Key { key, value } if key == "extends" => {
+                if extends.is_some() {
+                    errors.spanned(key, "duplicate key `extends` in functional_block!");
+                }
+                match value {
+                    Expr::Path(path) if path.qself.is_none() => extends = Some(&path.path),
+                    _ => errors.spanned(
+                        value,
+                        "`extends` must name a version module, e.g. `extends = v2_0_1;`",
+                    ),
+                }
+            }
             Entry::Key { key, .. } => errors.spanned(
                 key,
-                format_args!("unknown key `{key}` in functional_block!; expected `name`"),
+                format_args!(
+                    "unknown key `{key}` in functional_block!; expected `name` or `extends`"
+                ),
             ),
             Entry::Item(item) => match &**item {
                 Item::Struct(item) => {
@@ -112,7 +130,11 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
         }
     }
     match name {
-        Some(name) => errors.finish(Block { name, features }),
+        Some(name) => errors.finish(Block {
+            name,
+            extends,
+            features,
+        }),
         // `name` was written, but its value was invalid: reported already.
         None if name_seen => Err(errors.reported()),
         None => Err(errors.fail(syn::Error::new(
@@ -305,8 +327,33 @@ fn expand_block(block: &Block<'_>) -> TokenStream {
     );
     let csms = expand_side(block, Side::Csms);
     let charging_station = expand_side(block, Side::ChargingStation);
+    // A downstream block's actions may not be actions of the version it extends: checked at
+    // compile time, reported on the action's name.
+    let clashes = block.extends.iter().flat_map(|version| {
+        block.features.iter().map(move |handled| {
+            let action = &handled.feature.ocpp.action;
+            let version_name = version
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            let message = format!(
+                "`{}` is already an action of {version_name}: a downstream feature needs a name \
+                 of its own",
+                action.value()
+            );
+            quote::quote_spanned! {action.span()=>
+                const _: () = ::core::assert!(
+                    !::ocpp_messages::__private::contains(::ocpp_messages::#version::ACTIONS, #action),
+                    #message
+                );
+            }
+        })
+    });
     quote! {
         #(#structs)*
+
+        #(#clashes)*
 
         /// The name of this functional block.
         pub const PROFILE_NAME: &str = #name;
@@ -504,6 +551,10 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
 
             fn actions(&self) -> &'static [&'static str] {
                 &[#(#actions),*]
+            }
+
+            fn feature(&self, action: &str) -> ::core::option::Option<&'static ::ocpp_messages::FeatureInfo> {
+                PROFILE.feature(action)
             }
 
             fn call<'a>(

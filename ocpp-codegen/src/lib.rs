@@ -105,11 +105,13 @@ pub fn derive_codec(input: TokenStream) -> TokenStream {
 /// traits `CsmsHandler` and `ChargingStationHandler` (with `Arc` forwarding impls) and the
 /// dispatch services `CsmsService` and `ChargingStationService`.
 ///
-/// Grammar (`name` is required, once; structs are kept in the order given):
+/// Grammar (`name` is required, once; `extends` is optional, once; structs are kept in the
+/// order given):
 ///
 /// ```text
 /// functional_block! {
 ///     name = "security";                      // the block's module name, a string literal
+///     extends = v2_0_1;                       // outside ocpp-messages: the version extended
 ///
 ///     /// Docs of the feature, also used on its handler methods.
 ///     #[ocpp(action = "SignCertificate", request = SignCertificateRequest,
@@ -118,6 +120,11 @@ pub fn derive_codec(input: TokenStream) -> TokenStream {
 ///     // ... more unit structs
 /// }
 /// ```
+///
+/// A block declared outside `ocpp-messages` names the version it extends; each of its
+/// actions is then checked at compile time against that version's actions (a clash is an
+/// error on the action's name), and a `Dispatcher` of that version routes its CALLs to the
+/// block's service like the generated ones.
 ///
 /// Every struct is emitted with its attributes and
 /// `#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, ::ocpp_messages::Feature)]`.

@@ -24,7 +24,7 @@ use serde_json::Value;
 pub use crate::codec::CallText;
 use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
-use crate::feature::Role;
+use crate::feature::{FeatureInfo, Role};
 use crate::frame::{Envelope, Frame};
 use crate::validate::{validate, Violation};
 use crate::version::{OcppVersion, Situation};
@@ -44,6 +44,14 @@ pub trait Service: Send + Sync {
 
     /// The actions whose CALLs this service answers (those the peer initiates).
     fn actions(&self) -> &'static [&'static str];
+
+    /// The metadata of `action`, if this service's block declares it. The dispatcher asks
+    /// for actions its version does not define: that is how a downstream block's own actions
+    /// are routed. The default declares none.
+    fn feature(&self, action: &str) -> Option<&'static FeatureInfo> {
+        let _ = action;
+        None
+    }
 
     /// Decodes an already validated payload, calls the handler method for `action` and encodes
     /// its response. An action not in [`Service::actions`] is answered `NotSupported`.
@@ -232,6 +240,13 @@ impl Dispatcher {
         self
     }
 
+    /// The metadata of `action`: the version's, else that of the service declaring it.
+    fn feature(&self, action: &str) -> Option<&'static FeatureInfo> {
+        self.version
+            .feature(action)
+            .or_else(|| self.service(action)?.feature(action))
+    }
+
     /// The service answering `action`, if one was added.
     fn service(&self, action: &str) -> Option<&dyn Service> {
         let at = self
@@ -248,7 +263,7 @@ impl Dispatcher {
         let (Envelope::Call { message_id, action }, start) = crate::frame::scan(text)? else {
             return None;
         };
-        let feature = self.version.feature(action)?;
+        let feature = self.feature(action)?;
         if !feature.initiator.may_be_sent_by(self.role.peer()) {
             return None;
         }
@@ -338,7 +353,7 @@ impl Dispatcher {
         payload: Value,
     ) -> Result<Value, CallError> {
         let version = self.version;
-        let Some(feature) = version.feature(action) else {
+        let Some(feature) = self.feature(action) else {
             return Err(CallError::new(
                 version.error_code(Situation::UnknownAction),
                 CallError::not_implemented(action).description,

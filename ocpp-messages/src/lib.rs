@@ -99,6 +99,26 @@ pub mod __private {
     pub use serde;
     pub use serde_json::{Map, Value};
 
+    /// Whether `name` is one of `names`, at compile time (the clash check of
+    /// `functional_block!` with `extends`).
+    pub const fn contains(names: &[&str], name: &str) -> bool {
+        let mut i = 0;
+        while i < names.len() {
+            let (a, b) = (names[i].as_bytes(), name.as_bytes());
+            if a.len() == b.len() {
+                let mut j = 0;
+                while j < a.len() && a[j] == b[j] {
+                    j += 1;
+                }
+                if j == a.len() {
+                    return true;
+                }
+            }
+            i += 1;
+        }
+        false
+    }
+
     /// The seeds and helpers of the fast path, for generated code.
     pub mod codec {
         pub use crate::codec::{

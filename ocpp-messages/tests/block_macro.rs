@@ -1,7 +1,8 @@
 //! Behaviour of `#[derive(Feature)]` and `functional_block!` on hand-written blocks.
 //!
-//! The `Dispatcher` only routes the actions of the generated version modules, so the services
-//! of these test blocks are called through `Service::call` directly.
+//! These blocks reuse action names of OCPP 2.0.1 on purpose (without `extends`, nothing
+//! forbids it), so their services are called through `Service::call` directly; a downstream
+//! block served by a `Dispatcher` is tested in `ocpp-examples/tests/downstream.rs`.
 
 use std::any::TypeId;
 use std::sync::{Arc, Mutex};

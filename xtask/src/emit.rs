@@ -120,6 +120,12 @@ fn mod_file(model: &Version) -> Result<Vec<String>> {
     let doc_feature = format!(
         " The feature of `action`, if it is an OCPP {version} action (a generated `match`)."
     );
+    let doc_actions = format!(
+        " Every OCPP {version} action, sorted (a downstream block declared with \
+         `extends = {}` may not reuse one).",
+        model.module
+    );
+    let names = actions.iter().map(|(action, _, _)| action);
     Ok(vec![
         unparse(quote!(#![allow(clippy::all)]))?,
         unparse(quote! {
@@ -129,6 +135,10 @@ fn mod_file(model: &Version) -> Result<Vec<String>> {
         unparse(quote! {
             #[doc = #doc_profiles]
             pub static PROFILES: &[&::ocpp_messages::Profile] = &[#(&#blocks::PROFILE),*];
+        })?,
+        unparse(quote! {
+            #[doc = #doc_actions]
+            pub const ACTIONS: &[&str] = &[#(#names),*];
         })?,
         unparse(quote! {
             #[doc = #doc_feature]
