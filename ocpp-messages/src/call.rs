@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::dispatch::{decode, encode, violations_error};
+use crate::codec::{decode, encode};
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
 use crate::frame::Frame;
@@ -39,7 +39,8 @@ pub fn call_frame<F: Feature>(
     let Some(payload) = crate::codec::to_text(request) else {
         let payload = encode(request)?;
         let violations = validate(<F::Request as HasSchema>::SCHEMA, &payload);
-        return Err(violations_error(version, "request", &violations)
+        return Err(version
+            .violations_error("request", &violations)
             .unwrap_or_else(|| CallError::internal("the request cannot be encoded")));
     };
     let head = Value::Array(vec![2.into(), message_id.into(), F::NAME.into()]).to_string();
@@ -101,7 +102,7 @@ fn validated_answer(
     match frame {
         Frame::CallResult { payload, .. } => {
             let violations = validate(schema, &payload);
-            match violations_error(version, "response", &violations) {
+            match version.violations_error("response", &violations) {
                 Some(e) => Err(ResponseError::Invalid(e)),
                 None => Ok(payload),
             }

@@ -12,8 +12,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::de::DeserializeOwned;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{CallError, ErrorCode};
 
 use crate::frame::Envelope;
 use crate::validate::{HasSchema, NumberRange, StringSchema};
@@ -317,6 +321,35 @@ pub fn result_payload<T: Codec>(text: &str) -> Option<T> {
         (Envelope::CallResult { .. }, start) => CallText::result(text, start).decode(),
         _ => None,
     }
+}
+
+/// Decodes a payload that has passed validation into its typed form.
+///
+/// The typed decoding is as strict as the schema, so this fails only for a valid value the Rust
+/// type cannot hold (an integer beyond the 64-bit range).
+#[doc(hidden)]
+pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, CallError> {
+    serde_json::from_value(payload).map_err(|e| {
+        // Validation passed, so this is a value the Rust type cannot hold (an integer beyond
+        // the 64-bit range); the payload is valid but this receiver cannot process it.
+        CallError::new(
+            ErrorCode::GenericError,
+            format!("cannot represent payload: {e}"),
+        )
+    })
+}
+
+/// Encodes a typed payload as a JSON value.
+#[doc(hidden)]
+pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
+    serde_json::to_value(payload)
+        .map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
+}
+
+/// Decodes a valid payload into `T` and encodes it back: what a typed round trip makes of it.
+#[doc(hidden)]
+pub fn reencode<T: Serialize + DeserializeOwned>(payload: Value) -> Result<Value, CallError> {
+    encode(&decode::<T>(payload)?)
 }
 
 /// The JSON text of `value` if it satisfies its schema (checked on the typed value).

@@ -16,11 +16,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
+use crate::call::{Answer, PendingCalls, Unmatched};
 pub use crate::codec::CallText;
 use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
@@ -78,34 +78,8 @@ pub trait Service: Send + Sync {
     }
 }
 
-/// Decodes a payload that has passed validation into its typed form.
-///
-/// The typed decoding is as strict as the schema, so this fails only for a valid value the Rust
-/// type cannot hold (an integer beyond the 64-bit range).
 #[doc(hidden)]
-pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, CallError> {
-    serde_json::from_value(payload).map_err(|e| {
-        // Validation passed, so this is a value the Rust type cannot hold (an integer beyond
-        // the 64-bit range); the payload is valid but this receiver cannot process it.
-        CallError::new(
-            ErrorCode::GenericError,
-            format!("cannot represent payload: {e}"),
-        )
-    })
-}
-
-/// Encodes a typed payload as a JSON value.
-#[doc(hidden)]
-pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
-    serde_json::to_value(payload)
-        .map_err(|e| CallError::internal(format!("cannot encode payload: {e}")))
-}
-
-/// Decodes a valid payload into `T` and encodes it back: what a typed round trip makes of it.
-#[doc(hidden)]
-pub fn reencode<T: Serialize + DeserializeOwned>(payload: Value) -> Result<Value, CallError> {
-    encode(&decode::<T>(payload)?)
-}
+pub use crate::codec::{decode, encode, reencode};
 
 /// Decodes the payload text of a request or response on the fast path and encodes it back
 /// (`None` when the fast path rejects it): the differential tests compare it with the
@@ -193,7 +167,76 @@ pub enum Incoming {
     Response(Frame),
 }
 
+/// What [`Dispatcher::receive`] made of one incoming frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// A CALL was served (or the frame was unreadable): send this frame back.
+    Reply(String),
+    /// The answer to one of our own CALLs, matched and validated against its response schema;
+    /// [`Answer::into_response`] gives the typed response.
+    Answer(Answer),
+    /// A CALLRESULT or CALLERROR for no pending call (never sent, answered already, or
+    /// cancelled): nothing to send back, as OCPP-J says; worth a log line.
+    Unmatched(Unmatched),
+}
+
 impl Dispatcher {
+    /// Receives one text frame from the peer: the one call a connection's read loop needs.
+    ///
+    /// A CALL is served by the handlers and its CALLRESULT or CALLERROR returned as
+    /// [`Received::Reply`] (so is the CALLERROR for an unreadable frame); a CALLRESULT or
+    /// CALLERROR is matched against `pending`, the calls this side has sent, and returned as
+    /// [`Received::Answer`] (or [`Received::Unmatched`]). The lock is taken only to match an
+    /// answer, never while a handler runs, so other tasks can make calls meanwhile.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    ///
+    /// use ocpp_messages::call::PendingCalls;
+    /// use ocpp_messages::dispatch::{Dispatcher, Received};
+    /// use ocpp_messages::v2_0_1::provisioning::{ResetFeature, ResetRequest, Reset};
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms);
+    /// let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+    /// let (id, _frame) = pending.lock().unwrap().call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle)).unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// // The read loop: every text frame from the station goes through `receive`.
+    /// let incoming = [
+    ///     r#"[2,"s1","Heartbeat",{}]"#.to_owned(),
+    ///     format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#),
+    /// ];
+    /// for text in incoming {
+    ///     match csms.receive("CS-1", &text, &pending).await {
+    ///         Received::Reply(reply) => assert!(reply.contains("NotSupported")), // send it back
+    ///         Received::Answer(answer) => {
+    ///             let response = answer.into_response::<ResetFeature>().unwrap();
+    ///             assert_eq!(response.status.as_str(), "Accepted");
+    ///         }
+    ///         Received::Unmatched(unmatched) => eprintln!("ignoring: {unmatched}"),
+    ///     }
+    /// }
+    /// # });
+    /// ```
+    pub async fn receive(
+        &self,
+        charging_station_id: &str,
+        text: &str,
+        pending: &Mutex<PendingCalls>,
+    ) -> Received {
+        match self.handle_frame(charging_station_id, text).await {
+            Incoming::Reply(reply) => Received::Reply(reply),
+            Incoming::Response(frame) => {
+                // A poisoned lock still holds a consistent map of pending calls.
+                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                match pending.answer(frame) {
+                    Ok(answer) => Received::Answer(answer),
+                    Err(unmatched) => Received::Unmatched(unmatched),
+                }
+            }
+        }
+    }
+
     /// A dispatcher that answers every known action with `NotSupported` until services are
     /// added with [`Dispatcher::with`].
     pub fn new(version: OcppVersion, role: Role) -> Self {
@@ -334,9 +377,11 @@ impl Dispatcher {
         }
     }
 
-    /// Handles one incoming text frame and returns the frame to send back, if any (`None` for
-    /// CALLRESULTs and CALLERRORs, which answer our own calls; use
-    /// [`Dispatcher::handle_frame`] to receive those).
+    /// Handles one incoming text frame and returns the frame to send back, if any.
+    ///
+    /// CALLRESULTs and CALLERRORs, the answers to this side's own calls, give `None` and are
+    /// dropped: a side that makes calls reads its frames with [`Dispatcher::receive`] instead,
+    /// which hands them to its [`PendingCalls`].
     pub async fn handle(&self, charging_station_id: &str, text: &str) -> Option<String> {
         match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => Some(reply),

@@ -323,3 +323,58 @@ fn handler_futures_run_on_a_multi_threaded_runtime() {
     assert!(replies.iter().all(|r| r.contains("Accepted")));
     assert_eq!(app.calls.load(Ordering::SeqCst), 8);
 }
+
+#[test]
+fn receive_serves_calls_and_matches_answers_to_pending_calls() {
+    use ocpp_messages::call::PendingCalls;
+    use ocpp_messages::dispatch::Received;
+    use std::sync::Mutex;
+
+    let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+        .with(security::CsmsService(Arc::new(Csms::default())));
+    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+    let request = CertificateSignedRequest::new("PEM");
+    let (first, _) = pending
+        .lock()
+        .unwrap()
+        .call::<CertificateSignedFeature>(&request)
+        .unwrap();
+    let (second, _) = pending
+        .lock()
+        .unwrap()
+        .call::<CertificateSignedFeature>(&request)
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let receive = |text: &str| rt.block_on(csms.receive("CS-1", text, &pending));
+
+    // A CALL is served.
+    let reply = receive(r#"[2,"c1","SignCertificate",{"csr":"x"}]"#);
+    assert_eq!(
+        reply,
+        Received::Reply(r#"[3,"c1",{"status":"Accepted"}]"#.to_owned())
+    );
+    // A CALLRESULT answers the first call, typed and validated.
+    let Received::Answer(answer) = receive(&format!(r#"[3,"{first}",{{"status":"Rejected"}}]"#))
+    else {
+        panic!("not an answer")
+    };
+    let response = answer.into_response::<CertificateSignedFeature>().unwrap();
+    assert_eq!(response.status, CertificateSignedStatus::Rejected);
+    // A CALLERROR answers the second.
+    let Received::Answer(answer) = receive(&format!(r#"[4,"{second}","NotSupported","no",{{}}]"#))
+    else {
+        panic!("not an answer")
+    };
+    assert!(matches!(
+        answer.into_response::<CertificateSignedFeature>(),
+        Err(ResponseError::CallError { .. })
+    ));
+    // An answer to nothing pending is handed back, not answered.
+    assert!(matches!(
+        receive(&format!(r#"[3,"{first}",{{"status":"Accepted"}}]"#)),
+        Received::Unmatched(_)
+    ));
+    assert!(pending.lock().unwrap().is_empty());
+}
