@@ -314,9 +314,7 @@ impl Validator {
     }
 
     fn frame_error(&self, e: FrameError) -> Verdict {
-        // The id is unreadable exactly when the situation says so (`FrameError::message_id` is
-        // then the placeholder `-1`, which a readable frame may also carry as its own id).
-        let message_id = (e.situation != Situation::UnreadableFrame).then_some(e.message_id);
+        let message_id = e.message_id;
         Verdict::invalid(
             message_id,
             None,

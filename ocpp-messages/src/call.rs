@@ -55,9 +55,9 @@ pub fn call_frame<F: Feature>(
 /// Why an answer to our CALL did not yield a response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ResponseError {
-    /// The peer answered with a CALLERROR.
+    /// The peer rejected the call: it answered with a CALLERROR.
     #[error("the peer answered {error_code}: {description}")]
-    CallError {
+    Rejected {
         /// The error code as sent.
         error_code: String,
         /// The description as sent.
@@ -112,7 +112,7 @@ fn validated_answer(
             description,
             details,
             ..
-        } => Err(ResponseError::CallError {
+        } => Err(ResponseError::Rejected {
             error_code,
             description,
             details,

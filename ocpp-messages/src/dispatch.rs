@@ -365,7 +365,7 @@ impl Dispatcher {
                 action,
                 payload,
             }) => {
-                let reply = match self.call(charging_station_id, &action, payload).await {
+                let reply = match self.serve_call(charging_station_id, &action, payload).await {
                     Ok(result) => {
                         Value::Array(vec![3.into(), message_id.into(), result]).to_string()
                     }
@@ -389,9 +389,10 @@ impl Dispatcher {
         }
     }
 
-    /// Serves one CALL whose frame has already been parsed: validates, dispatches, validates
-    /// the response. Returns the CALLRESULT payload or the CALLERROR to send.
-    pub async fn call(
+    /// Serves one incoming CALL whose frame has already been parsed: validates, dispatches,
+    /// validates the response. Returns the CALLRESULT payload or the CALLERROR to send.
+    /// (Outgoing calls are made with [`PendingCalls::call`].)
+    pub async fn serve_call(
         &self,
         charging_station_id: &str,
         action: &str,

@@ -50,8 +50,9 @@ pub enum Frame {
 /// Why a text is not a frame, with what to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameError {
-    /// The message id to answer with: the frame's own when it could be read, else `"-1"`.
-    pub message_id: String,
+    /// The frame's own message id, when it could be read (`None`: the CALLERROR answering it
+    /// carries [`UNREADABLE_MESSAGE_ID`]).
+    pub message_id: Option<String>,
     /// What kind of problem it is.
     pub situation: Situation,
     /// What is wrong, without echoing the offending text.
@@ -61,10 +62,16 @@ pub struct FrameError {
 impl FrameError {
     fn new(message_id: Option<&str>, situation: Situation, description: impl Into<String>) -> Self {
         FrameError {
-            message_id: message_id.unwrap_or(UNREADABLE_MESSAGE_ID).to_owned(),
+            message_id: message_id.map(str::to_owned),
             situation,
             description: description.into(),
         }
+    }
+
+    /// The message id of the CALLERROR answering this frame: its own, or
+    /// [`UNREADABLE_MESSAGE_ID`] when it could not be read.
+    pub fn answer_id(&self) -> &str {
+        self.message_id.as_deref().unwrap_or(UNREADABLE_MESSAGE_ID)
     }
 
     /// The CALLERROR for this problem under `version`.
@@ -74,7 +81,7 @@ impl FrameError {
 
     /// The CALLERROR frame answering this problem under `version`.
     pub fn to_frame(&self, version: OcppVersion) -> String {
-        self.to_call_error(version).to_frame(&self.message_id)
+        self.to_call_error(version).to_frame(self.answer_id())
     }
 }
 
@@ -331,7 +338,7 @@ impl Frame {
         }
         let frame = Frame::parse(text).map_err(|e| Rejection {
             error: Box::new(e.to_call_error(version)),
-            message_id: e.message_id,
+            message_id: e.answer_id().to_owned(),
         })?;
         let Frame::Call {
             message_id,
@@ -501,7 +508,8 @@ mod tests {
             &format!("{}{}", "[".repeat(200), "]".repeat(200)),
         ] {
             let err = Frame::parse(text).unwrap_err();
-            assert_eq!(err.message_id, "-1", "{text}");
+            assert_eq!(err.message_id, None, "{text}");
+            assert_eq!(err.answer_id(), "-1", "{text}");
             assert_eq!(err.situation, Situation::UnreadableFrame, "{text}");
             assert!(!err.description.contains("Heartbeat"));
         }
@@ -577,13 +585,13 @@ mod tests {
     fn malformed_frames_keep_their_id() {
         let err = Frame::parse(r#"[9,"abc",{}]"#).unwrap_err();
         assert_eq!(
-            (err.message_id.as_str(), err.situation),
-            ("abc", Situation::UnknownMessageType)
+            (err.message_id.as_deref(), err.situation),
+            (Some("abc"), Situation::UnknownMessageType)
         );
         let err = Frame::parse(r#"[2,"abc",5,{}]"#).unwrap_err();
         assert_eq!(
-            (err.message_id.as_str(), err.situation),
-            ("abc", Situation::MalformedFrame)
+            (err.message_id.as_deref(), err.situation),
+            (Some("abc"), Situation::MalformedFrame)
         );
     }
 }

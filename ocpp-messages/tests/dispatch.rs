@@ -288,7 +288,7 @@ fn outgoing_calls_and_their_answers() {
     let refused = Frame::parse(r#"[4,"c1","NotSupported","no",{}]"#).unwrap();
     assert!(matches!(
         decode_response::<CertificateSignedFeature>(v, refused),
-        Err(ResponseError::CallError { error_code, .. }) if error_code == "NotSupported"
+        Err(ResponseError::Rejected { error_code, .. }) if error_code == "NotSupported"
     ));
 }
 
@@ -369,7 +369,7 @@ fn receive_serves_calls_and_matches_answers_to_pending_calls() {
     };
     assert!(matches!(
         answer.into_response::<CertificateSignedFeature>(),
-        Err(ResponseError::CallError { .. })
+        Err(ResponseError::Rejected { .. })
     ));
     // An answer to nothing pending is handed back, not answered.
     assert!(matches!(
