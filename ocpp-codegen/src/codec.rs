@@ -563,6 +563,14 @@ fn expand_struct(model: &Model) -> TokenStream {
     });
 
     quote! {
+        impl #ident {
+            /// Checks this value against its schema (the constraints its Rust type does not
+            /// express, such as lengths, ranges and item counts), as it would be sent.
+            pub fn validate(&self) -> ::core::result::Result<(), ::ocpp_messages::validate::Violations> {
+                #p::codec::validate_value(self)
+            }
+        }
+
         const _: () = {
             impl<'de> #serde::Deserialize<'de> for #ident {
                 fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {

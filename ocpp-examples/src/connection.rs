@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_messages::call::{Answer, PendingCalls, ResponseError};
+use ocpp_messages::call::{Answer, CallWithIdError, PendingCalls, ResponseError};
 use ocpp_messages::dispatch::{Dispatcher, Incoming};
 use ocpp_messages::frame::Frame;
-use ocpp_messages::{CallError, Feature, OcppVersion};
+use ocpp_messages::{Feature, OcppVersion};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -35,8 +35,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 pub enum CallFailed {
     /// The request violates its schema, so it was not sent.
-    #[error("the request was not sent, it is invalid: {}: {}", .0.code.as_str(), .0.description)]
-    Invalid(CallError),
+    #[error("the request was not sent: {0}")]
+    Invalid(CallWithIdError),
     /// The connection closed before the answer came.
     #[error("the connection is closed")]
     Closed,

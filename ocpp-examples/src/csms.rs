@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ocpp_messages::call::call_frame;
 use ocpp_messages::dispatch::Dispatcher;
 use ocpp_messages::v2_0_1::availability::{
     self, HeartbeatRequest, HeartbeatResponse, StatusNotificationRequest,
@@ -358,12 +357,9 @@ impl security::CsmsHandler for Csms {
         let mut signed = CertificateSignedRequest::new(chain);
         signed.certificate_type = request.certificate_type;
         // Refuse now what could not be sent later (a chain beyond the schema's maxLength).
-        if let Err(e) = call_frame::<CertificateSignedFeature>(OcppVersion::V2_0_1, "-", &signed) {
-            tracing::warn!(
-                "{charging_station_id}: cannot send the signed chain: {}",
-                e.description
-            );
-            return Ok(rejected("ChainTooLong", &e.description));
+        if let Err(e) = signed.validate() {
+            tracing::warn!("{charging_station_id}: cannot send the signed chain: {e}");
+            return Ok(rejected("ChainTooLong", &e.to_string()));
         }
         let Some(peer) = self.peer(charging_station_id) else {
             return Err(CallError::internal("the station is no longer connected"));

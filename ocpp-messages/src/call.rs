@@ -8,7 +8,7 @@
 //! use ocpp_messages::OcppVersion;
 //!
 //! let request = SignCertificateRequest::new("-----BEGIN CERTIFICATE REQUEST-----...");
-//! let frame = call_frame::<SignCertificateFeature>(OcppVersion::V2_0_1, "42", &request).unwrap();
+//! let frame = call_frame::<SignCertificateFeature>("42", &request).unwrap();
 //! assert!(frame.starts_with(r#"[2,"42","SignCertificate",{"#));
 //!
 //! let answer = Frame::parse(r#"[3,"42",{"status":"Accepted"}]"#).unwrap();
@@ -20,28 +20,30 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::codec::{decode, encode};
+use crate::codec::decode;
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
 use crate::frame::Frame;
-use crate::validate::{validate, HasSchema, Schema};
+use crate::validate::{validate, HasSchema, Schema, Violation, ViolationKind, Violations};
 use crate::version::OcppVersion;
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it
-/// against its schema (an invalid request is never sent).
+/// against its schema (an invalid request is never sent: the error lists why).
 pub fn call_frame<F: Feature>(
-    version: OcppVersion,
     message_id: &str,
     request: &F::Request,
-) -> Result<String, CallError> {
+) -> Result<String, Violations> {
     // Checked on the typed value and written straight into the frame; the report of an
     // invalid request comes from the validator.
     let Some(payload) = crate::codec::to_text(request) else {
-        let payload = encode(request)?;
-        let violations = validate(<F::Request as HasSchema>::SCHEMA, &payload);
-        return Err(version
-            .violations_error("request", &violations)
-            .unwrap_or_else(|| CallError::internal("the request cannot be encoded")));
+        return Err(crate::codec::validate_value(request)
+            .err()
+            .unwrap_or_else(|| {
+                Violations::one(Violation {
+                    pointer: String::new(),
+                    kind: ViolationKind::Unrepresentable("cannot be encoded".to_owned()),
+                })
+            }));
     };
     let head = Value::Array(vec![2.into(), message_id.into(), F::NAME.into()]).to_string();
     let mut frame = String::with_capacity(head.len() + payload.len() + 1);
@@ -50,6 +52,17 @@ pub fn call_frame<F: Feature>(
     frame.push_str(&payload);
     frame.push(']');
     Ok(frame)
+}
+
+/// Why [`PendingCalls::call_with_id`] made no CALL.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallWithIdError {
+    /// A call with this message id is already waiting for its answer.
+    #[error("message id {0:?} is already pending")]
+    AlreadyPending(String),
+    /// The request violates its schema, so it is not sent.
+    #[error("the request violates its schema: {0}")]
+    Invalid(Violations),
 }
 
 /// Why an answer to our CALL did not yield a response.
@@ -195,7 +208,7 @@ impl PendingCalls {
     pub fn call<F: Feature>(
         &mut self,
         request: &F::Request,
-    ) -> Result<(String, String), CallError> {
+    ) -> Result<(String, String), Violations> {
         let id = loop {
             let id = self.next_id.to_string();
             self.next_id += 1;
@@ -203,7 +216,9 @@ impl PendingCalls {
                 break id;
             }
         };
-        let frame = self.call_with_id::<F>(&id, request)?;
+        // The id is not pending: only the request can be wrong.
+        let frame = call_frame::<F>(&id, request)?;
+        self.pending.insert(id.clone(), &F::INFO);
         Ok((id, frame))
     }
 
@@ -213,13 +228,11 @@ impl PendingCalls {
         &mut self,
         message_id: &str,
         request: &F::Request,
-    ) -> Result<String, CallError> {
+    ) -> Result<String, CallWithIdError> {
         if self.pending.contains_key(message_id) {
-            return Err(CallError::internal(format!(
-                "message id {message_id:?} is already pending"
-            )));
+            return Err(CallWithIdError::AlreadyPending(message_id.to_owned()));
         }
-        let frame = call_frame::<F>(self.version, message_id, request)?;
+        let frame = call_frame::<F>(message_id, request).map_err(CallWithIdError::Invalid)?;
         self.pending.insert(message_id.to_owned(), &F::INFO);
         Ok(frame)
     }

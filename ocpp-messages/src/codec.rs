@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::error::{CallError, ErrorCode};
 
 use crate::frame::Envelope;
-use crate::validate::{HasSchema, NumberRange, StringSchema};
+use crate::validate::{HasSchema, NumberRange, StringSchema, Violation, ViolationKind, Violations};
 
 /// A schema type with a strict one-pass codec, derived with `#[derive(Codec)]`.
 ///
@@ -350,6 +350,21 @@ pub fn encode<T: Serialize>(payload: &T) -> Result<Value, CallError> {
 #[doc(hidden)]
 pub fn reencode<T: Serialize + DeserializeOwned>(payload: Value) -> Result<Value, CallError> {
     encode(&decode::<T>(payload)?)
+}
+
+/// Checks a value built in Rust against its schema: at once on the typed value, and with the
+/// validator's full report when that finds a problem.
+pub fn validate_value<T: Codec>(value: &T) -> Result<(), Violations> {
+    if value.is_valid() {
+        return Ok(());
+    }
+    let json = serde_json::to_value(value).map_err(|e| {
+        Violations::one(Violation {
+            pointer: String::new(),
+            kind: ViolationKind::Unrepresentable(e.to_string()),
+        })
+    })?;
+    Violations::check(crate::validate::validate(T::SCHEMA, &json))
 }
 
 /// The JSON text of `value` if it satisfies its schema (checked on the typed value).

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::codec::Codec;
-use crate::validate::{HasSchema, Schema, Violation, ViolationKind};
+use crate::validate::{HasSchema, Schema, Violation, ViolationKind, Violations};
 
 /// Who initiates an action: the side that sends its CALL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,58 +66,56 @@ impl Role {
 pub trait Message: Codec + Send + 'static {
     /// Decodes payload text: straight to the typed value when it is valid, else every
     /// violation (the validator's report on the same text).
-    fn from_json_str(text: &str) -> Result<Self, Vec<Violation>> {
+    fn from_json_str(text: &str) -> Result<Self, Violations> {
         if let Ok(value) = serde_json::from_str(text) {
             return Ok(value);
         }
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            vec![Violation {
+            Violations::one(Violation {
                 pointer: String::new(),
                 kind: ViolationKind::NotJson(e.to_string()),
-            }]
+            })
         })?;
         Self::from_json(value)
     }
 
     /// Validates `payload` against the schema and decodes it. Returns every violation when it
     /// is invalid.
-    fn from_json(payload: Value) -> Result<Self, Vec<Violation>> {
-        let violations = crate::validate::validate(Self::SCHEMA, &payload);
-        if !violations.is_empty() {
-            return Err(violations);
-        }
+    fn from_json(payload: Value) -> Result<Self, Violations> {
+        Violations::check(crate::validate::validate(Self::SCHEMA, &payload))?;
         crate::dispatch::decode(payload).map_err(|e| {
-            vec![Violation {
+            Violations::one(Violation {
                 pointer: String::new(),
                 kind: ViolationKind::Unrepresentable(e.description),
-            }]
+            })
         })
     }
 
     /// Encodes the payload as JSON text, after checking it against the schema on the typed
     /// value (a value built in Rust can break limits the types do not express, such as a
     /// string's `maxLength`).
-    fn to_json_string(&self) -> Result<String, Vec<Violation>> {
+    fn to_json_string(&self) -> Result<String, Violations> {
         match crate::codec::to_text(self) {
             Some(text) => Ok(text),
-            None => Err(self.to_json().err().unwrap_or_default()),
+            None => Err(self.to_json().err().unwrap_or_else(|| {
+                Violations::one(Violation {
+                    pointer: String::new(),
+                    kind: ViolationKind::Unrepresentable("cannot be encoded".to_owned()),
+                })
+            })),
         }
     }
 
     /// Encodes the payload as a JSON value and validates the result against the schema.
-    fn to_json(&self) -> Result<Value, Vec<Violation>> {
+    fn to_json(&self) -> Result<Value, Violations> {
         let value = serde_json::to_value(self).map_err(|e| {
-            vec![Violation {
+            Violations::one(Violation {
                 pointer: String::new(),
                 kind: ViolationKind::Unrepresentable(e.to_string()),
-            }]
+            })
         })?;
-        let violations = crate::validate::validate(Self::SCHEMA, &value);
-        if violations.is_empty() {
-            Ok(value)
-        } else {
-            Err(violations)
-        }
+        Violations::check(crate::validate::validate(Self::SCHEMA, &value))?;
+        Ok(value)
     }
 }
 

@@ -298,6 +298,69 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Every violation of a payload or of a value built in Rust against its schema (never
+/// empty): the error of [`crate::Message::from_json_str`], of each generated type's
+/// `validate()` and of [`crate::call::PendingCalls::call`]. It derefs to the slice of
+/// [`Violation`]s, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// `Err` with the violations, if there are any.
+    pub fn check(violations: Vec<Violation>) -> Result<(), Violations> {
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Violations(violations))
+        }
+    }
+
+    /// One violation.
+    pub(crate) fn one(violation: Violation) -> Self {
+        Violations(vec![violation])
+    }
+
+    /// The violations as a vector.
+    pub fn into_vec(self) -> Vec<Violation> {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Violations {
+    type Target = [Violation];
+    fn deref(&self) -> &[Violation] {
+        &self.0
+    }
+}
+
+impl IntoIterator for Violations {
+    type Item = Violation;
+    type IntoIter = std::vec::IntoIter<Violation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Violations {
+    type Item = &'a Violation;
+    type IntoIter = std::slice::Iter<'a, Violation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [] => f.write_str("no violation"),
+            [only] => write!(f, "{only}"),
+            [first, rest @ ..] => write!(f, "{first} (and {} more)", rest.len()),
+        }
+    }
+}
+
+impl std::error::Error for Violations {}
+
 /// Validates `payload` (a whole CALL or CALLRESULT payload) against `schema` and returns every
 /// violation, in document order. An empty vector means the payload is valid.
 pub fn validate(schema: &Schema, payload: &Value) -> Vec<Violation> {

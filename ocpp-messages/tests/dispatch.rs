@@ -265,15 +265,21 @@ fn responses_are_handed_back() {
 fn outgoing_calls_and_their_answers() {
     let v = OcppVersion::V2_0_1;
     let request = CertificateSignedRequest::new("PEM");
-    let frame = call_frame::<CertificateSignedFeature>(v, "c1", &request).unwrap();
+    let frame = call_frame::<CertificateSignedFeature>("c1", &request).unwrap();
     assert_eq!(
         frame,
         r#"[2,"c1","CertificateSigned",{"certificateChain":"PEM"}]"#
     );
 
     let too_long = SignCertificateRequest::new("x".repeat(5501));
-    let err = call_frame::<SignCertificateFeature>(v, "c2", &too_long).unwrap_err();
-    assert_eq!(err.code, ErrorCode::PropertyConstraintViolation);
+    let err = call_frame::<SignCertificateFeature>("c2", &too_long).unwrap_err();
+    assert_eq!(err[0].pointer, "/csr");
+    assert_eq!(
+        v.error_code_for(&err),
+        Some(ErrorCode::PropertyConstraintViolation)
+    );
+    // The same check without building a frame.
+    assert_eq!(too_long.validate(), Err(err));
 
     let ok = Frame::parse(r#"[3,"c1",{"status":"Rejected"}]"#).unwrap();
     let response = decode_response::<CertificateSignedFeature>(v, ok).unwrap();

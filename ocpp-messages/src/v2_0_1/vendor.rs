@@ -76,7 +76,7 @@ use super::types::StatusInfo;
 use crate::codec::Codec;
 use crate::dispatch::BoxFuture;
 use crate::error::CallError;
-use crate::validate::{validate, Violation};
+use crate::validate::{validate, Violation, ViolationKind, Violations};
 
 /// One vendor-specific message carried by `DataTransfer`.
 pub trait VendorMessage: 'static {
@@ -98,8 +98,8 @@ pub enum VendorError {
     Status(DataTransferStatus),
     /// The `data` is not what the message's type accepts (or, for a request being built, the
     /// typed value breaks its own constraints).
-    #[error("the data violates its schema: {}", .0.first().map(ToString::to_string).unwrap_or_default())]
-    Invalid(Vec<Violation>),
+    #[error("the data violates its schema: {0}")]
+    Invalid(Violations),
 }
 
 /// The `DataTransfer` request carrying `data` as message `M`.
@@ -119,30 +119,21 @@ pub fn response<M: VendorMessage>(
     }
 }
 
+fn unrepresentable(e: &serde_json::Error) -> VendorError {
+    VendorError::Invalid(Violations::one(Violation {
+        pointer: String::new(),
+        kind: ViolationKind::Unrepresentable(e.to_string()),
+    }))
+}
+
 fn encode<T: Codec>(value: &T) -> Result<Value, VendorError> {
-    let json = serde_json::to_value(value).map_err(|e| {
-        VendorError::Invalid(vec![Violation {
-            pointer: String::new(),
-            kind: crate::validate::ViolationKind::Unrepresentable(e.to_string()),
-        }])
-    })?;
-    if value.is_valid() {
-        return Ok(json);
-    }
-    Err(VendorError::Invalid(validate(T::SCHEMA, &json)))
+    crate::codec::validate_value(value).map_err(VendorError::Invalid)?;
+    serde_json::to_value(value).map_err(|e| unrepresentable(&e))
 }
 
 fn decode<T: Codec>(data: Value) -> Result<T, VendorError> {
-    let violations = validate(T::SCHEMA, &data);
-    if !violations.is_empty() {
-        return Err(VendorError::Invalid(violations));
-    }
-    serde_json::from_value(data).map_err(|e| {
-        VendorError::Invalid(vec![Violation {
-            pointer: String::new(),
-            kind: crate::validate::ViolationKind::Unrepresentable(e.to_string()),
-        }])
-    })
+    Violations::check(validate(T::SCHEMA, &data)).map_err(VendorError::Invalid)?;
+    serde_json::from_value(data).map_err(|e| unrepresentable(&e))
 }
 
 type Handler = dyn Fn(Option<String>, Value) -> BoxFuture<'static, Result<DataTransferResponse, CallError>>
