@@ -495,14 +495,14 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
             (slow, fast)
         })
         .unzip();
+    // The charging station's handlers do not take the id.
+    let unused_id = (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
     let fast = if features.is_empty() {
         quote! {
             let _ = (charging_station_id, action, frame);
             ::core::option::Option::None
         }
     } else {
-        let unused_id =
-            (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
         quote! {
             #unused_id
             match action {
@@ -518,8 +518,6 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
             ::std::boxed::Box::pin(async move { ::core::result::Result::Err(error) })
         }
     } else {
-        let unused_id =
-            (side == Side::ChargingStation).then(|| quote!(let _ = charging_station_id;));
         quote! {
             #unused_id
             match action {
