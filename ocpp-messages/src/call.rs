@@ -24,7 +24,7 @@ use crate::codec::decode;
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
 use crate::frame::Frame;
-use crate::validate::{validate, HasSchema, Schema, Violation, ViolationKind, Violations};
+use crate::validate::{validate, HasSchema, Schema, Violations};
 use crate::version::OcppVersion;
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it
@@ -35,16 +35,7 @@ pub fn call_frame<F: Feature>(
 ) -> Result<String, Violations> {
     // Checked on the typed value and written straight into the frame; the report of an
     // invalid request comes from the validator.
-    let Some(payload) = crate::codec::to_text(request) else {
-        return Err(crate::codec::validate_value(request)
-            .err()
-            .unwrap_or_else(|| {
-                Violations::one(Violation {
-                    pointer: String::new(),
-                    kind: ViolationKind::Unrepresentable("cannot be encoded".to_owned()),
-                })
-            }));
-    };
+    let payload = crate::codec::to_checked_text(request)?;
     let head = Value::Array(vec![2.into(), message_id.into(), F::NAME.into()]).to_string();
     let mut frame = String::with_capacity(head.len() + payload.len() + 1);
     frame.push_str(&head[..head.len() - 1]);

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::error::{CallError, ErrorCode};
 
 use crate::frame::Envelope;
-use crate::validate::{HasSchema, NumberRange, StringSchema, Violation, ViolationKind, Violations};
+use crate::validate::{HasSchema, NumberRange, StringSchema, Violations};
 
 /// A schema type with a strict one-pass codec, derived with `#[derive(Codec)]`.
 ///
@@ -358,13 +358,20 @@ pub fn validate_value<T: Codec>(value: &T) -> Result<(), Violations> {
     if value.is_valid() {
         return Ok(());
     }
-    let json = serde_json::to_value(value).map_err(|e| {
-        Violations::one(Violation {
-            pointer: String::new(),
-            kind: ViolationKind::Unrepresentable(e.to_string()),
-        })
-    })?;
+    let json =
+        serde_json::to_value(value).map_err(|e| Violations::unrepresentable(e.to_string()))?;
     Violations::check(crate::validate::validate(T::SCHEMA, &json))
+}
+
+/// The JSON text of `value`, or every violation of its schema: checked on the typed value,
+/// with the validator's report only when that finds a problem.
+pub fn to_checked_text<T: Codec>(value: &T) -> Result<String, Violations> {
+    match to_text(value) {
+        Some(text) => Ok(text),
+        None => Err(validate_value(value)
+            .err()
+            .unwrap_or_else(|| Violations::unrepresentable("cannot be encoded"))),
+    }
 }
 
 /// The JSON text of `value` if it satisfies its schema (checked on the typed value).

@@ -95,20 +95,13 @@ pub fn fast_reencode<T: Codec>(payload: &str) -> Option<Value> {
 /// every violation (the dispatcher never sends an invalid frame).
 #[doc(hidden)]
 pub fn encode_response<T: Codec>(response: &T) -> Result<String, CallError> {
-    if let Some(text) = crate::codec::to_text(response) {
-        return Ok(text);
-    }
-    let value = encode(response)?;
-    let violations = validate(T::SCHEMA, &value);
-    Err(internal_response_error(&violations))
+    crate::codec::to_checked_text(response)
+        .map_err(|violations| internal_response_error(&violations))
 }
 
-/// The `InternalError` for a handler response with these violations.
+/// The `InternalError` for a handler response with these violations (not empty).
 fn internal_response_error(violations: &[Violation]) -> CallError {
-    let description = match violations.first() {
-        Some(_) => crate::version::violations_report("the handler's response", violations).0,
-        None => "the handler's response cannot be encoded".to_owned(),
-    };
+    let (description, _) = crate::version::violations_report("the handler's response", violations);
     CallError::new(ErrorCode::InternalError, description)
 }
 

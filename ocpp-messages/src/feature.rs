@@ -83,37 +83,20 @@ pub trait Message: Codec + Send + 'static {
     /// is invalid.
     fn from_json(payload: Value) -> Result<Self, Violations> {
         Violations::check(crate::validate::validate(Self::SCHEMA, &payload))?;
-        crate::dispatch::decode(payload).map_err(|e| {
-            Violations::one(Violation {
-                pointer: String::new(),
-                kind: ViolationKind::Unrepresentable(e.description),
-            })
-        })
+        crate::dispatch::decode(payload).map_err(|e| Violations::unrepresentable(e.description))
     }
 
     /// Encodes the payload as JSON text, after checking it against the schema on the typed
     /// value (a value built in Rust can break limits the types do not express, such as a
     /// string's `maxLength`).
     fn to_json_string(&self) -> Result<String, Violations> {
-        match crate::codec::to_text(self) {
-            Some(text) => Ok(text),
-            None => Err(self.to_json().err().unwrap_or_else(|| {
-                Violations::one(Violation {
-                    pointer: String::new(),
-                    kind: ViolationKind::Unrepresentable("cannot be encoded".to_owned()),
-                })
-            })),
-        }
+        crate::codec::to_checked_text(self)
     }
 
     /// Encodes the payload as a JSON value and validates the result against the schema.
     fn to_json(&self) -> Result<Value, Violations> {
-        let value = serde_json::to_value(self).map_err(|e| {
-            Violations::one(Violation {
-                pointer: String::new(),
-                kind: ViolationKind::Unrepresentable(e.to_string()),
-            })
-        })?;
+        let value =
+            serde_json::to_value(self).map_err(|e| Violations::unrepresentable(e.to_string()))?;
         Violations::check(crate::validate::validate(Self::SCHEMA, &value))?;
         Ok(value)
     }

@@ -122,8 +122,7 @@ pub mod __private {
     /// The seeds and helpers of the fast path, for generated code.
     pub mod codec {
         pub use crate::codec::{
-            call_payload, count_ok, result_payload, to_text, validate_value, Int, Items, Key, Num,
-            Str, UNKNOWN_MEMBER,
+            count_ok, validate_value, Int, Items, Key, Num, Str, UNKNOWN_MEMBER,
         };
     }
 

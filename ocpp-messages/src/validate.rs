@@ -320,6 +320,15 @@ impl Violations {
         Violations(vec![violation])
     }
 
+    /// A value the schema may accept but that cannot be decoded or encoded (`reason` says
+    /// why), as one violation at the root.
+    pub(crate) fn unrepresentable(reason: impl Into<String>) -> Self {
+        Violations::one(Violation {
+            pointer: String::new(),
+            kind: ViolationKind::Unrepresentable(reason.into()),
+        })
+    }
+
     /// The violations as a vector.
     pub fn into_vec(self) -> Vec<Violation> {
         self.0

@@ -76,7 +76,7 @@ use super::types::StatusInfo;
 use crate::codec::Codec;
 use crate::dispatch::BoxFuture;
 use crate::error::CallError;
-use crate::validate::{validate, Violation, ViolationKind, Violations};
+use crate::validate::{validate, Violations};
 
 /// One vendor-specific message carried by `DataTransfer`.
 pub trait VendorMessage: 'static {
@@ -120,10 +120,7 @@ pub fn response<M: VendorMessage>(
 }
 
 fn unrepresentable(e: &serde_json::Error) -> VendorError {
-    VendorError::Invalid(Violations::one(Violation {
-        pointer: String::new(),
-        kind: ViolationKind::Unrepresentable(e.to_string()),
-    }))
+    VendorError::Invalid(Violations::unrepresentable(e.to_string()))
 }
 
 fn encode<T: Codec>(value: &T) -> Result<Value, VendorError> {
