@@ -244,16 +244,14 @@ fn field_tokens(field: &Field) -> Result<TokenStream> {
 
 /// `min_length = 1, max_length = 36, format = "uri", minimum = 0, ..., items(...)`.
 fn constraint_args(c: &Constraints) -> Result<Vec<TokenStream>> {
-    let mut args = Vec::new();
-    let count = |n: u64| Literal::u64_unsuffixed(n);
-    if let Some(n) = c.min_length {
-        let n = count(n);
-        args.push(quote!(min_length = #n));
-    }
-    if let Some(n) = c.max_length {
-        let n = count(n);
-        args.push(quote!(max_length = #n));
-    }
+    let counts = |pairs: [(&'static str, Option<u64>); 2]| {
+        pairs.into_iter().filter_map(|(key, n)| {
+            let (key, n) = (format_ident!("{key}"), Literal::u64_unsuffixed(n?));
+            Some(quote!(#key = #n))
+        })
+    };
+    let mut args: Vec<TokenStream> =
+        counts([("min_length", c.min_length), ("max_length", c.max_length)]).collect();
     if c.format_uri {
         args.push(quote!(format = "uri"));
     }
@@ -268,14 +266,10 @@ fn constraint_args(c: &Constraints) -> Result<Vec<TokenStream>> {
             args.push(quote!(#key = #n));
         }
     }
-    if let Some(n) = c.min_items {
-        let n = count(n);
-        args.push(quote!(min_items = #n));
-    }
-    if let Some(n) = c.max_items {
-        let n = count(n);
-        args.push(quote!(max_items = #n));
-    }
+    args.extend(counts([
+        ("min_items", c.min_items),
+        ("max_items", c.max_items),
+    ]));
     if let Some(items) = &c.items {
         let inner = constraint_args(items)?;
         args.push(quote!(items(#(#inner),*)));
