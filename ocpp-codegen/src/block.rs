@@ -47,6 +47,12 @@ struct Block<'a> {
     /// For a block declared outside a version module: the version module whose actions its
     /// own may not reuse (`extends = v2_0_1;`).
     extends: Option<&'a syn::Path>,
+    /// The version module the block belongs to (`version = v1_6;`, or what it `extends`): its
+    /// services belong to that version's dispatchers only.
+    version: Option<&'a syn::Path>,
+    /// Whether that version is OCPP 1.6, whose roles are named "Charge Point" and "Central
+    /// System": the handler traits are then `CentralSystemHandler` and `ChargePointHandler`.
+    v16: bool,
     /// Its features, in the order given.
     features: Vec<Handled<'a>>,
 }
@@ -71,6 +77,7 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
     let mut name: Option<&LitStr> = None;
     let mut name_seen = false;
     let mut extends: Option<&syn::Path> = None;
+    let mut version: Option<&syn::Path> = None;
     let mut features: Vec<Handled<'_>> = Vec::new();
     for entry in &input.entries {
         match entry {
@@ -107,10 +114,23 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
                     ),
                 }
             }
+            Entry::Key { key, value } if key == "version" => {
+                if version.is_some() {
+                    errors.spanned(key, "duplicate key `version` in functional_block!");
+                }
+                match value {
+                    Expr::Path(path) if path.qself.is_none() => version = Some(&path.path),
+                    _ => errors.spanned(
+                        value,
+                        "`version` must name a version module, e.g. `version = v1_6;`",
+                    ),
+                }
+            }
             Entry::Key { key, .. } => errors.spanned(
                 key,
                 format_args!(
-                    "unknown key `{key}` in functional_block!; expected `name` or `extends`"
+                    "unknown key `{key}` in functional_block!; expected `name`, `version` or \
+                     `extends`"
                 ),
             ),
             Entry::Item(item) => match &**item {
@@ -129,10 +149,25 @@ fn check(input: &Input) -> syn::Result<Block<'_>> {
             },
         }
     }
+    if let (Some(version), Some(extends)) = (version, extends) {
+        let text = |path: &syn::Path| path.to_token_stream().to_string();
+        if text(version) != text(extends) {
+            errors.spanned(
+                version,
+                "`version` and `extends` name different versions; `extends` alone is enough",
+            );
+        }
+    }
+    let version = version.or(extends);
+    let v16 = version
+        .and_then(|path| path.segments.last())
+        .is_some_and(|segment| segment.ident == "v1_6");
     match name {
         Some(name) => errors.finish(Block {
             name,
             extends,
+            version,
+            v16,
             features,
         }),
         // `name` was written, but its value was invalid: reported already.
@@ -230,18 +265,22 @@ impl Side {
         }
     }
 
-    fn handler(self) -> Ident {
-        match self {
-            Side::Csms => Ident::new("CsmsHandler", Span::call_site()),
-            Side::ChargingStation => Ident::new("ChargingStationHandler", Span::call_site()),
+    /// The role's name in the version's words: 1.6 says "Central System" and "Charge Point".
+    fn name(self, v16: bool) -> &'static str {
+        match (self, v16) {
+            (Side::Csms, false) => "Csms",
+            (Side::Csms, true) => "CentralSystem",
+            (Side::ChargingStation, false) => "ChargingStation",
+            (Side::ChargingStation, true) => "ChargePoint",
         }
     }
 
-    fn service(self) -> Ident {
-        match self {
-            Side::Csms => Ident::new("CsmsService", Span::call_site()),
-            Side::ChargingStation => Ident::new("ChargingStationService", Span::call_site()),
-        }
+    fn handler(self, v16: bool) -> Ident {
+        Ident::new(&format!("{}Handler", self.name(v16)), Span::call_site())
+    }
+
+    fn service(self, v16: bool) -> Ident {
+        Ident::new(&format!("{}Service", self.name(v16)), Span::call_site())
     }
 
     fn role(self) -> TokenStream {
@@ -252,26 +291,30 @@ impl Side {
     }
 
     /// Who sends the CALLs this side answers, for docs.
-    fn peer(self) -> &'static str {
-        match self {
-            Side::Csms => "the charging station",
-            Side::ChargingStation => "the CSMS",
+    fn peer(self, v16: bool) -> &'static str {
+        match (self, v16) {
+            (Side::Csms, false) => "the charging station",
+            (Side::Csms, true) => "the charge point",
+            (Side::ChargingStation, false) => "the CSMS",
+            (Side::ChargingStation, true) => "the central system",
         }
     }
 
     /// Who receives the CALLs this side answers, for docs.
-    fn receiver(self) -> &'static str {
+    fn receiver(self, v16: bool) -> &'static str {
         match self {
-            Side::Csms => "the CSMS",
-            Side::ChargingStation => "the charging station",
+            Side::Csms => Side::ChargingStation.peer(v16),
+            Side::ChargingStation => Side::Csms.peer(v16),
         }
     }
 
     /// Who implements this side's handler, for docs.
-    fn implementer(self) -> &'static str {
-        match self {
-            Side::Csms => "the CSMS",
-            Side::ChargingStation => "a charging station",
+    fn implementer(self, v16: bool) -> &'static str {
+        match (self, v16) {
+            (Side::Csms, false) => "the CSMS",
+            (Side::Csms, true) => "the central system",
+            (Side::ChargingStation, false) => "a charging station",
+            (Side::ChargingStation, true) => "a charge point",
         }
     }
 
@@ -378,8 +421,8 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
         .filter(|handled| side.handles(&handled.feature))
         .collect();
     let handler_trait = handler_trait(block, side, &features);
-    let arc_impl = arc_impl(side, &features);
-    let service = service(side, &features);
+    let arc_impl = arc_impl(side, block.v16, &features);
+    let service = service(side, block, &features);
     quote! {
         #handler_trait
 
@@ -391,8 +434,8 @@ fn expand_side(block: &Block<'_>, side: Side) -> TokenStream {
 
 /// `pub trait CsmsHandler` or `pub trait ChargingStationHandler`, with default methods.
 fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> TokenStream {
-    let handler = side.handler();
-    let service = side.service();
+    let handler = side.handler(block.v16);
+    let service = side.service(block.v16);
     let methods = features.iter().map(|handled| {
         let feature = &handled.feature;
         let method = &handled.method;
@@ -400,7 +443,11 @@ fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> To
         let params = side.params(&feature.ocpp.request);
         let unused = side.unused();
         let output = output(&feature.ocpp.response);
-        let summary = format!(" Answers a `{}` CALL from {}.", action.value(), side.peer());
+        let summary = format!(
+            " Answers a `{}` CALL from {}.",
+            action.value(),
+            side.peer(block.v16)
+        );
         let docs: Vec<_> = feature.docs().collect();
         let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
         quote! {
@@ -420,8 +467,8 @@ fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> To
     let summary = format!(
         " The CALLs of the `{}` functional block that {} sends: implemented by {}.",
         block.name.value(),
-        side.peer(),
-        side.implementer(),
+        side.peer(block.v16),
+        side.implementer(block.v16),
     );
     let details = format!(
         " Every method answers `NotSupported` unless implemented, so an implementation writes \
@@ -439,8 +486,8 @@ fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> To
 }
 
 /// `impl<T: Handler + ?Sized> Handler for Arc<T>`, forwarding every method.
-fn arc_impl(side: Side, features: &[&Handled<'_>]) -> TokenStream {
-    let handler = side.handler();
+fn arc_impl(side: Side, v16: bool, features: &[&Handled<'_>]) -> TokenStream {
+    let handler = side.handler(v16);
     let forwards = features.iter().map(|handled| {
         let feature = &handled.feature;
         let method = &handled.method;
@@ -461,9 +508,9 @@ fn arc_impl(side: Side, features: &[&Handled<'_>]) -> TokenStream {
 }
 
 /// `pub struct CsmsService<H>(pub H)` or `ChargingStationService`, implementing `Service`.
-fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
-    let handler = side.handler();
-    let service = side.service();
+fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStream {
+    let handler = side.handler(block.v16);
+    let service = side.service(block.v16);
     let role = side.role();
     let actions = features.iter().map(|handled| &handled.feature.ocpp.action);
     // Per action: the slow arm (a validated `Value` in, a `Value` out) and the fast arm (the
@@ -532,8 +579,12 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
     let doc = format!(
         " Serves this block's CALLs received by {}: wrap an implementation of [`{handler}`] \
          and add it to a `Dispatcher`.",
-        side.receiver(),
+        side.receiver(block.v16),
     );
+    let version = match block.version {
+        Some(path) => quote!(::core::option::Option::Some(::ocpp_messages::#path::VERSION)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
@@ -549,6 +600,10 @@ fn service(side: Side, features: &[&Handled<'_>]) -> TokenStream {
 
             fn actions(&self) -> &'static [&'static str] {
                 &[#(#actions),*]
+            }
+
+            fn version(&self) -> ::core::option::Option<::ocpp_messages::OcppVersion> {
+                #version
             }
 
             fn feature(&self, action: &str) -> ::core::option::Option<&'static ::ocpp_messages::FeatureInfo> {

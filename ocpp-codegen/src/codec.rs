@@ -82,6 +82,8 @@ struct Rules {
     multiple_of: Option<f64>,
     min_items: Option<usize>,
     max_items: Option<usize>,
+    /// `draft4`: an integer as draft-04 counts them (`5.0` is not one).
+    draft4: bool,
 }
 
 struct Field {
@@ -224,6 +226,11 @@ fn constraint(meta: &syn::meta::ParseNestedMeta<'_>, rules: &mut Rules) -> syn::
             }
             rules.uri = true;
         }
+        "draft4" => {
+            if std::mem::replace(&mut rules.draft4, true) {
+                return Err(meta.error("duplicate constraint"));
+            }
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -250,6 +257,7 @@ fn check_rules(kind: &Kind, rules: &Rules, at: &dyn ToTokens, errors: &mut Error
     misplaced(rules.multiple_of.is_some(), number, "multiple_of");
     misplaced(rules.min_items.is_some(), array, "min_items");
     misplaced(rules.max_items.is_some(), array, "max_items");
+    misplaced(rules.draft4, matches!(kind, Kind::Int), "draft4");
     if let Kind::Vec(inner, item_rules) = kind {
         check_rules(inner, item_rules, at, errors);
     }
@@ -292,7 +300,7 @@ fn parse_struct<'a>(
                 } else if !constraint(&meta, &mut rules)? {
                     return Err(meta.error(
                         "unknown key; expected rename, extra, items(...), max_length, min_length, \
-                         format, minimum, maximum, multiple_of, min_items or max_items",
+                         format, minimum, maximum, multiple_of, min_items, max_items or draft4",
                     ));
                 }
                 Ok(())
@@ -378,10 +386,10 @@ fn seed(kind: &Kind, rules: &Rules) -> TokenStream {
         }
         Kind::Int | Kind::Num => {
             let range = number_range(rules);
-            let seed = if matches!(kind, Kind::Int) {
-                quote!(Int)
-            } else {
-                quote!(Num)
+            let seed = match kind {
+                Kind::Int if rules.draft4 => quote!(IntDraft4),
+                Kind::Int => quote!(Int),
+                _ => quote!(Num),
             };
             quote!(#p::#seed(#range))
         }
@@ -409,6 +417,10 @@ fn schema(kind: &Kind, rules: &Rules) -> TokenStream {
             let (max, min) = (opt_usize(rules.max_length), opt_usize(rules.min_length));
             let format = quote!(::core::option::Option::Some(#v::Format::DateTime));
             quote!(&#v::Schema::String(#v::StringSchema { max_length: #max, min_length: #min, format: #format }))
+        }
+        Kind::Int if rules.draft4 => {
+            let range = number_range(rules);
+            quote!(&#v::Schema::IntegerDraft4(#range))
         }
         Kind::Int => {
             let range = number_range(rules);

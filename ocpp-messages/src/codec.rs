@@ -148,6 +148,40 @@ impl Visitor<'_> for Int {
     }
 }
 
+/// Decodes an integer as draft-04 counts them (`5`, not `5.0`) within a [`NumberRange`] into
+/// `i64`.
+#[derive(Clone, Copy)]
+pub struct IntDraft4(pub NumberRange);
+
+impl<'de> DeserializeSeed<'de> for IntDraft4 {
+    type Value = i64;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<i64, D::Error> {
+        deserializer.deserialize_i64(self)
+    }
+}
+
+impl Visitor<'_> for IntDraft4 {
+    type Value = i64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer written without a fraction or exponent")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+        Int(self.0).visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+        Int(self.0).visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+        // serde_json reads a number with a fraction or exponent, or one beyond 64 bits, as
+        // `f64`; only the last can be a draft-04 integer, and `i64` cannot hold it.
+        if v.abs() >= 2f64.powi(63) {
+            Err(E::custom("integer beyond 64 bits"))
+        } else {
+            Err(E::custom("not an integer"))
+        }
+    }
+}
+
 /// Decodes a number within a [`NumberRange`] into `f64` (correctly rounded).
 #[derive(Clone, Copy)]
 pub struct Num(pub NumberRange);

@@ -37,10 +37,17 @@ pub use crate::version::MAX_REPORTED_VIOLATIONS;
 /// One functional block's handlers for one role, as the dispatcher sees them.
 ///
 /// Implemented by the `CsmsService` and `ChargingStationService` wrappers that
-/// `functional_block!` generates; applications implement the typed handler traits instead.
+/// `functional_block!` generates (1.6: `CentralSystemService` and `ChargePointService`);
+/// applications implement the typed handler traits instead.
 pub trait Service: Send + Sync {
     /// The role whose incoming CALLs this service answers.
     fn role(&self) -> Role;
+
+    /// The version whose dispatchers this service belongs to; `None` for a block that declares
+    /// no version (it may be added to any dispatcher).
+    fn version(&self) -> Option<OcppVersion> {
+        None
+    }
 
     /// The actions whose CALLs this service answers (those the peer initiates).
     fn actions(&self) -> &'static [&'static str];
@@ -255,8 +262,8 @@ impl Dispatcher {
     ///
     /// # Panics
     ///
-    /// If the service answers the other role: that is a programming error that no input can
-    /// cause.
+    /// If the service answers the other role, or belongs to another version (a 2.0.1 block
+    /// added to a 1.6 dispatcher): those are programming errors that no input can cause.
     #[must_use]
     pub fn with(mut self, service: impl Service + 'static) -> Self {
         assert_eq!(
@@ -266,6 +273,13 @@ impl Dispatcher {
             service.role(),
             self.role
         );
+        if let Some(version) = service.version() {
+            assert!(
+                version == self.version,
+                "an OCPP {version} service was added to an OCPP {} dispatcher",
+                self.version
+            );
+        }
         for action in service.actions() {
             // The first service added for an action answers it.
             if let Err(at) = self.by_action.binary_search_by(|(a, _)| a.cmp(action)) {

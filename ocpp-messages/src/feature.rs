@@ -38,6 +38,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// OCPP 1.6's name for the charging station: the Charge Point.
+    pub const CHARGE_POINT: Role = Role::ChargingStation;
+
+    /// OCPP 1.6's name for the CSMS: the Central System.
+    pub const CENTRAL_SYSTEM: Role = Role::Csms;
+
     /// The other end of the connection.
     pub const fn peer(self) -> Role {
         match self {

@@ -69,6 +69,12 @@ pub mod frame;
 pub mod validate;
 mod version;
 
+#[cfg(not(any(feature = "v1_6", feature = "v2_0_1", feature = "v2_1")))]
+compile_error!("ocpp-messages needs at least one version feature: v1_6, v2_0_1 or v2_1");
+
+#[cfg(feature = "v1_6")]
+pub mod v1_6;
+#[cfg(feature = "v2_0_1")]
 pub mod v2_0_1;
 
 pub use codec::Codec;
@@ -122,7 +128,7 @@ pub mod __private {
     /// The seeds and helpers of the fast path, for generated code.
     pub mod codec {
         pub use crate::codec::{
-            count_ok, validate_value, Int, Items, Key, Num, Str, UNKNOWN_MEMBER,
+            count_ok, validate_value, Int, IntDraft4, Items, Key, Num, Str, UNKNOWN_MEMBER,
         };
     }
 

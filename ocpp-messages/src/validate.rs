@@ -29,6 +29,9 @@ pub enum Schema {
     Boolean,
     /// A number with no fractional part (`5` and `5.0` alike, as draft-06 says).
     Integer(NumberRange),
+    /// An integer as draft-04 defines it: a number written without a fraction or exponent
+    /// (`5` is one, `5.0` and `5e0` are not). The OCPP 1.6 core schemas are draft-04.
+    IntegerDraft4(NumberRange),
     /// Any JSON number.
     Number(NumberRange),
     /// A string.
@@ -48,7 +51,9 @@ pub struct NumberRange {
     pub minimum: Option<f64>,
     /// The largest allowed value.
     pub maximum: Option<f64>,
-    /// The value must be an integer multiple of this.
+    /// The value must be an integer multiple of this, decided in decimal: the value and the
+    /// step are taken as the shortest decimals that read back as the same doubles, so `0.3` is
+    /// a multiple of `0.1`, and `0.05` and `1.55` are not.
     pub multiple_of: Option<f64>,
 }
 
@@ -64,8 +69,8 @@ pub struct StringSchema {
 }
 
 impl NumberRange {
-    /// Whether `x` is within the bounds and a multiple of `multiple_of` (within 1e-9 of an
-    /// integral quotient, as binary floating point allows).
+    /// Whether `x` is within the bounds and a multiple of `multiple_of` (in decimal; see
+    /// [`NumberRange::multiple_of`]).
     pub fn accepts(&self, x: f64) -> bool {
         self.minimum.is_none_or(|m| x >= m)
             && self.maximum.is_none_or(|m| x <= m)
@@ -73,9 +78,48 @@ impl NumberRange {
     }
 }
 
+/// Whether `x` is an integer multiple of `step`, in decimal: both are read as the shortest
+/// decimal `m * 10^e` that parses back to the same double (what a sender wrote, for any number
+/// written with at most 17 significant digits), and `m_x * 10^(e_x - e)` must be divisible by
+/// `m_step * 10^(e_step - e)` for the smaller exponent `e`. Where that does not fit in 128 bits,
+/// the quotient is checked in binary instead.
 fn is_multiple_of(x: f64, step: f64) -> bool {
+    if !x.is_finite() || !step.is_finite() || step == 0.0 {
+        return false;
+    }
+    if x == 0.0 {
+        return true;
+    }
+    if let (Some((mx, ex)), Some((ms, es))) = (shortest_decimal(x), shortest_decimal(step)) {
+        let e = ex.min(es);
+        let scale = |m: i128, by: i32| -> Option<i128> {
+            m.checked_mul(10i128.checked_pow(u32::try_from(by - e).ok()?)?)
+        };
+        if let (Some(a), Some(b)) = (scale(mx, ex), scale(ms, es)) {
+            return b != 0 && a % b == 0;
+        }
+    }
     let q = x / step;
-    q.is_finite() && (q - q.round()).abs() <= 1e-9
+    q.is_finite() && q == q.trunc()
+}
+
+/// The shortest decimal `(m, e)` with `m * 10^e == x` that reads back as `x` (Rust's `{:e}`
+/// formatting is the shortest round-trip form).
+fn shortest_decimal(x: f64) -> Option<(i128, i32)> {
+    use std::io::Write;
+    let mut buf = [0u8; 40];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        write!(cursor, "{x:e}").ok()?;
+        usize::try_from(cursor.position()).ok()?
+    };
+    let text = std::str::from_utf8(&buf[..len]).ok()?;
+    let (mantissa, exponent) = text.split_once('e')?;
+    let mut exponent: i32 = exponent.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    exponent -= i32::try_from(frac.len()).ok()?;
+    let digits: i128 = format_args!("{int}{frac}").to_string().parse().ok()?;
+    Some((digits, exponent))
 }
 
 impl StringSchema {
@@ -407,6 +451,17 @@ pub(crate) fn is_integral(n: &serde_json::Number) -> bool {
     n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
+/// Whether `n` is an integer in draft-04's sense: written without a fraction or exponent.
+/// serde_json reads such a number as an `i64` or `u64` when it fits; one that does not fit is
+/// read as a double of magnitude 2^63 or more, and every such double is whole (a fraction or
+/// exponent cannot be told apart there, and counts as written like an integer).
+pub(crate) fn is_written_as_integer(n: &serde_json::Number) -> bool {
+    n.is_i64()
+        || n.is_u64()
+        || n.as_f64()
+            .is_some_and(|f| f.abs() >= 9_223_372_036_854_775_808.0)
+}
+
 fn check(schema: &Schema, value: &Value, pointer: &mut String, out: &mut Vec<Violation>) {
     let mut fail = |pointer: &str, kind| {
         out.push(Violation {
@@ -428,6 +483,15 @@ fn check(schema: &Schema, value: &Value, pointer: &mut String, out: &mut Vec<Vio
         }
         Schema::Integer(range) => match value {
             Value::Number(n) if is_integral(n) => check_range(range, n, pointer, out),
+            _ => fail(
+                pointer,
+                ViolationKind::Type {
+                    expected: "integer",
+                },
+            ),
+        },
+        Schema::IntegerDraft4(range) => match value {
+            Value::Number(n) if is_written_as_integer(n) => check_range(range, n, pointer, out),
             _ => fail(
                 pointer,
                 ViolationKind::Type {

@@ -10,13 +10,19 @@ use crate::feature::{FeatureInfo, Profile};
 use crate::validate::{Violation, ViolationClass};
 
 /// An OCPP version.
+///
+/// A variant exists only when its cargo feature (`v1_6`, `v2_0_1`, `v2_1`) is enabled, so code
+/// for a version that is not compiled in does not build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OcppVersion {
     /// OCPP 1.6 (OCPP-J 1.6).
+    #[cfg(feature = "v1_6")]
     V1_6,
     /// OCPP 2.0.1.
+    #[cfg(feature = "v2_0_1")]
     V2_0_1,
     /// OCPP 2.1.
+    #[cfg(feature = "v2_1")]
     V2_1,
 }
 
@@ -44,14 +50,24 @@ pub enum Situation {
 }
 
 impl OcppVersion {
-    /// Every version, oldest first.
-    pub const ALL: [OcppVersion; 3] = [OcppVersion::V1_6, OcppVersion::V2_0_1, OcppVersion::V2_1];
+    /// Every version compiled in, oldest first.
+    pub const ALL: &'static [OcppVersion] = &[
+        #[cfg(feature = "v1_6")]
+        OcppVersion::V1_6,
+        #[cfg(feature = "v2_0_1")]
+        OcppVersion::V2_0_1,
+        #[cfg(feature = "v2_1")]
+        OcppVersion::V2_1,
+    ];
 
     /// The version as written in documents and on the command line: `1.6`, `2.0.1`, `2.1`.
     pub const fn as_str(self) -> &'static str {
         match self {
+            #[cfg(feature = "v1_6")]
             OcppVersion::V1_6 => "1.6",
+            #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => "2.0.1",
+            #[cfg(feature = "v2_1")]
             OcppVersion::V2_1 => "2.1",
         }
     }
@@ -59,9 +75,31 @@ impl OcppVersion {
     /// The WebSocket subprotocol name: `ocpp1.6`, `ocpp2.0.1`, `ocpp2.1`.
     pub const fn subprotocol(self) -> &'static str {
         match self {
+            #[cfg(feature = "v1_6")]
             OcppVersion::V1_6 => "ocpp1.6",
+            #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => "ocpp2.0.1",
+            #[cfg(feature = "v2_1")]
             OcppVersion::V2_1 => "ocpp2.1",
+        }
+    }
+
+    /// The version whose WebSocket subprotocol is `name` (`ocpp1.6`, `ocpp2.0.1`, `ocpp2.1`),
+    /// if it is compiled in: how a server picks the dispatcher for a connection.
+    pub fn from_subprotocol(name: &str) -> Option<OcppVersion> {
+        OcppVersion::ALL
+            .iter()
+            .copied()
+            .find(|v| v.subprotocol() == name)
+    }
+
+    /// Whether this is OCPP 1.6, whose error codes and RPC rules differ from 2.x.
+    pub(crate) const fn is_1_6(self) -> bool {
+        match self {
+            #[cfg(feature = "v1_6")]
+            OcppVersion::V1_6 => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
     }
 
@@ -69,16 +107,27 @@ impl OcppVersion {
     /// generated yet).
     pub fn profiles(self) -> &'static [&'static Profile] {
         match self {
-            OcppVersion::V1_6 | OcppVersion::V2_1 => &[],
+            #[cfg(feature = "v1_6")]
+            OcppVersion::V1_6 => crate::v1_6::PROFILES,
+            #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => crate::v2_0_1::PROFILES,
+            #[cfg(feature = "v2_1")]
+            OcppVersion::V2_1 => &[],
         }
     }
 
     /// The feature with the given action name, if this crate has generated it for the version.
     pub fn feature(self, action: &str) -> Option<&'static FeatureInfo> {
         match self {
-            OcppVersion::V1_6 | OcppVersion::V2_1 => None,
+            #[cfg(feature = "v1_6")]
+            OcppVersion::V1_6 => crate::v1_6::feature(action),
+            #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => crate::v2_0_1::feature(action),
+            #[cfg(feature = "v2_1")]
+            OcppVersion::V2_1 => {
+                let _ = action;
+                None
+            }
         }
     }
 
@@ -101,7 +150,7 @@ impl OcppVersion {
     ///
     /// The README gives the definition each row rests on.
     pub const fn error_code(self, situation: Situation) -> ErrorCode {
-        let v16 = matches!(self, OcppVersion::V1_6);
+        let v16 = self.is_1_6();
         match situation {
             Situation::UnreadableFrame | Situation::MalformedFrame if v16 => {
                 ErrorCode::FormationViolation
@@ -132,8 +181,8 @@ impl OcppVersion {
     /// OCPP 2.0.1 and 2.1 Part 4).
     pub const fn defines_error_code(self, code: ErrorCode) -> bool {
         use ErrorCode as E;
-        match self {
-            OcppVersion::V1_6 => matches!(
+        if self.is_1_6() {
+            matches!(
                 code,
                 E::NotImplemented
                     | E::NotSupported
@@ -145,8 +194,9 @@ impl OcppVersion {
                     | E::OccurenceConstraintViolation
                     | E::TypeConstraintViolation
                     | E::GenericError
-            ),
-            OcppVersion::V2_0_1 | OcppVersion::V2_1 => matches!(
+            )
+        } else {
+            matches!(
                 code,
                 E::FormatViolation
                     | E::GenericError
@@ -160,7 +210,7 @@ impl OcppVersion {
                     | E::RpcFrameworkError
                     | E::SecurityError
                     | E::TypeConstraintViolation
-            ),
+            )
         }
     }
 
@@ -231,16 +281,31 @@ impl FromStr for OcppVersion {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.strip_prefix("ocpp").unwrap_or(s);
-        match s {
-            "1.6" | "16" => Ok(OcppVersion::V1_6),
-            "2.0.1" | "201" => Ok(OcppVersion::V2_0_1),
-            "2.1" | "21" => Ok(OcppVersion::V2_1),
-            _ => Err(format!("unknown OCPP version {s:?}; expected 1.6, 2.0.1 or 2.1").into()),
-        }
+        let (name, feature) = match s {
+            "1.6" | "16" => ("1.6", "v1_6"),
+            "2.0.1" | "201" => ("2.0.1", "v2_0_1"),
+            "2.1" | "21" => ("2.1", "v2_1"),
+            _ => {
+                return Err(
+                    format!("unknown OCPP version {s:?}; expected 1.6, 2.0.1 or 2.1").into(),
+                )
+            }
+        };
+        OcppVersion::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == name)
+            .ok_or_else(|| {
+                format!(
+                    "OCPP {name} is not compiled in: enable the `{feature}` feature of \
+                     ocpp-messages"
+                )
+                .into()
+            })
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "v1_6", feature = "v2_0_1", feature = "v2_1"))]
 mod tests {
     use super::*;
     use crate::validate::{Violation, ViolationKind};

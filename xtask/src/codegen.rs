@@ -40,7 +40,9 @@ pub fn run(root: &Path, mode: Mode) -> Result<()> {
     outputs.insert(tests_dir.clone(), BTreeMap::new());
     for path in manifests {
         let manifest = Manifest::load(&path)?;
-        let set = SchemaSet::load(&root.join("schemas").join(&manifest.module))?;
+        let table = format!("[inline] table of schemas/{}.toml", manifest.module);
+        let dir = root.join("schemas").join(&manifest.module);
+        let set = SchemaSet::load(&dir, &manifest.inline, &table)?;
         let model = model::build(&set, &manifest)?;
         let files = emit::version_files(&model)?;
         let dir = root

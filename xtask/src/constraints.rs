@@ -35,6 +35,9 @@ pub struct Constraints {
     pub max_items: Option<u64>,
     /// Constraints on the items of an array of inline (not `$ref`) strings or numbers.
     pub items: Option<Box<Constraints>>,
+    /// An integer as draft-04 counts them: written without a fraction or exponent (`5.0` is
+    /// not one). Set by the model for `integer` members of draft-04 files.
+    pub integer_draft4: bool,
 }
 
 impl Constraints {
@@ -132,6 +135,7 @@ pub fn of_property(schema: &Value, at: &str) -> Result<Constraints> {
         min_items: count("minItems")?,
         max_items: count("maxItems")?,
         items,
+        integer_draft4: false,
     })
 }
 

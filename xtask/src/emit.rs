@@ -32,10 +32,10 @@ pub fn version_files(model: &Version) -> Result<BTreeMap<String, String>> {
     );
 
     for (name, block) in &model.blocks {
-        let files: Vec<String> = block
+        let files: Vec<&str> = block
             .actions
             .iter()
-            .flat_map(|a| [format!("{}Request", a.name), format!("{}Response", a.name)])
+            .flat_map(|a| a.files.iter().map(|f| f.trim_end_matches(".json")))
             .collect();
         let source = format!("schemas/{module}/{{{}}}.json", files.join(","));
         out.insert(
@@ -65,16 +65,18 @@ fn block_file(model: &Version, name: &str, block: &Block) -> Result<Vec<String>>
 
     // prettyplease prints a macro call's body on one line; format each declaration as an
     // item and indent it into the body.
-    let mut body = format!("    name = {name:?};\n");
+    let mut body = format!("    name = {name:?};\n    version = {};\n", model.module);
     for action in &block.actions {
         let ident = format_ident!("{}", action.feature);
         let req = format_ident!("{}", action.request);
         let resp = format_ident!("{}", action.response);
         let init = format_ident!("{}", action.initiator.as_str());
-        let who = match action.initiator {
-            Initiator::ChargingStation => "the charging station sends it to the CSMS",
-            Initiator::Csms => "the CSMS sends it to the charging station",
-            Initiator::Both => "either side may send it",
+        let who = match (action.initiator, model.is_1_6()) {
+            (Initiator::ChargingStation, false) => "the charging station sends it to the CSMS",
+            (Initiator::Csms, false) => "the CSMS sends it to the charging station",
+            (Initiator::ChargingStation, true) => "the charge point sends it to the central system",
+            (Initiator::Csms, true) => "the central system sends it to the charge point",
+            (Initiator::Both, _) => "either side may send it",
         };
         let doc = format!(" The `{}` action: {who}.", action.name);
         let action_name = &action.name;
@@ -126,11 +128,17 @@ fn mod_file(model: &Version) -> Result<Vec<String>> {
         model.module
     );
     let names = actions.iter().map(|(action, _, _)| action);
+    let variant = format_ident!("V{}", version.replace('.', "_"));
+    let doc_version = format!(" OCPP {version}: the version these modules implement.");
     Ok(vec![
         unparse(quote!(#![allow(clippy::all)]))?,
         unparse(quote! {
             #( pub mod #blocks; )*
             pub mod types;
+        })?,
+        unparse(quote! {
+            #[doc = #doc_version]
+            pub const VERSION: ::ocpp_messages::OcppVersion = ::ocpp_messages::OcppVersion::#variant;
         })?,
         unparse(quote! {
             #[doc = #doc_profiles]
@@ -270,6 +278,9 @@ fn constraint_args(c: &Constraints) -> Result<Vec<TokenStream>> {
         ("min_items", c.min_items),
         ("max_items", c.max_items),
     ]));
+    if c.integer_draft4 {
+        args.push(quote!(draft4));
+    }
     if let Some(items) = &c.items {
         let inner = constraint_args(items)?;
         args.push(quote!(items(#(#inner),*)));
@@ -416,12 +427,23 @@ pub fn recorder(model: &Version) -> Result<String> {
                 });
             }
         }
-        impls.push(quote!(impl #block::CsmsHandler for Recorder { #(#csms_methods)* }));
-        impls.push(
-            quote!(impl #block::ChargingStationHandler for Recorder { #(#station_methods)* }),
+        let [csms, station] = if model.is_1_6() {
+            ["CentralSystem", "ChargePoint"]
+        } else {
+            ["Csms", "ChargingStation"]
+        };
+        let (csms_handler, station_handler) = (
+            format_ident!("{csms}Handler"),
+            format_ident!("{station}Handler"),
         );
-        csms_services.push(quote!(.with(#block::CsmsService(Arc::clone(recorder)))));
-        station_services.push(quote!(.with(#block::ChargingStationService(Arc::clone(recorder)))));
+        let (csms_service, station_service) = (
+            format_ident!("{csms}Service"),
+            format_ident!("{station}Service"),
+        );
+        impls.push(quote!(impl #block::#csms_handler for Recorder { #(#csms_methods)* }));
+        impls.push(quote!(impl #block::#station_handler for Recorder { #(#station_methods)* }));
+        csms_services.push(quote!(.with(#block::#csms_service(Arc::clone(recorder)))));
+        station_services.push(quote!(.with(#block::#station_service(Arc::clone(recorder)))));
     }
     let version = format_ident!("V{}", model.version.replace('.', "_"));
     let mut pieces = vec![

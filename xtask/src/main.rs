@@ -89,7 +89,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         copy_dir(&project_root().join("schemas"), &root.join("schemas"));
         let generated = "ocpp-messages/src/v2_0_1/generated";
-        for dir in [generated, "ocpp-messages/tests/generated"] {
+        for dir in [
+            "ocpp-messages/src/v1_6/generated",
+            generated,
+            "ocpp-messages/tests/generated",
+        ] {
             copy_dir(&project_root().join(dir), &root.join(dir));
         }
         codegen::run(&root, Mode::Check).expect("a fresh copy passes the check");

@@ -20,6 +20,14 @@ pub struct Manifest {
     /// Rust name. A collision without an entry here is an error.
     #[serde(default)]
     pub renames: BTreeMap<String, String>,
+    /// Names for the enums and objects the schemas write inline (OCPP 1.6): location ->
+    /// definition name. A location is the file name without `.json`, then the member names
+    /// separated by `.`, with `[]` for the items of an array:
+    /// `MeterValues.meterValue[].sampledValue[].unit`. Locations given the same name become one
+    /// type, and must then have the same structure. An inline enum or object without an entry
+    /// here, and an entry that names no inline definition, are errors.
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
     /// The functional blocks by module name.
     pub blocks: BTreeMap<String, Block>,
 }
@@ -34,12 +42,15 @@ pub struct Block {
     pub actions: BTreeMap<String, Initiator>,
 }
 
-/// Who sends the CALL of an action.
+/// Who sends the CALL of an action. OCPP 1.6's names, `ChargePoint` and `CentralSystem`, are
+/// accepted for the same roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Initiator {
-    /// The charging station.
+    /// The charging station (1.6: the charge point).
+    #[serde(alias = "ChargePoint")]
     ChargingStation,
-    /// The CSMS.
+    /// The CSMS (1.6: the central system).
+    #[serde(alias = "CentralSystem")]
     Csms,
     /// Either side.
     Both,
@@ -117,6 +128,48 @@ mod tests {
         let count = |i| manifest.actions().values().filter(|(_, x)| *x == i).count();
         assert_eq!(count(Initiator::Csms), 39);
         assert_eq!(count(Initiator::ChargingStation), 24);
+        assert_eq!(count(Initiator::Both), 1);
+    }
+
+    /// Every 1.6 schema file (`Action.json`, `ActionResponse.json`) is in exactly one block:
+    /// the 28 actions of the six feature profiles and the 11 of the security extension, with
+    /// the initiators of OCPP 1.6 section 4-6 and the security whitepaper.
+    #[test]
+    fn manifest_1_6_covers_the_schema_folder() {
+        let root = crate::project_root().join("schemas");
+        let manifest = Manifest::load(&root.join("v1_6.toml")).expect("manifest");
+        let files: BTreeSet<String> = std::fs::read_dir(root.join("v1_6"))
+            .expect("schema folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut from_manifest = BTreeSet::new();
+        for action in manifest.actions().keys() {
+            for file in [format!("{action}.json"), format!("{action}Response.json")] {
+                assert!(files.contains(&file), "{action} has no {file}");
+                from_manifest.insert(file);
+            }
+        }
+        assert_eq!(from_manifest, files, "schema files not in any block");
+        let blocks: Vec<&str> = manifest.blocks.keys().map(String::as_str).collect();
+        assert_eq!(
+            blocks,
+            [
+                "core",
+                "firmware",
+                "localauth",
+                "remotetrigger",
+                "reservation",
+                "security",
+                "smartcharging"
+            ]
+        );
+        let size = |b: &str| manifest.blocks[b].actions.len();
+        assert_eq!(size("core"), 16);
+        assert_eq!(size("security"), 11);
+        assert_eq!(manifest.actions().len(), 39);
+        let count = |i| manifest.actions().values().filter(|(_, x)| *x == i).count();
+        assert_eq!(count(Initiator::Csms), 25);
+        assert_eq!(count(Initiator::ChargingStation), 13);
         assert_eq!(count(Initiator::Both), 1);
     }
 }

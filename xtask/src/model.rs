@@ -13,7 +13,7 @@ use typify::{TypeDetails, TypeEnumVariant, TypeId, TypeSpace};
 use crate::constraints::{self, refuse_unknown, Constraints};
 use crate::docs;
 use crate::manifest::{Initiator, Manifest};
-use crate::schema_set::{ref_name, SchemaSet};
+use crate::schema_set::{ref_name, Draft, SchemaSet};
 use crate::Result;
 
 /// The definition name under which inline `date-time` strings are handed to typify, replaced
@@ -31,6 +31,13 @@ pub struct Version {
     pub types: Vec<TypeDef>,
     /// By block (module) name.
     pub blocks: BTreeMap<String, Block>,
+}
+
+impl Version {
+    /// Whether this is OCPP 1.6, which names the roles "Charge Point" and "Central System".
+    pub fn is_1_6(&self) -> bool {
+        self.version == "1.6"
+    }
 }
 
 /// One functional block.
@@ -54,6 +61,9 @@ pub struct Action {
     pub feature: String,
     pub request: String,
     pub response: String,
+    /// The schema files of the request and the response (`Authorize.json` in 1.6,
+    /// `AuthorizeRequest.json` in 2.x).
+    pub files: [String; 2],
 }
 
 /// One generated type.
@@ -322,6 +332,7 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
             rust_of_id: &rust_of_id,
             set,
             at: spec,
+            draft: set.draft(spec)?,
         };
         let shape = match ty.details() {
             TypeDetails::Struct(s) => struct_shape(&ctx, &source.schema, s)?,
@@ -366,6 +377,8 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
                     feature: format!("{}Feature", request.trim_end_matches("Request")),
                     request,
                     response,
+                    files: ["Request", "Response"]
+                        .map(|suffix| set.messages[&format!("{action}{suffix}")].file.clone()),
                 }
             })
             .collect();
@@ -393,6 +406,8 @@ struct Ctx<'a> {
     set: &'a SchemaSet,
     /// The definition being read, for errors.
     at: &'a str,
+    /// The draft of the file(s) defining it.
+    draft: Draft,
 }
 
 impl Ctx<'_> {
@@ -562,13 +577,31 @@ fn struct_shape(ctx: &Ctx<'_>, schema: &Value, s: typify::TypeStruct<'_>) -> Res
             (RustType::Option(_), false) | (_, true) => {}
             (_, false) => ty = RustType::Option(Box::new(ty)),
         }
+        let mut constraints =
+            constraints::of_property(prop, &format!("{at}/properties/{json_name}"))?;
+        if ctx.draft == Draft::Draft04 {
+            let inner = match &ty {
+                RustType::Option(inner) => inner,
+                other => other,
+            };
+            match inner {
+                RustType::I64 => constraints.integer_draft4 = true,
+                RustType::Vec(item) if **item == RustType::I64 => {
+                    constraints
+                        .items
+                        .get_or_insert_with(Default::default)
+                        .integer_draft4 = true
+                }
+                _ => {}
+            }
+        }
         fields.push(Field {
             json_name: json_name.clone(),
             ident: info.name.to_owned(),
             ty,
             required: is_required,
             docs: ctx.member_docs(json_name, prop),
-            constraints: constraints::of_property(prop, &format!("{at}/properties/{json_name}"))?,
+            constraints,
         });
     }
     if open && fields.iter().any(|f| f.ident == "extra") {

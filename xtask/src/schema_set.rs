@@ -4,15 +4,33 @@
 //! `StatusInfoType`, the enums...). They are merged here so that each appears once; two files
 //! defining the same name with a different structure (ignoring `description` and `javaType`)
 //! is an error.
+//!
+//! OCPP 1.6 writes its enums and nested objects inline, without names. The manifest's `[inline]`
+//! table names each location; here every inline enum or object is moved into the definitions
+//! under that name and replaced by a `$ref`, innermost first, so the rest of the generator sees
+//! named definitions only. Locations given one name must have one structure (the check above),
+//! which is how one Rust type is shared where the specification has one type.
+//!
+//! Each file's `$schema` says its draft. It matters for one keyword: draft-04 counts as an
+//! `integer` only a number written without a fraction or exponent (`5.0` is not one), draft-06
+//! any number with a zero fractional part.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::Result;
 
-/// One message schema file: `<Action>Request.json` or `<Action>Response.json`.
+/// The JSON Schema draft a file declares in `$schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Draft {
+    Draft04,
+    Draft06,
+}
+
+/// One message schema file: `<Action>Request.json` or `<Action>Response.json` (OCPP 1.6:
+/// `<Action>.json` for the request).
 #[derive(Debug)]
 pub struct MessageSchema {
     /// The file name, e.g. `SignCertificateRequest.json`.
@@ -30,11 +48,14 @@ pub struct SchemaSet {
     pub definitions: BTreeMap<String, Value>,
     /// Definition name -> the files that define it.
     pub defined_in: BTreeMap<String, BTreeSet<String>>,
+    /// File name -> its draft.
+    pub drafts: BTreeMap<String, Draft>,
 }
 
 impl SchemaSet {
-    /// Loads every `*.json` file of `dir`, in sorted order.
-    pub fn load(dir: &Path) -> Result<SchemaSet> {
+    /// Loads every `*.json` file of `dir`, in sorted order, naming inline enums and objects
+    /// by `inline` (location -> definition name; `table` names it in errors).
+    pub fn load(dir: &Path, inline: &BTreeMap<String, String>, table: &str) -> Result<SchemaSet> {
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -45,7 +66,9 @@ impl SchemaSet {
             messages: BTreeMap::new(),
             definitions: BTreeMap::new(),
             defined_in: BTreeMap::new(),
+            drafts: BTreeMap::new(),
         };
+        let mut named = BTreeSet::new();
         for path in files {
             let file = path
                 .file_name()
@@ -59,6 +82,12 @@ impl SchemaSet {
             let Some(obj) = root.as_object_mut() else {
                 return Err(format!("{file}: the root schema is not an object"));
             };
+            let draft = match obj.get("$schema").and_then(Value::as_str) {
+                Some("http://json-schema.org/draft-04/schema#") => Draft::Draft04,
+                Some("http://json-schema.org/draft-06/schema#") => Draft::Draft06,
+                other => return Err(format!("{file}: unsupported $schema {other:?}")),
+            };
+            set.drafts.insert(file.clone(), draft);
             for key in ["$schema", "$id", "comment", "title"] {
                 obj.remove(key);
             }
@@ -70,10 +99,97 @@ impl SchemaSet {
                     set.add_definition(&file, name, def)?;
                 }
             }
-            let name = file.trim_end_matches(".json").to_owned();
+            let stem = file.trim_end_matches(".json");
+            let hoisted = set.hoist_children(&file, &mut root, stem, inline, table)?;
+            named.extend(hoisted);
+            // 1.6 names a request file after its action alone.
+            let name = if stem.ends_with("Request") || stem.ends_with("Response") {
+                stem.to_owned()
+            } else {
+                format!("{stem}Request")
+            };
             set.messages.insert(name, MessageSchema { file, root });
         }
+        if let Some(stale) = inline.keys().find(|k| !named.contains(*k)) {
+            return Err(format!(
+                "the {table} names {stale}, where no schema has an inline enum or object"
+            ));
+        }
         Ok(set)
+    }
+
+    /// Moves the inline enums and objects below `node` (at location `at`) into the
+    /// definitions; returns the locations named.
+    fn hoist_children(
+        &mut self,
+        file: &str,
+        node: &mut Value,
+        at: &str,
+        inline: &BTreeMap<String, String>,
+        table: &str,
+    ) -> Result<Vec<String>> {
+        let mut named = Vec::new();
+        let Some(map) = node.as_object_mut() else {
+            return Ok(named);
+        };
+        if let Some(Value::Object(props)) = map.get_mut("properties") {
+            for (member, prop) in props.iter_mut() {
+                let at = format!("{at}.{member}");
+                named.extend(self.hoist(file, prop, &at, inline, table)?);
+            }
+        }
+        if let Some(items) = map.get_mut("items") {
+            named.extend(self.hoist(file, items, &format!("{at}[]"), inline, table)?);
+        }
+        Ok(named)
+    }
+
+    /// Names `node` if it is an inline enum or object, after its children.
+    fn hoist(
+        &mut self,
+        file: &str,
+        node: &mut Value,
+        at: &str,
+        inline: &BTreeMap<String, String>,
+        table: &str,
+    ) -> Result<Vec<String>> {
+        let mut named = self.hoist_children(file, node, at, inline, table)?;
+        let is_definition = node.get("enum").is_some()
+            || node.get("type").and_then(Value::as_str) == Some("object");
+        if is_definition {
+            let name = inline.get(at).ok_or_else(|| {
+                format!(
+                    "{file}: the inline {} at {at} has no name; add it to the {table}",
+                    if node.get("enum").is_some() {
+                        "enum"
+                    } else {
+                        "object"
+                    }
+                )
+            })?;
+            let reference = json!({ "$ref": format!("#/definitions/{name}") });
+            let definition = std::mem::replace(node, reference);
+            self.add_definition(file, name.clone(), definition)?;
+            named.push(at.to_owned());
+        }
+        Ok(named)
+    }
+
+    /// The draft of a message's or definition's schema: that of the files defining it, which
+    /// must agree.
+    pub fn draft(&self, spec: &str) -> Result<Draft> {
+        let files: Vec<&String> = match self.messages.get(spec) {
+            Some(message) => vec![&message.file],
+            None => self.defined_in.get(spec).into_iter().flatten().collect(),
+        };
+        let mut drafts = files.iter().map(|f| self.drafts[f.as_str()]);
+        let first = drafts
+            .next()
+            .ok_or_else(|| format!("{spec}: no schema file defines it"))?;
+        if drafts.any(|d| d != first) {
+            return Err(format!("{spec} is defined by files of different drafts"));
+        }
+        Ok(first)
     }
 
     fn add_definition(&mut self, file: &str, name: String, def: Value) -> Result<()> {
@@ -86,7 +202,8 @@ impl SchemaSet {
                     .unwrap_or_default();
                 return Err(format!(
                     "definition {name} differs between {first} and {file}; \
-                     the merged type space needs one structure per name"
+                     the merged type space needs one structure per name (OCPP 1.6: give \
+                     the inline locations different names)"
                 ));
             }
         } else {

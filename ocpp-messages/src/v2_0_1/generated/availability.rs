@@ -7,6 +7,7 @@ pub use super::types::{CustomData, Evse, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "availability";
+    version = v2_0_1;
 
     /// The `ChangeAvailability` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -7,6 +7,7 @@ pub use super::types::{CustomData, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "data";
+    version = v2_0_1;
 
     /// The `DataTransfer` action: either side may send it.
     #[ocpp(

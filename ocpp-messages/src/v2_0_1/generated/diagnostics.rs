@@ -11,6 +11,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "diagnostics";
+    version = v2_0_1;
 
     /// The `ClearVariableMonitoring` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -7,6 +7,7 @@ pub use super::types::{CustomData, GenericStatus, StatusInfo};
 
 ::ocpp_messages::functional_block! {
     name = "firmware";
+    version = v2_0_1;
 
     /// The `FirmwareStatusNotification` action: the charging station sends it to the CSMS.
     #[ocpp(

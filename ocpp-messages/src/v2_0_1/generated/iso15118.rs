@@ -10,6 +10,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "iso15118";
+    version = v2_0_1;
 
     /// The `DeleteCertificate` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -10,6 +10,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "meter";
+    version = v2_0_1;
 
     /// The `MeterValues` action: the charging station sends it to the CSMS.
     #[ocpp(

@@ -20,6 +20,9 @@ pub mod tariffcost;
 pub mod transactions;
 pub mod types;
 
+/// OCPP 2.0.1: the version these modules implement.
+pub const VERSION: ::ocpp_messages::OcppVersion = ::ocpp_messages::OcppVersion::V2_0_1;
+
 /// Every functional block of OCPP 2.0.1 generated so far, by name.
 pub static PROFILES: &[&::ocpp_messages::Profile] = &[
     &authorization::PROFILE,

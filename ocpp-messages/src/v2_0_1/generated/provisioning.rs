@@ -10,6 +10,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "provisioning";
+    version = v2_0_1;
 
     /// The `BootNotification` action: the charging station sends it to the CSMS.
     #[ocpp(

@@ -13,6 +13,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "remotecontrol";
+    version = v2_0_1;
 
     /// The `RequestStartTransaction` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -7,6 +7,7 @@ pub use super::types::{AdditionalInfo, CustomData, IdToken, IdTokenEnum, StatusI
 
 ::ocpp_messages::functional_block! {
     name = "reservation";
+    version = v2_0_1;
 
     /// The `CancelReservation` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -7,6 +7,7 @@ pub use super::types::{CertificateSigningUse, CustomData, GenericStatus, StatusI
 
 ::ocpp_messages::functional_block! {
     name = "security";
+    version = v2_0_1;
 
     /// The `CertificateSigned` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -12,6 +12,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "smartcharging";
+    version = v2_0_1;
 
     /// The `ClearChargingProfile` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -7,6 +7,7 @@ pub use super::types::CustomData;
 
 ::ocpp_messages::functional_block! {
     name = "tariffcost";
+    version = v2_0_1;
 
     /// The `CostUpdated` action: the CSMS sends it to the charging station.
     #[ocpp(

@@ -11,6 +11,7 @@ pub use super::types::{
 
 ::ocpp_messages::functional_block! {
     name = "transactions";
+    version = v2_0_1;
 
     /// The `GetTransactionStatus` action: the CSMS sends it to the charging station.
     #[ocpp(
