@@ -680,18 +680,49 @@ fn unused_serde_round_trip(_: Value) -> Result<Value, String> {
 /// must survive the typed round trip of the feature table.
 #[test]
 fn every_2_0_1_schema_agrees_with_jsonschema() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/v2_0_1");
+    every_schema_agrees("v2_0_1", ocpp_messages::v2_0_1::PROFILES, |action, suffix| {
+        format!("{action}{suffix}")
+    });
+}
+
+/// Every OCPP 1.6 schema (78 files, 39 actions: the 28 core actions in draft-04, the security
+/// extension's 11 in draft-06), each against the oracle set to the file's own draft.
+#[test]
+fn every_1_6_schema_agrees_with_jsonschema() {
+    every_schema_agrees("v1_6", ocpp_messages::v1_6::PROFILES, |action, suffix| {
+        match suffix {
+            "Request" => action.to_owned(),
+            _ => format!("{action}{suffix}"),
+        }
+    });
+}
+
+/// The draft a schema file declares, for the oracle.
+fn draft_of(schema: &Value) -> jsonschema::Draft {
+    match schema["$schema"].as_str() {
+        Some("http://json-schema.org/draft-04/schema#") => jsonschema::Draft::Draft4,
+        Some("http://json-schema.org/draft-06/schema#") => jsonschema::Draft::Draft6,
+        other => panic!("unexpected $schema {other:?}"),
+    }
+}
+
+fn every_schema_agrees(
+    module: &str,
+    profiles: &[&ocpp_messages::Profile],
+    file: fn(&str, &str) -> String,
+) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas")
+        .join(module);
+    let files = std::fs::read_dir(&dir).unwrap().count();
     let mut targets = Vec::new();
-    for feature in ocpp_messages::v2_0_1::PROFILES
-        .iter()
-        .flat_map(|p| p.features.iter())
-    {
+    for feature in profiles.iter().flat_map(|p| p.features.iter()) {
         for (suffix, schema, reencode, fast) in sides(feature) {
-            let name: &'static str = format!("{}{suffix}", feature.name).leak();
+            let name: &'static str = file(feature.name, suffix).leak();
             let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
             let json: Value = serde_json::from_str(&text).unwrap();
             let oracle = jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft6)
+                .with_draft(draft_of(&json))
                 .should_validate_formats(true)
                 .build(&json)
                 .unwrap();
@@ -707,13 +738,13 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
             });
         }
     }
-    assert_eq!(targets.len(), 128);
+    assert_eq!(targets.len(), files, "every schema file of {module} is a target");
 
     let check = |t: usize| -> Report {
         let mut report = Report::default();
         let doc = &targets[t].doc;
         let started = Instant::now();
-        let mut pick = SplitMix(0x2001_0000 + u64::try_from(t).unwrap());
+        let mut pick = SplitMix(0x2001_0000 + u64::try_from(t).unwrap() + files as u64);
         let mut valid: Vec<(Instance, bool)> = [Size::Minimal, Size::Maximal, Size::Complete]
             .into_iter()
             .map(|size| {
@@ -803,7 +834,7 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
         failures.extend(other);
     }
     println!(
-        "all of 2.0.1: {checked} instances ({accepted} valid), {round_trips} round trips \
+        "all of {module}: {checked} instances ({accepted} valid), {round_trips} round trips \
          ({unrepresentable} refused: integers beyond 64 bits), {fast_checked} texts through \
          the fast path, in {:?}",
         started.elapsed()
@@ -814,6 +845,6 @@ fn every_2_0_1_schema_agrees_with_jsonschema() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(checked >= 128 * 50, "only {checked} instances");
-    assert!(accepted >= 128 * 10, "only {accepted} valid instances");
+    assert!(checked >= files * 50, "only {checked} instances");
+    assert!(accepted >= files * 10, "only {accepted} valid instances");
 }

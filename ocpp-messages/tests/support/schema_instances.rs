@@ -313,6 +313,9 @@ fn vendor_members_for(size: Size) -> Vec<(&'static str, Value)> {
 #[derive(Debug)]
 pub struct SchemaDoc {
     root: Value,
+    /// Whether the document is draft-04, where an integer is a number written without a
+    /// fraction or exponent (`5.0` is not one).
+    draft4: bool,
 }
 
 fn check_keywords(schema: &Value, at: &str) {
@@ -413,13 +416,35 @@ fn number_ok(s: &Value, x: f64) -> bool {
     let step = s.get("multipleOf").and_then(Value::as_f64);
     min.is_none_or(|m| x >= m)
         && max.is_none_or(|m| x <= m)
-        && step.is_none_or(|d| {
-            let q = x / d;
-            q.is_finite() && q == q.round()
-        })
+        && step.is_none_or(|d| decimal_multiple(x, d))
 }
 
-fn number_candidates(s: &Value, integer: bool) -> Vec<(String, Value)> {
+/// Whether `x` is a multiple of `step` as decimals: both written in their shortest form
+/// (`Display`), scaled to integers by the longer fraction.
+fn decimal_multiple(x: f64, step: f64) -> bool {
+    let parts = |v: f64| -> Option<(i128, usize)> {
+        let text = format!("{}", v.abs());
+        if text.len() > 30 {
+            return None;
+        }
+        let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+        Some((format!("{int}{frac}").parse().ok()?, frac.len()))
+    };
+    match (parts(x), parts(step)) {
+        (Some((a, fa)), Some((b, fb))) => {
+            let scale = fa.max(fb);
+            let a = a * 10i128.pow(u32::try_from(scale - fa).unwrap());
+            let b = b * 10i128.pow(u32::try_from(scale - fb).unwrap());
+            b != 0 && a % b == 0
+        }
+        _ => {
+            let q = x / step;
+            q.is_finite() && q == q.round()
+        }
+    }
+}
+
+fn number_candidates(s: &Value, integer: bool, draft4: bool) -> Vec<(String, Value)> {
     let mut c = vec![
         json!(0),
         json!(1),
@@ -440,9 +465,16 @@ fn number_candidates(s: &Value, integer: bool) -> Vec<(String, Value)> {
             json!(1e300),
             json!(5e-324),
             json!(0.1),
+            // Multiples of 0.1 in decimal but not in binary floating point, and non-multiples.
+            json!(0.3),
+            json!(2.7),
+            json!(0.05),
+            json!(1.55),
         ]);
     }
     c.into_iter()
+        // Draft-04: a number read as a double was written with a fraction or exponent.
+        .filter(|v| !(integer && draft4 && v.is_f64()))
         .filter(|v| number_ok(s, v.as_f64().expect("a number")))
         .map(|v| (format!("number {v}"), v))
         .collect()
@@ -452,7 +484,9 @@ impl SchemaDoc {
     /// A schema document; panics if it uses a keyword the generator does not understand.
     pub fn new(root: Value) -> Self {
         check_keywords(&root, "#");
-        SchemaDoc { root }
+        let draft4 = root.get("$schema").and_then(Value::as_str)
+            == Some("http://json-schema.org/draft-04/schema#");
+        SchemaDoc { root, draft4 }
     }
 
     /// The root schema.
@@ -527,7 +561,7 @@ impl SchemaDoc {
                 }
             }),
             Some(t @ ("integer" | "number")) => {
-                let c = number_candidates(s, t == "integer");
+                let c = number_candidates(s, t == "integer", self.draft4);
                 let (_, v) = match size {
                     Size::Minimal => c.first(),
                     _ => c.iter().find(|(_, v)| v.is_f64()).or(c.last()),
@@ -596,7 +630,7 @@ impl SchemaDoc {
                     usize_of(s, "maxLength"),
                 ),
             },
-            Some(t @ ("integer" | "number")) => number_candidates(s, t == "integer"),
+            Some(t @ ("integer" | "number")) => number_candidates(s, t == "integer", self.draft4),
             Some("boolean") => vec![
                 ("true".to_owned(), json!(true)),
                 ("false".to_owned(), json!(false)),
@@ -945,7 +979,10 @@ impl SchemaDoc {
                 }
             }
             if ty(s) == Some("integer") {
-                for v in [json!(5.5), json!(0.1), json!(1e-300)] {
+                let draft4_only = [json!(5.0), json!(-0.0)];
+                let draft4 = self.draft4.then_some(draft4_only.iter()).into_iter().flatten();
+                for v in [json!(5.5), json!(0.1), json!(1e-300)].iter().chain(draft4) {
+                    let v = v.clone();
                     push(
                         format!("{at} = {v} (not an integer)"),
                         replaced(valid, &path, v),
@@ -1019,7 +1056,7 @@ impl SchemaDoc {
                 .boxed(),
             },
             Some(t @ ("integer" | "number")) => {
-                let c: Vec<Value> = number_candidates(s, t == "integer")
+                let c: Vec<Value> = number_candidates(s, t == "integer", self.draft4)
                     .into_iter()
                     .map(|(_, v)| v)
                     .collect();
