@@ -680,21 +680,25 @@ fn unused_serde_round_trip(_: Value) -> Result<Value, String> {
 /// must survive the typed round trip of the feature table.
 #[test]
 fn every_2_0_1_schema_agrees_with_jsonschema() {
-    every_schema_agrees("v2_0_1", ocpp_messages::v2_0_1::PROFILES, |action, suffix| {
-        format!("{action}{suffix}")
-    });
+    every_schema_agrees(
+        "v2_0_1",
+        ocpp_messages::v2_0_1::PROFILES,
+        |action, suffix| format!("{action}{suffix}"),
+    );
 }
 
 /// Every OCPP 1.6 schema (78 files, 39 actions: the 28 core actions in draft-04, the security
 /// extension's 11 in draft-06), each against the oracle set to the file's own draft.
 #[test]
 fn every_1_6_schema_agrees_with_jsonschema() {
-    every_schema_agrees("v1_6", ocpp_messages::v1_6::PROFILES, |action, suffix| {
-        match suffix {
+    every_schema_agrees(
+        "v1_6",
+        ocpp_messages::v1_6::PROFILES,
+        |action, suffix| match suffix {
             "Request" => action.to_owned(),
             _ => format!("{action}{suffix}"),
-        }
-    });
+        },
+    );
 }
 
 /// The draft a schema file declares, for the oracle.
@@ -738,7 +742,11 @@ fn every_schema_agrees(
             });
         }
     }
-    assert_eq!(targets.len(), files, "every schema file of {module} is a target");
+    assert_eq!(
+        targets.len(),
+        files,
+        "every schema file of {module} is a target"
+    );
 
     let check = |t: usize| -> Report {
         let mut report = Report::default();

@@ -20,7 +20,9 @@ fn minimal(schema: &Schema) -> Value {
     match schema {
         Schema::Any => json!({"any": "thing"}),
         Schema::Boolean => json!(true),
-        Schema::Integer(r) | Schema::Number(r) => json!(r.minimum.unwrap_or(0.0).ceil() as i64),
+        Schema::Integer(r) | Schema::IntegerDraft4(r) | Schema::Number(r) => {
+            json!(r.minimum.unwrap_or(0.0).ceil() as i64)
+        }
         Schema::String(s) => match s.format {
             Some(Format::DateTime) => json!("2024-01-31T13:45:00Z"),
             Some(Format::Uri) => json!("https://example.com/firmware.bin"),

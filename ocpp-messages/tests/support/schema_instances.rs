@@ -980,7 +980,11 @@ impl SchemaDoc {
             }
             if ty(s) == Some("integer") {
                 let draft4_only = [json!(5.0), json!(-0.0)];
-                let draft4 = self.draft4.then_some(draft4_only.iter()).into_iter().flatten();
+                let draft4 = self
+                    .draft4
+                    .then_some(draft4_only.iter())
+                    .into_iter()
+                    .flatten();
                 for v in [json!(5.5), json!(0.1), json!(1e-300)].iter().chain(draft4) {
                     let v = v.clone();
                     push(
