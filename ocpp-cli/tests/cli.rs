@@ -461,54 +461,97 @@ fn call_errors_are_checked_and_answer_their_call() {
     );
 }
 
+/// `--ocpp 1.6` knows all 39 actions, each message in its own schema's draft, and the quirk of
+/// the 1.6 schemas: MeterValues has the `Hertz` unit, StopTransaction's meter data does not.
 #[test]
-fn ocpp_1_6_has_no_actions_yet() {
+fn ocpp_1_6_covers_its_actions() {
     let input = concat!(
         "[2,\"1\",\"SignCertificate\",{\"csr\":\"x\"}]\n",
         "[3,\"1\",{\"status\":\"Accepted\"}]\n",
-        "[4,\"2\",\"FormationViolation\",\"\",{}]\n",
+        "[2,\"2\",\"StatusNotification\",{\"connectorId\":1.0,\"errorCode\":\"NoError\",\"status\":\"Available\"}]\n",
+        "[2,\"3\",\"TransactionEvent\",{}]\n",
+        "[2,\"4\",\"MeterValues\",{\"connectorId\":1,\"meterValue\":[{\"timestamp\":\"2024-01-31T13:45:00Z\",\"sampledValue\":[{\"value\":\"50\",\"unit\":\"Hertz\"}]}]}]\n",
+        "[2,\"5\",\"StopTransaction\",{\"meterStop\":1,\"timestamp\":\"2024-01-31T13:45:00Z\",\"transactionId\":1,\"transactionData\":[{\"timestamp\":\"2024-01-31T13:45:00Z\",\"sampledValue\":[{\"value\":\"50\",\"unit\":\"Hertz\"}]}]}]\n",
+        "[4,\"6\",\"OccurenceConstraintViolation\",\"\",{}]\n",
         "not json\n",
     );
-    let run = ocpp(&["validate", "--ocpp", "1.6", "--json"], input.as_bytes());
-    assert_eq!(run.code, 1);
-    let got: Vec<_> = run.json().iter().map(summary).collect();
-    let n = Value::Null;
-    let ni = json!("NotImplemented");
-    assert_eq!(
-        got,
-        [
-            (
-                1,
-                json!("1"),
-                json!("SignCertificate"),
-                false,
-                ni.clone(),
-                n.clone()
-            ),
-            (
-                2,
-                json!("1"),
-                json!("SignCertificate"),
-                false,
-                ni.clone(),
-                n.clone()
-            ),
-            (3, json!("2"), n.clone(), true, n.clone(), n.clone()),
-            (
-                4,
-                n.clone(),
-                n.clone(),
-                false,
-                json!("FormationViolation"),
-                n.clone()
-            ),
-        ]
-    );
+    for extra in [&[][..], &["--reencode"][..]] {
+        let args = [&["validate", "--ocpp", "1.6", "--json"][..], extra].concat();
+        let run = ocpp(&args, input.as_bytes());
+        assert_eq!(run.code, 1);
+        let got: Vec<_> = run.json().iter().map(summary).collect();
+        let n = Value::Null;
+        let action = |a: &str| json!(a);
+        let code = |c: &str| json!(c);
+        assert_eq!(
+            got,
+            [
+                (
+                    1,
+                    json!("1"),
+                    action("SignCertificate"),
+                    true,
+                    n.clone(),
+                    n.clone()
+                ),
+                (
+                    2,
+                    json!("1"),
+                    action("SignCertificate"),
+                    true,
+                    n.clone(),
+                    n.clone()
+                ),
+                (
+                    3,
+                    json!("2"),
+                    action("StatusNotification"),
+                    false,
+                    code("TypeConstraintViolation"),
+                    json!("/connectorId")
+                ),
+                (
+                    4,
+                    json!("3"),
+                    action("TransactionEvent"),
+                    false,
+                    code("NotImplemented"),
+                    n.clone()
+                ),
+                (
+                    5,
+                    json!("4"),
+                    action("MeterValues"),
+                    true,
+                    n.clone(),
+                    n.clone()
+                ),
+                (
+                    6,
+                    json!("5"),
+                    action("StopTransaction"),
+                    false,
+                    code("PropertyConstraintViolation"),
+                    json!("/transactionData/0/sampledValue/0/unit")
+                ),
+                (7, json!("6"), n.clone(), true, n.clone(), n.clone()),
+                (
+                    8,
+                    n.clone(),
+                    n.clone(),
+                    false,
+                    code("FormationViolation"),
+                    n.clone()
+                ),
+            ],
+            "{args:?}"
+        );
+    }
     let run = ocpp(&["validate", "--ocpp", "1.6"], input.as_bytes());
     assert!(run.stdout.contains(
-        ": 1 SignCertificate: NotImplemented: unknown action \"SignCertificate\" for OCPP 1.6\n"
+        ": 3 TransactionEvent: NotImplemented: unknown action \"TransactionEvent\" for OCPP 1.6\n"
     ));
-    assert!(run.stdout.ends_with("4 frames: 1 valid, 3 invalid\n"));
+    assert!(run.stdout.ends_with("8 frames: 4 valid, 4 invalid\n"));
 }
 
 #[test]
