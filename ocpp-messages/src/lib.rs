@@ -57,6 +57,9 @@
 //! `serde_json` is used with `preserve_order`, so the vendor members of `customData` keep their
 //! order through a round trip and violations are reported in document order.
 
+// Generated code names this crate `::ocpp_messages` (a version without generated modules yet
+// does not use it).
+#[allow(unused_extern_crates)]
 extern crate self as ocpp_messages;
 
 pub mod call;

@@ -292,3 +292,134 @@ fn structure(schema: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::{Draft, SchemaSet};
+
+    /// A folder with 1.6-style files (inline enums and objects), written fresh per test.
+    fn folder(test: &str, files: &[(&str, serde_json::Value)]) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-schema-set-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, schema) in files {
+            std::fs::write(dir.join(name), schema.to_string()).unwrap();
+        }
+        dir
+    }
+
+    fn status(values: &[&str]) -> serde_json::Value {
+        json!({"type": "string", "additionalProperties": false, "enum": values})
+    }
+
+    fn files() -> Vec<(&'static str, serde_json::Value)> {
+        let draft4 = "http://json-schema.org/draft-04/schema#";
+        vec![
+            (
+                "Authorize.json",
+                json!({"$schema": draft4, "type": "object", "properties": {"idTag": {"type": "string"}}}),
+            ),
+            (
+                "AuthorizeResponse.json",
+                json!({"$schema": draft4, "type": "object", "properties": {
+                    "idTagInfo": {"type": "object", "properties": {
+                        "status": status(&["Accepted", "Blocked"])
+                    }}
+                }}),
+            ),
+            (
+                "StartTransactionResponse.json",
+                json!({"$schema": draft4, "type": "object", "properties": {
+                    "idTagInfo": {"type": "object", "properties": {
+                        "status": status(&["Accepted", "Blocked"])
+                    }}
+                }}),
+            ),
+        ]
+    }
+
+    fn table(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        ("AuthorizeResponse.idTagInfo", "IdTagInfo"),
+        ("AuthorizeResponse.idTagInfo.status", "AuthorizationStatus"),
+        ("StartTransactionResponse.idTagInfo", "IdTagInfo"),
+        (
+            "StartTransactionResponse.idTagInfo.status",
+            "AuthorizationStatus",
+        ),
+    ];
+
+    /// Inline definitions become named ones, shared where named alike; requests are named
+    /// `<Action>Request`; the draft is read per file.
+    #[test]
+    fn inline_definitions_are_named_by_the_table() {
+        let dir = folder("named", &files());
+        let set = SchemaSet::load(&dir, &table(FULL), "[inline] table").unwrap();
+        let messages: Vec<&str> = set.messages.keys().map(String::as_str).collect();
+        assert_eq!(
+            messages,
+            [
+                "AuthorizeRequest",
+                "AuthorizeResponse",
+                "StartTransactionResponse"
+            ]
+        );
+        let defs: Vec<&str> = set.definitions.keys().map(String::as_str).collect();
+        assert_eq!(defs, ["AuthorizationStatus", "IdTagInfo"]);
+        assert_eq!(set.defined_in["IdTagInfo"].len(), 2);
+        assert_eq!(
+            set.messages["AuthorizeResponse"].root["properties"]["idTagInfo"],
+            json!({"$ref": "#/definitions/IdTagInfo"})
+        );
+        assert_eq!(
+            set.definitions["IdTagInfo"]["properties"]["status"],
+            json!({"$ref": "#/definitions/AuthorizationStatus"})
+        );
+        assert_eq!(set.draft("IdTagInfo").unwrap(), Draft::Draft04);
+        assert_eq!(set.draft("AuthorizeRequest").unwrap(), Draft::Draft04);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The table must name every inline definition and nothing else, and locations named
+    /// alike must agree.
+    #[test]
+    fn the_table_covers_exactly_the_inline_definitions() {
+        let dir = folder("cover", &files());
+        let err = SchemaSet::load(&dir, &table(&FULL[..3]), "[inline] table").unwrap_err();
+        assert!(
+            err.contains("inline enum at StartTransactionResponse.idTagInfo.status has no name"),
+            "{err}"
+        );
+        let stale = [FULL, &[("Authorize.idTag", "IdToken")]].concat();
+        let err = SchemaSet::load(&dir, &table(&stale), "[inline] table").unwrap_err();
+        assert!(
+            err.contains("names Authorize.idTag, where no schema"),
+            "{err}"
+        );
+
+        let mut different = files();
+        different[2].1["properties"]["idTagInfo"]["properties"]["status"] =
+            status(&["Accepted", "Expired"]);
+        let dir2 = folder("differ", &different);
+        let err = SchemaSet::load(&dir2, &table(FULL), "[inline] table").unwrap_err();
+        assert!(
+            err.contains("definition AuthorizationStatus differs"),
+            "{err}"
+        );
+        for d in [dir, dir2] {
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+}
