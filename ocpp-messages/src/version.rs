@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn versions_parse_and_print() {
-        for v in OcppVersion::ALL {
+        for &v in OcppVersion::ALL {
             assert_eq!(v.as_str().parse::<OcppVersion>(), Ok(v));
             assert_eq!(v.subprotocol().parse::<OcppVersion>(), Ok(v));
         }
