@@ -1160,3 +1160,177 @@ mod tests {
         assert!(text.contains("- definitions: 143 -> 232: 140 shared, 58 changed (3 only in enum value order), 92 added, 3 removed"), "{text}");
     }
 }
+
+/// The 2.1 manifest against the 2.1 schema folder. It lives here, not in `manifest.rs`, until
+/// `Manifest` parses the 2.1-only `sends` key; it reads the file with its own small model.
+#[cfg(test)]
+mod manifest_2_1 {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use crate::manifest::{Initiator, Manifest};
+    use crate::schema_set::SchemaSet;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Manifest21 {
+        version: String,
+        module: String,
+        renames: BTreeMap<String, String>,
+        blocks: BTreeMap<String, Block21>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Block21 {
+        doc: String,
+        actions: BTreeMap<String, Initiator>,
+        #[serde(default)]
+        sends: BTreeMap<String, Initiator>,
+    }
+
+    /// `schemas/v2_1.toml` once the generator reads it, `schemas/pending/v2_1.toml` until then.
+    fn path() -> PathBuf {
+        let schemas = crate::project_root().join("schemas");
+        let live = schemas.join("v2_1.toml");
+        if live.exists() {
+            live
+        } else {
+            schemas.join("pending").join("v2_1.toml")
+        }
+    }
+
+    fn load() -> Manifest21 {
+        let text = std::fs::read_to_string(path()).expect("the 2.1 manifest");
+        toml::from_str(&text).expect("the 2.1 manifest parses")
+    }
+
+    /// Every schema file of 2.1 belongs to exactly one action of one block: a request/response
+    /// pair for each CALL action, the single file for each SEND action.
+    #[test]
+    fn manifest_2_1_covers_the_schema_folder() {
+        let manifest = load();
+        assert_eq!(manifest.version, "2.1");
+        assert_eq!(manifest.module, "v2_1");
+        let folder = crate::project_root().join("schemas").join(&manifest.module);
+        let files: BTreeSet<String> = std::fs::read_dir(folder)
+            .expect("schema folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut seen = BTreeMap::new();
+        let mut from_manifest = BTreeSet::new();
+        for (name, block) in &manifest.blocks {
+            for action in block.actions.keys() {
+                if let Some(other) = seen.insert(action.clone(), name.clone()) {
+                    panic!("{action} is in blocks {other} and {name}");
+                }
+                for suffix in ["Request", "Response"] {
+                    let file = format!("{action}{suffix}.json");
+                    assert!(files.contains(&file), "{action} has no {file}");
+                    from_manifest.insert(file);
+                }
+            }
+            for action in block.sends.keys() {
+                if let Some(other) = seen.insert(action.clone(), name.clone()) {
+                    panic!("{action} is in blocks {other} and {name}");
+                }
+                let file = format!("{action}.json");
+                assert!(files.contains(&file), "SEND {action} has no {file}");
+                for suffix in ["Request", "Response"] {
+                    let pair = format!("{action}{suffix}.json");
+                    assert!(!files.contains(&pair), "SEND {action} has a {pair}");
+                }
+                from_manifest.insert(file);
+            }
+        }
+        let missing: Vec<&String> = files.difference(&from_manifest).collect();
+        assert!(
+            missing.is_empty(),
+            "schema files not in any block: {missing:?}"
+        );
+
+        assert_eq!(manifest.blocks.len(), 19);
+        let calls: Vec<Initiator> = manifest
+            .blocks
+            .values()
+            .flat_map(|b| b.actions.values().copied())
+            .collect();
+        let count = |i| calls.iter().filter(|x| **x == i).count();
+        assert_eq!(calls.len(), 90);
+        assert_eq!(count(Initiator::Csms), 54);
+        assert_eq!(count(Initiator::ChargingStation), 35);
+        assert_eq!(count(Initiator::Both), 1);
+        let sends: Vec<(&String, &Initiator)> =
+            manifest.blocks.values().flat_map(|b| &b.sends).collect();
+        assert_eq!(
+            sends,
+            [(
+                &"NotifyPeriodicEventStream".to_owned(),
+                &Initiator::ChargingStation
+            )]
+        );
+    }
+
+    /// The docs name the 19 blocks A to S of OCPP 2.1 Part 2, each once.
+    #[test]
+    fn blocks_are_the_2_1_functional_blocks() {
+        let manifest = load();
+        let mut letters = BTreeSet::new();
+        for (name, block) in &manifest.blocks {
+            let (_, rest) = block
+                .doc
+                .split_once("(OCPP 2.1 Part 2, functional block ")
+                .unwrap_or_else(|| panic!("{name}: doc names no block: {}", block.doc));
+            let letter = rest.chars().next().expect("a letter");
+            assert!(rest[1..].starts_with(')'), "{name}: {}", block.doc);
+            assert!(letters.insert(letter), "block letter {letter} twice");
+        }
+        assert_eq!(letters, ('A'..='S').collect());
+    }
+
+    /// A 2.0.1 action keeps its block and its initiator in 2.1.
+    #[test]
+    fn actions_of_2_0_1_keep_block_and_initiator() {
+        let manifest = load();
+        let root = crate::project_root().join("schemas");
+        let old = Manifest::load(&root.join("v2_0_1.toml")).expect("2.0.1 manifest");
+        for (action, (block, initiator)) in old.actions() {
+            let new = manifest
+                .blocks
+                .get(block)
+                .unwrap_or_else(|| panic!("block {block} is missing"));
+            assert_eq!(
+                new.actions.get(action),
+                Some(&initiator),
+                "{action} in block {block}"
+            );
+        }
+    }
+
+    /// With `[renames]`, every 2.1 definition gets its own Rust name (compared without case,
+    /// as typify normalises it), and every rename names a 2.1 definition.
+    #[test]
+    fn renames_make_every_name_unique() {
+        let manifest = load();
+        let set = SchemaSet::load(&crate::project_root().join("schemas").join("v2_1"))
+            .expect("2.1 schemas merge");
+        let mut names: BTreeMap<String, &str> = BTreeMap::new();
+        for def in set.definitions.keys() {
+            let name = match manifest.renames.get(def) {
+                Some(name) => name.as_str(),
+                None => def
+                    .strip_suffix("EnumType")
+                    .or_else(|| def.strip_suffix("Type"))
+                    .unwrap_or(def),
+            };
+            if let Some(other) = names.insert(name.to_lowercase(), def) {
+                panic!("{other} and {def} would both be {name}");
+            }
+        }
+        for def in manifest.renames.keys() {
+            assert!(set.definitions.contains_key(def), "rename of unknown {def}");
+        }
+    }
+}
