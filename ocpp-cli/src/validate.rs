@@ -276,6 +276,14 @@ impl Validator {
                 error_code,
                 ..
             }) => self.check_call_error(message_id, &error_code),
+            // `Frame::parse` reads message types 2 to 4 only; 2.1's 5 and 6 are not checked yet.
+            Ok(frame @ (Frame::CallResultError { .. } | Frame::Send { .. })) => {
+                self.frame_error(FrameError {
+                    message_id: Some(frame.message_id().to_owned()),
+                    situation: Situation::UnknownMessageType,
+                    description: "message type 5 or 6 is not checked".to_owned(),
+                })
+            }
         }
     }
 

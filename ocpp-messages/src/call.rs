@@ -72,8 +72,8 @@ pub enum ResponseError {
     /// The CALLRESULT's payload violates the response schema.
     #[error("invalid response: {0}")]
     Invalid(CallError),
-    /// The frame is a CALL, not an answer.
-    #[error("expected a CALLRESULT or CALLERROR, got a CALL")]
+    /// The frame is a CALL (or, in 2.1, a SEND or CALLRESULTERROR), not an answer.
+    #[error("expected a CALLRESULT or CALLERROR, got a CALL, SEND or CALLRESULTERROR")]
     NotAnAnswer,
     /// [`Answer::into_response`] was asked for another feature than the call's.
     #[error("the call was {actual}, not {expected}")]
@@ -121,7 +121,9 @@ fn validated_answer(
             description,
             details,
         }),
-        Frame::Call { .. } => Err(ResponseError::NotAnAnswer),
+        Frame::Call { .. } | Frame::Send { .. } | Frame::CallResultError { .. } => {
+            Err(ResponseError::NotAnAnswer)
+        }
     }
 }
 
@@ -232,7 +234,7 @@ impl PendingCalls {
     /// the response against the call's response schema.
     pub fn answer(&mut self, frame: Frame) -> Result<Answer, Unmatched> {
         let message_id = frame.message_id().to_owned();
-        if matches!(frame, Frame::Call { .. }) {
+        if !frame.answers_a_call() {
             return Err(Unmatched { message_id });
         }
         let Some(feature) = self.pending.remove(&message_id) else {

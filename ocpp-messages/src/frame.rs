@@ -1,4 +1,5 @@
-//! OCPP-J frames: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description, details]`.
+//! OCPP-J frames: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description, details]`,
+//! and OCPP 2.1's `[5, id, code, description, details]` and `[6, id, action, payload]`.
 
 use std::borrow::Cow;
 
@@ -45,6 +46,40 @@ pub enum Frame {
         /// The details object.
         details: Map<String, Value>,
     },
+    /// `[5, messageId, errorCode, errorDescription, errorDetails]`: CALLRESULTERROR, OCPP 2.1
+    /// only ([`Frame::parse_for`]). Sent by the side that received a CALLRESULT it could not
+    /// accept (an invalid payload, say), with that CALLRESULT's message id; it is never
+    /// answered.
+    CallResultError {
+        /// The id of the CALLRESULT this reports on (the id of the CALL that CALLRESULT answered).
+        message_id: String,
+        /// The error code as sent (not necessarily one this crate knows).
+        error_code: String,
+        /// The description.
+        description: String,
+        /// The details object.
+        details: Map<String, Value>,
+    },
+    /// `[6, messageId, action, payload]`: SEND, OCPP 2.1 only ([`Frame::parse_for`]). An
+    /// unconfirmed message: the receiver validates and handles the payload but never answers,
+    /// neither with a CALLRESULT nor with a CALLERROR.
+    Send {
+        /// The message id.
+        message_id: String,
+        /// The action name (in 2.1: `NotifyPeriodicEventStream`).
+        action: String,
+        /// The payload.
+        payload: Value,
+    },
+}
+
+/// Whether `version`'s RPC framework defines message types 5 (CALLRESULTERROR) and 6 (SEND):
+/// OCPP 2.1 Part 4 added them; for 1.6 and 2.0.1 they are unknown message types.
+fn defines_send_and_call_result_error(version: OcppVersion) -> bool {
+    match version {
+        OcppVersion::V1_6 | OcppVersion::V2_0_1 => false,
+        OcppVersion::V2_1 => true,
+    }
 }
 
 /// Why a text is not a frame, with what to answer.
@@ -94,23 +129,46 @@ impl std::fmt::Display for FrameError {
 impl std::error::Error for FrameError {}
 
 impl Frame {
-    /// Parses one OCPP-J text frame.
+    /// Parses one OCPP-J text frame of message type 2, 3 or 4, the types of OCPP 1.6 and
+    /// 2.0.1; any other type number is [`Situation::UnknownMessageType`]. For a version whose
+    /// RPC framework has more types (2.1), use [`Frame::parse_for`].
     ///
     /// JSON nesting deeper than 128 levels is rejected by the JSON parser, so no input can
     /// exhaust the stack.
     pub fn parse(text: &str) -> Result<Frame, FrameError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            FrameError::new(
-                None,
-                Situation::UnreadableFrame,
-                format!("frame is not valid JSON ({})", e.classify_str()),
-            )
-        })?;
-        Frame::from_value(value)
+        Frame::from_value(parse_json(text)?)
     }
 
-    /// Interprets an already parsed JSON value as a frame.
+    /// Parses one OCPP-J text frame as `version` defines them: types 2, 3 and 4 for OCPP 1.6
+    /// and 2.0.1, plus 5 ([`Frame::CallResultError`]) and 6 ([`Frame::Send`]) for 2.1. A type
+    /// number the version does not define is [`Situation::UnknownMessageType`].
+    ///
+    /// ```
+    /// use ocpp_messages::frame::Frame;
+    /// use ocpp_messages::{OcppVersion, Situation};
+    ///
+    /// let send = r#"[6,"s1","NotifyPeriodicEventStream",{"id":1,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"1"}]}]"#;
+    /// assert!(matches!(Frame::parse_for(OcppVersion::V2_1, send), Ok(Frame::Send { .. })));
+    /// let err = Frame::parse_for(OcppVersion::V2_0_1, send).unwrap_err();
+    /// assert_eq!(err.situation, Situation::UnknownMessageType);
+    /// ```
+    pub fn parse_for(version: OcppVersion, text: &str) -> Result<Frame, FrameError> {
+        Frame::from_value_for(version, parse_json(text)?)
+    }
+
+    /// Interprets an already parsed JSON value as a frame of message type 2, 3 or 4 (see
+    /// [`Frame::parse`]).
     pub fn from_value(value: Value) -> Result<Frame, FrameError> {
+        Frame::from_value_with(value, false)
+    }
+
+    /// Interprets an already parsed JSON value as a frame as `version` defines them (see
+    /// [`Frame::parse_for`]).
+    pub fn from_value_for(version: OcppVersion, value: Value) -> Result<Frame, FrameError> {
+        Frame::from_value_with(value, defines_send_and_call_result_error(version))
+    }
+
+    fn from_value_with(value: Value, types_5_and_6: bool) -> Result<Frame, FrameError> {
         let Value::Array(items) = value else {
             return Err(FrameError::new(
                 None,
@@ -210,6 +268,61 @@ impl Frame {
                     )),
                 }
             }
+            Some(5) if types_5_and_6 => {
+                if items.len() != 5 {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALLRESULTERROR has exactly 5 elements",
+                    ));
+                }
+                let mut rest = items.skip(2);
+                match (rest.next(), rest.next(), rest.next()) {
+                    (
+                        Some(Value::String(error_code)),
+                        Some(Value::String(description)),
+                        Some(Value::Object(details)),
+                    ) => Ok(Frame::CallResultError {
+                        message_id,
+                        error_code,
+                        description,
+                        details,
+                    }),
+                    _ => Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a CALLRESULTERROR is [5, id, code: string, description: string, details: object]",
+                    )),
+                }
+            }
+            Some(6) if types_5_and_6 => {
+                if items.len() != 4 {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "a SEND has exactly 4 elements",
+                    ));
+                }
+                let mut rest = items.skip(2);
+                let (Some(Value::String(action)), Some(payload)) = (rest.next(), rest.next())
+                else {
+                    return Err(FrameError::new(
+                        id,
+                        Situation::MalformedFrame,
+                        "the action (third element) of a SEND must be a string",
+                    ));
+                };
+                Ok(Frame::Send {
+                    message_id,
+                    action,
+                    payload,
+                })
+            }
+            _ if types_5_and_6 => Err(FrameError::new(
+                id,
+                Situation::UnknownMessageType,
+                "message type number (first element) is not 2, 3, 4, 5 or 6",
+            )),
             _ => Err(FrameError::new(
                 id,
                 Situation::UnknownMessageType,
@@ -218,12 +331,20 @@ impl Frame {
         }
     }
 
+    /// Whether the frame answers a CALL: a CALLRESULT or a CALLERROR. (A CALLRESULTERROR
+    /// reports on a CALLRESULT, not on a CALL.)
+    pub fn answers_a_call(&self) -> bool {
+        matches!(self, Frame::CallResult { .. } | Frame::CallError { .. })
+    }
+
     /// The frame's message id.
     pub fn message_id(&self) -> &str {
         match self {
             Frame::Call { message_id, .. }
             | Frame::CallResult { message_id, .. }
-            | Frame::CallError { message_id, .. } => message_id,
+            | Frame::CallError { message_id, .. }
+            | Frame::CallResultError { message_id, .. }
+            | Frame::Send { message_id, .. } => message_id,
         }
     }
 
@@ -256,9 +377,41 @@ impl Frame {
                 description.as_str().into(),
                 Value::Object(details.clone()),
             ]),
+            Frame::CallResultError {
+                message_id,
+                error_code,
+                description,
+                details,
+            } => Value::Array(vec![
+                5.into(),
+                message_id.as_str().into(),
+                error_code.as_str().into(),
+                description.as_str().into(),
+                Value::Object(details.clone()),
+            ]),
+            Frame::Send {
+                message_id,
+                action,
+                payload,
+            } => Value::Array(vec![
+                6.into(),
+                message_id.as_str().into(),
+                action.as_str().into(),
+                payload.clone(),
+            ]),
         };
         value.to_string()
     }
+}
+
+fn parse_json(text: &str) -> Result<Value, FrameError> {
+    serde_json::from_str(text).map_err(|e| {
+        FrameError::new(
+            None,
+            Situation::UnreadableFrame,
+            format!("frame is not valid JSON ({})", e.classify_str()),
+        )
+    })
 }
 
 /// A CALL frame decoded to its typed, validated request by [`Frame::decode_call`].

@@ -10,6 +10,7 @@ mod docs;
 mod emit;
 mod manifest;
 mod model;
+mod schema_diff;
 mod schema_set;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +22,9 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::run(&project_root(), Mode::Write),
         ["codegen", "--check"] => codegen::run(&project_root(), Mode::Check),
+        ["schema-diff", old, new] => schema_diff::run(&project_root(), old, new),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!("usage: cargo xtask codegen [--check] | cargo xtask schema-diff <old> <new>");
             return ExitCode::from(2);
         }
     };
