@@ -77,8 +77,10 @@ pub enum Frame {
 /// OCPP 2.1 Part 4 added them; for 1.6 and 2.0.1 they are unknown message types.
 fn defines_send_and_call_result_error(version: OcppVersion) -> bool {
     match version {
-        OcppVersion::V1_6 | OcppVersion::V2_0_1 => false,
+        #[cfg(feature = "v2_1")]
         OcppVersion::V2_1 => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
 }
 
