@@ -260,7 +260,7 @@ impl Validator {
                 return verdict;
             }
         }
-        match Frame::parse(text) {
+        match Frame::parse_for(self.version, text) {
             Err(e) => self.frame_error(e),
             Ok(Frame::Call {
                 message_id,
@@ -276,14 +276,17 @@ impl Validator {
                 error_code,
                 ..
             }) => self.check_call_error(message_id, &error_code),
-            // `Frame::parse` reads message types 2 to 4 only; 2.1's 5 and 6 are not checked yet.
-            Ok(frame @ (Frame::CallResultError { .. } | Frame::Send { .. })) => {
-                self.frame_error(FrameError {
-                    message_id: Some(frame.message_id().to_owned()),
-                    situation: Situation::UnknownMessageType,
-                    description: "message type 5 or 6 is not checked".to_owned(),
-                })
-            }
+            Ok(Frame::Send {
+                message_id,
+                action,
+                payload,
+            }) => self.check_send(message_id, action, payload),
+            // A CALLRESULTERROR answers a CALLRESULT: the CALL it was for is answered already.
+            Ok(Frame::CallResultError {
+                message_id,
+                error_code,
+                ..
+            }) => self.check_error_code(message_id, None, &error_code),
         }
     }
 
@@ -300,7 +303,7 @@ impl Validator {
         match Envelope::peek(text)? {
             Envelope::Call { message_id, action } => {
                 let feature = self.version.feature(action)?;
-                if !(feature.call_is_valid)(text) {
+                if feature.send || !(feature.call_is_valid)(text) {
                     return None;
                 }
                 self.pending
@@ -349,6 +352,18 @@ impl Validator {
                 problem,
             );
         };
+        if feature.send {
+            let problem = Problem::frame(format!(
+                "{} is a SEND (message type 6) in OCPP {version}, never a CALL",
+                quoted(&action)
+            ));
+            return Verdict::invalid(
+                Some(message_id),
+                Some(action),
+                Some(version.error_code(Situation::UnsupportedAction)),
+                problem,
+            );
+        }
         self.pending
             .insert(message_id.clone(), Action::Known(feature));
         self.payload_verdict(
@@ -357,6 +372,32 @@ impl Validator {
             payload,
             feature.request,
             feature.reencode_request,
+        )
+    }
+
+    /// A SEND (OCPP 2.1, message type 6): its payload against the SEND action's schema; it is
+    /// never answered, so nothing is remembered.
+    fn check_send(&mut self, message_id: String, action: String, payload: Value) -> Verdict {
+        let version = self.version;
+        let (situation, what) = match version.feature(&action) {
+            Some(feature) if feature.send => {
+                return self.payload_verdict(
+                    message_id,
+                    action,
+                    payload,
+                    feature.request,
+                    feature.reencode_request,
+                )
+            }
+            Some(_) => (Situation::UnsupportedAction, "is a CALL, not a SEND,"),
+            None => (Situation::UnknownAction, "is not an action of"),
+        };
+        let problem = Problem::frame(format!("{} {what} OCPP {version}", quoted(&action)));
+        Verdict::invalid(
+            Some(message_id),
+            Some(action),
+            Some(version.error_code(situation)),
+            problem,
         )
     }
 
@@ -393,8 +434,18 @@ impl Validator {
     }
 
     fn check_call_error(&mut self, message_id: String, error_code: &str) -> Verdict {
-        let version = self.version;
         let action = self.pending.take(&message_id).map(|a| a.name().to_owned());
+        self.check_error_code(message_id, action, error_code)
+    }
+
+    /// A CALLERROR's or CALLRESULTERROR's code must be one the version defines.
+    fn check_error_code(
+        &self,
+        message_id: String,
+        action: Option<String>,
+        error_code: &str,
+    ) -> Verdict {
+        let version = self.version;
         match error_code.parse::<ErrorCode>() {
             Ok(code) if version.defines_error_code(code) => Verdict {
                 message_id: Some(message_id),

@@ -43,8 +43,11 @@ pub(crate) struct OcppAttr {
     pub(crate) action: LitStr,
     /// The CALL payload type.
     pub(crate) request: Type,
-    /// The CALLRESULT payload type.
+    /// The CALLRESULT payload type (`ocpp_messages::NoResponse` for a SEND).
     pub(crate) response: Type,
+    /// Whether the action is a SEND (OCPP 2.1 message type 6): never answered; written as the
+    /// flag `send` instead of a `response`.
+    pub(crate) send: bool,
     /// Who sends the CALL.
     pub(crate) initiator: Initiator,
     /// The initiator as written.
@@ -58,6 +61,7 @@ struct Found {
     request: Option<Type>,
     response: Option<Type>,
     initiator: Option<(Initiator, Ident)>,
+    send: Option<Ident>,
 }
 
 /// Whether `attr` is an `#[ocpp ...]` attribute.
@@ -109,12 +113,18 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
                         duplicate,
                     );
                 }
+                Some("send") => {
+                    if found.send.is_some() {
+                        errors.spanned(&meta.path, "duplicate key `send` in #[ocpp(...)]");
+                    }
+                    found.send = meta.path.get_ident().cloned();
+                }
                 _ => {
                     errors.spanned(
                         &meta.path,
                         format_args!(
                             "unknown key `{}` in #[ocpp(...)]; expected `action`, `request`, \
-                             `response` or `initiator`",
+                             `response` (or `send`) or `initiator`",
                             path_text(&meta.path),
                         ),
                     );
@@ -132,6 +142,17 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
         }
     }
 
+    // A SEND has no response: `send` stands for it, and both together are an error.
+    let send = found.send.is_some();
+    if let (Some(flag), Some(response)) = (&found.send, &found.response) {
+        errors.spanned(
+            quote::quote!(#flag #response),
+            "a SEND is never answered: write `send` or `response = ...`, not both",
+        );
+    }
+    if send {
+        found.response = Some(syn::parse_quote!(::ocpp_messages::NoResponse));
+    }
     if let (Some(action), Some(request), Some(response), Some((initiator, initiator_ident))) =
         (found.action, found.request, found.response, found.initiator)
     {
@@ -139,12 +160,14 @@ pub(crate) fn parse(attrs: &[Attribute], item: &Ident) -> syn::Result<OcppAttr> 
             action,
             request,
             response,
+            send,
             initiator,
             initiator_ident,
         });
     }
     let missing: Vec<String> = KEYS
         .iter()
+        .filter(|key| !(send && **key == "response"))
         .filter(|key| !seen.iter().any(|seen| seen == *key))
         .map(|key| format!("`{key}`"))
         .collect();

@@ -442,14 +442,32 @@ fn handler_trait(block: &Block<'_>, side: Side, features: &[&Handled<'_>]) -> To
         let action = &feature.ocpp.action;
         let params = side.params(&feature.ocpp.request);
         let unused = side.unused();
-        let output = output(&feature.ocpp.response);
+        let output = output(&feature.ocpp);
+        let docs: Vec<_> = feature.docs().collect();
+        let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+        if feature.ocpp.send {
+            let summary = format!(
+                " Receives a `{}` SEND from {} (message type 6: never answered).",
+                action.value(),
+                side.peer(block.v16)
+            );
+            return quote! {
+                #[doc = #summary]
+                #[doc = ""]
+                #(#docs)*
+                #separator
+                #[doc = " The default drops it."]
+                fn #method(&self, #params) -> #output {
+                    let _ = #unused;
+                    ::core::future::ready(())
+                }
+            };
+        }
         let summary = format!(
             " Answers a `{}` CALL from {}.",
             action.value(),
             side.peer(block.v16)
         );
-        let docs: Vec<_> = feature.docs().collect();
-        let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
         quote! {
             #[doc = #summary]
             #[doc = ""]
@@ -493,7 +511,7 @@ fn arc_impl(side: Side, v16: bool, features: &[&Handled<'_>]) -> TokenStream {
         let method = &handled.method;
         let params = side.params(&feature.ocpp.request);
         let args = side.args();
-        let output = output(&feature.ocpp.response);
+        let output = output(&feature.ocpp);
         quote! {
             fn #method(&self, #params) -> #output {
                 <T as #handler>::#method(self, #args)
@@ -522,6 +540,27 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
             let action = &handled.feature.ocpp.action;
             let request = &handled.feature.ocpp.request;
             let args = side.args();
+            if handled.feature.ocpp.send {
+                // A SEND: the handler returns nothing, and nothing is sent back.
+                let call = quote!(<H as #handler>::#method(&self.0, #args).await);
+                let slow = quote! {
+                    #action => ::std::boxed::Box::pin(async move {
+                        let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
+                        #call;
+                        ::core::result::Result::Ok(::ocpp_messages::__private::Value::Null)
+                    }),
+                };
+                let fast = quote! {
+                    #action => {
+                        let request = frame.decode::<#request>()?;
+                        ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                            #call;
+                            ::core::result::Result::Ok(::std::string::String::new())
+                        }))
+                    }
+                };
+                return (slow, fast);
+            }
             let call = quote!(<H as #handler>::#method(&self.0, #args).await?);
             let slow = quote! {
                 #action => ::std::boxed::Box::pin(async move {
@@ -637,8 +676,14 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
     }
 }
 
-/// The return type of a handler method.
-fn output(response: &syn::Type) -> TokenStream {
+/// The return type of a handler method: the response or a CALLERROR; nothing for a SEND.
+fn output(ocpp: &crate::attr::OcppAttr) -> TokenStream {
+    if ocpp.send {
+        return quote! {
+            impl ::core::future::Future<Output = ()> + ::core::marker::Send
+        };
+    }
+    let response = &ocpp.response;
     quote! {
         impl ::core::future::Future<
             Output = ::core::result::Result<#response, ::ocpp_messages::CallError>,

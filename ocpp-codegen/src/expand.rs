@@ -22,6 +22,11 @@ fn impl_feature(feature: &Feature<'_>) -> TokenStream {
     let request = &ocpp.request;
     let response = &ocpp.response;
     let initiator = &ocpp.initiator_ident;
+    let send = ocpp.send.then(|| {
+        quote!(
+            const SEND: bool = true;
+        )
+    });
     quote! {
         #[automatically_derived]
         impl ::ocpp_messages::Feature for #ident {
@@ -29,6 +34,7 @@ fn impl_feature(feature: &Feature<'_>) -> TokenStream {
             type Request = #request;
             type Response = #response;
             const INITIATOR: ::ocpp_messages::Initiator = ::ocpp_messages::Initiator::#initiator;
+            #send
         }
     }
 }

@@ -298,6 +298,7 @@ impl Io<'_> {
                         ws.send(Message::text(reply)).await?;
                     }
                     Incoming::Response(frame) => answer(self.shared, station, frame),
+                    Incoming::NoReply(what) => tracing::info!("{station}: not answered: {what:?}"),
                 }
             }
             Message::Binary(data) => tracing::warn!(

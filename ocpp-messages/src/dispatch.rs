@@ -165,6 +165,36 @@ pub enum Incoming {
     /// The frame answers one of our own CALLs (a CALLRESULT or CALLERROR): match it to the
     /// pending call by message id, e.g. with [`crate::call::decode_response`].
     Response(Frame),
+    /// A frame that is never answered (OCPP 2.1's SEND and CALLRESULTERROR): nothing to send
+    /// back.
+    NoReply(NoReply),
+}
+
+/// A frame that gets no answer, and what became of it (OCPP 2.1 Part 4: a SEND and a
+/// CALLRESULTERROR are never answered, not even when they are invalid).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoReply {
+    /// A valid SEND, delivered to its handler.
+    Delivered {
+        /// The SEND's action.
+        action: String,
+    },
+    /// A SEND that was not delivered: the error a CALL would have been answered with (unknown
+    /// action, wrong direction, invalid payload, or a malformed frame). Worth a log line.
+    Undelivered {
+        /// The SEND's message id, when it could be read.
+        message_id: Option<String>,
+        /// Why it was not delivered.
+        error: CallError,
+    },
+    /// The peer's CALLRESULTERROR: it found the CALLRESULT we sent for its CALL `message_id`
+    /// invalid. Worth a log line; there is nothing to match or answer.
+    ResultRejected {
+        /// The message id of the peer's CALL and of our CALLRESULT.
+        message_id: String,
+        /// The error as the peer sent it.
+        error: CallError,
+    },
 }
 
 /// What [`Dispatcher::receive`] made of one incoming frame.
@@ -178,6 +208,18 @@ pub enum Received {
     /// A CALLRESULT or CALLERROR for no pending call (never sent, answered already, or
     /// cancelled): nothing to send back, as OCPP-J says; worth a log line.
     Unmatched(Unmatched),
+    /// A CALLRESULT to one of our calls whose payload its schema rejects, under OCPP 2.1:
+    /// send `reply`, the CALLRESULTERROR with the CALLRESULT's message id, back. `answer`
+    /// says what was wrong. (Under 1.6 and 2.0.1 such an answer is a [`Received::Answer`] with
+    /// an error result, and nothing is sent.)
+    RejectedAnswer {
+        /// The answer, with the violations in its result.
+        answer: Answer,
+        /// The CALLRESULTERROR frame to send.
+        reply: String,
+    },
+    /// A frame that is never answered (OCPP 2.1's SEND and CALLRESULTERROR).
+    NoReply(NoReply),
 }
 
 impl Dispatcher {
@@ -226,11 +268,18 @@ impl Dispatcher {
     ) -> Received {
         match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => Received::Reply(reply),
+            Incoming::NoReply(no_reply) => Received::NoReply(no_reply),
             Incoming::Response(frame) => {
                 // A poisoned lock still holds a consistent map of pending calls.
                 let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
                 match pending.answer(frame) {
-                    Ok(answer) => Received::Answer(answer),
+                    Ok(answer) => match (&answer.result, self.version.has_call_result_error()) {
+                        (Err(crate::call::ResponseError::Invalid(error)), true) => {
+                            let reply = error.to_result_error_frame(&answer.message_id);
+                            Received::RejectedAnswer { answer, reply }
+                        }
+                        _ => Received::Answer(answer),
+                    },
                     Err(unmatched) => Received::Unmatched(unmatched),
                 }
             }
@@ -314,7 +363,7 @@ impl Dispatcher {
             return None;
         };
         let feature = self.feature(action)?;
-        if !feature.initiator.may_be_sent_by(self.role.peer()) {
+        if feature.send || !feature.initiator.may_be_sent_by(self.role.peer()) {
             return None;
         }
         let future = self.service(action)?.call_text(
@@ -365,8 +414,36 @@ impl Dispatcher {
         if let Some(reply) = self.handle_fast(charging_station_id, text).await {
             return Incoming::Reply(reply);
         }
-        match Frame::parse(text) {
+        match Frame::parse_for(self.version, text) {
+            Err(e) if !e.is_answered() => Incoming::NoReply(NoReply::Undelivered {
+                message_id: e.message_id.clone(),
+                error: e.to_call_error(self.version),
+            }),
             Err(e) => Incoming::Reply(e.to_frame(self.version)),
+            Ok(Frame::Send {
+                message_id,
+                action,
+                payload,
+            }) => Incoming::NoReply(
+                match self.serve_send(charging_station_id, &action, payload).await {
+                    Ok(()) => NoReply::Delivered { action },
+                    Err(error) => NoReply::Undelivered {
+                        message_id: Some(message_id),
+                        error,
+                    },
+                },
+            ),
+            Ok(Frame::CallResultError {
+                message_id,
+                error_code,
+                description,
+                details,
+            }) => {
+                let code = error_code.parse().unwrap_or(ErrorCode::GenericError);
+                let mut error = CallError::new(code, description);
+                error.details = details;
+                Incoming::NoReply(NoReply::ResultRejected { message_id, error })
+            }
             Ok(Frame::Call {
                 message_id,
                 action,
@@ -392,7 +469,7 @@ impl Dispatcher {
     pub async fn handle(&self, charging_station_id: &str, text: &str) -> Option<String> {
         match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => Some(reply),
-            Incoming::Response(_) => None,
+            Incoming::Response(_) | Incoming::NoReply(_) => None,
         }
     }
 
@@ -412,22 +489,13 @@ impl Dispatcher {
                 CallError::not_implemented(action).description,
             ));
         };
-        if !feature.initiator.may_be_sent_by(self.role.peer()) {
+        if feature.send {
             return Err(CallError::new(
                 version.error_code(Situation::UnsupportedAction),
-                format!(
-                    "{action} is not sent by the {}",
-                    role_name(self.role.peer())
-                ),
+                format!("{action} is a SEND (message type 6), never a CALL"),
             ));
         }
-        if let Some(e) = violations_error(version, "request", &validate(feature.request, &payload))
-        {
-            return Err(e);
-        }
-        let Some(service) = self.service(action) else {
-            return Err(CallError::not_supported(action));
-        };
+        let service = self.accept(feature, action, &payload)?;
         let response = service.call(charging_station_id, action, payload).await?;
         let violations = validate(feature.response, &response);
         if !violations.is_empty() {
@@ -438,6 +506,63 @@ impl Dispatcher {
             ));
         }
         Ok(response)
+    }
+}
+
+impl Dispatcher {
+    /// Checks an incoming CALL or SEND of `feature`: sent by the right side, a valid payload,
+    /// a service to serve it. Returns the service.
+    fn accept(
+        &self,
+        feature: &FeatureInfo,
+        action: &str,
+        payload: &Value,
+    ) -> Result<&dyn Service, CallError> {
+        let version = self.version;
+        if !feature.initiator.may_be_sent_by(self.role.peer()) {
+            return Err(CallError::new(
+                version.error_code(Situation::UnsupportedAction),
+                format!(
+                    "{action} is not sent by the {}",
+                    role_name(self.role.peer())
+                ),
+            ));
+        }
+        if let Some(e) = violations_error(version, "request", &validate(feature.request, payload)) {
+            return Err(e);
+        }
+        self.service(action)
+            .ok_or_else(|| CallError::not_supported(action))
+    }
+
+    /// Delivers one incoming SEND (OCPP 2.1, message type 6) to its handler: checks it as a
+    /// CALL is checked, and returns what a CALL would have been answered with if it is not
+    /// delivered. Nothing is ever sent back for a SEND.
+    pub async fn serve_send(
+        &self,
+        charging_station_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<(), CallError> {
+        let version = self.version;
+        let feature = match self.feature(action) {
+            Some(feature) if feature.send => feature,
+            Some(_) => {
+                return Err(CallError::new(
+                    version.error_code(Situation::UnsupportedAction),
+                    format!("{action} is a CALL, not a SEND"),
+                ))
+            }
+            None => {
+                return Err(CallError::new(
+                    version.error_code(Situation::UnknownAction),
+                    CallError::not_implemented(action).description,
+                ))
+            }
+        };
+        let service = self.accept(feature, action, &payload)?;
+        service.call(charging_station_id, action, payload).await?;
+        Ok(())
     }
 }
 

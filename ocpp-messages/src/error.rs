@@ -168,8 +168,18 @@ impl CallError {
 
     /// The CALLERROR frame `[4, message_id, code, description, details]` as JSON text.
     pub fn to_frame(&self, message_id: &str) -> String {
+        self.frame_of_type(4, message_id)
+    }
+
+    /// The OCPP 2.1 CALLRESULTERROR frame `[5, message_id, code, description, details]` as
+    /// JSON text: the answer to a CALLRESULT that is invalid, with that CALLRESULT's id.
+    pub fn to_result_error_frame(&self, message_id: &str) -> String {
+        self.frame_of_type(5, message_id)
+    }
+
+    fn frame_of_type(&self, message_type: u8, message_id: &str) -> String {
         Value::Array(vec![
-            Value::from(4),
+            Value::from(message_type),
             Value::from(message_id),
             Value::from(self.code.as_str()),
             Value::from(self.wire_description()),

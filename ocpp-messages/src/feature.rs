@@ -122,10 +122,14 @@ pub trait Feature {
     type Response: Message;
     /// Who sends the CALL.
     const INITIATOR: Initiator;
+    /// Whether the action is a SEND (OCPP 2.1, message type 6): sent as `[6, id, action,
+    /// payload]` and never answered; its `Response` is [`NoResponse`].
+    const SEND: bool = false;
     /// The same metadata as a value, for tables and registries.
     const INFO: FeatureInfo = FeatureInfo {
         name: Self::NAME,
         initiator: Self::INITIATOR,
+        send: Self::SEND,
         request: <Self::Request as HasSchema>::SCHEMA,
         response: <Self::Response as HasSchema>::SCHEMA,
         reencode_request: crate::dispatch::reencode::<Self::Request>,
@@ -144,6 +148,8 @@ pub struct FeatureInfo {
     pub name: &'static str,
     /// Who sends the CALL.
     pub initiator: Initiator,
+    /// Whether the action is a SEND (OCPP 2.1, message type 6), never answered.
+    pub send: bool,
     /// The schema the CALL payload must satisfy.
     pub request: &'static Schema,
     /// The schema the CALLRESULT payload must satisfy.
@@ -174,6 +180,14 @@ fn call_is_valid<T: Codec>(frame: &str) -> bool {
 fn result_is_valid<T: Codec>(frame: &str) -> bool {
     crate::codec::result_payload::<T>(frame).is_some()
 }
+
+/// The "response" of a SEND action (OCPP 2.1, message type 6): there is none, a SEND is never
+/// answered. It exists so that a SEND's [`Feature`] has a `Response` type; nothing ever
+/// encodes or decodes one on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, crate::Codec)]
+pub struct NoResponse {}
+
+impl Message for NoResponse {}
 
 /// A functional block ("profile"): its name and the metadata of its features.
 #[derive(Debug, Clone, Copy)]

@@ -73,17 +73,6 @@ pub enum Frame {
     },
 }
 
-/// Whether `version`'s RPC framework defines message types 5 (CALLRESULTERROR) and 6 (SEND):
-/// OCPP 2.1 Part 4 added them; for 1.6 and 2.0.1 they are unknown message types.
-fn defines_send_and_call_result_error(version: OcppVersion) -> bool {
-    match version {
-        #[cfg(feature = "v2_1")]
-        OcppVersion::V2_1 => true,
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
-
 /// Why a text is not a frame, with what to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameError {
@@ -94,6 +83,8 @@ pub struct FrameError {
     pub situation: Situation,
     /// What is wrong, without echoing the offending text.
     pub description: String,
+    /// See [`FrameError::is_answered`].
+    answered: bool,
 }
 
 impl FrameError {
@@ -102,7 +93,28 @@ impl FrameError {
             message_id: message_id.map(str::to_owned),
             situation,
             description: description.into(),
+            answered: true,
         }
+    }
+
+    /// A malformed SEND or CALLRESULTERROR (OCPP 2.1): neither is ever answered, so neither
+    /// is a malformed one.
+    fn unanswered(
+        message_id: Option<&str>,
+        situation: Situation,
+        description: impl Into<String>,
+    ) -> Self {
+        FrameError {
+            answered: false,
+            ..FrameError::new(message_id, situation, description)
+        }
+    }
+
+    /// Whether the frame gets a CALLERROR: every unreadable or malformed frame does, except a
+    /// malformed SEND or CALLRESULTERROR of OCPP 2.1 (message types 6 and 5 are never
+    /// answered).
+    pub fn is_answered(&self) -> bool {
+        self.answered
     }
 
     /// The message id of the CALLERROR answering this frame: its own, or
@@ -167,7 +179,7 @@ impl Frame {
     /// Interprets an already parsed JSON value as a frame as `version` defines them (see
     /// [`Frame::parse_for`]).
     pub fn from_value_for(version: OcppVersion, value: Value) -> Result<Frame, FrameError> {
-        Frame::from_value_with(value, defines_send_and_call_result_error(version))
+        Frame::from_value_with(value, version.has_call_result_error())
     }
 
     fn from_value_with(value: Value, types_5_and_6: bool) -> Result<Frame, FrameError> {
@@ -272,7 +284,7 @@ impl Frame {
             }
             Some(5) if types_5_and_6 => {
                 if items.len() != 5 {
-                    return Err(FrameError::new(
+                    return Err(FrameError::unanswered(
                         id,
                         Situation::MalformedFrame,
                         "a CALLRESULTERROR has exactly 5 elements",
@@ -290,7 +302,7 @@ impl Frame {
                         description,
                         details,
                     }),
-                    _ => Err(FrameError::new(
+                    _ => Err(FrameError::unanswered(
                         id,
                         Situation::MalformedFrame,
                         "a CALLRESULTERROR is [5, id, code: string, description: string, details: object]",
@@ -299,7 +311,7 @@ impl Frame {
             }
             Some(6) if types_5_and_6 => {
                 if items.len() != 4 {
-                    return Err(FrameError::new(
+                    return Err(FrameError::unanswered(
                         id,
                         Situation::MalformedFrame,
                         "a SEND has exactly 4 elements",
@@ -308,7 +320,7 @@ impl Frame {
                 let mut rest = items.skip(2);
                 let (Some(Value::String(action)), Some(payload)) = (rest.next(), rest.next())
                 else {
-                    return Err(FrameError::new(
+                    return Err(FrameError::unanswered(
                         id,
                         Situation::MalformedFrame,
                         "the action (third element) of a SEND must be a string",

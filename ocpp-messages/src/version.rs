@@ -93,6 +93,17 @@ impl OcppVersion {
             .find(|v| v.subprotocol() == name)
     }
 
+    /// Whether the version's RPC framework has message types 5 (CALLRESULTERROR) and 6 (SEND):
+    /// OCPP 2.1 Part 4 added them.
+    pub const fn has_call_result_error(self) -> bool {
+        match self {
+            #[cfg(feature = "v2_1")]
+            OcppVersion::V2_1 => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
     /// Whether this is OCPP 1.6, whose error codes and RPC rules differ from 2.x.
     pub(crate) const fn is_1_6(self) -> bool {
         match self {
@@ -112,7 +123,7 @@ impl OcppVersion {
             #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => crate::v2_0_1::PROFILES,
             #[cfg(feature = "v2_1")]
-            OcppVersion::V2_1 => &[],
+            OcppVersion::V2_1 => crate::v2_1::PROFILES,
         }
     }
 
@@ -124,10 +135,7 @@ impl OcppVersion {
             #[cfg(feature = "v2_0_1")]
             OcppVersion::V2_0_1 => crate::v2_0_1::feature(action),
             #[cfg(feature = "v2_1")]
-            OcppVersion::V2_1 => {
-                let _ = action;
-                None
-            }
+            OcppVersion::V2_1 => crate::v2_1::feature(action),
         }
     }
 

@@ -123,7 +123,7 @@ fn calls_and_answers_read_alike_for_every_version() {
         r#"[4,"a","NotImplemented","",{}]"#,
     ] {
         let plain = Frame::parse(text).unwrap();
-        for version in OcppVersion::ALL {
+        for &version in OcppVersion::ALL {
             assert_eq!(Frame::parse_for(version, text).unwrap(), plain, "{text}");
         }
         assert_eq!(plain.to_text(), text);

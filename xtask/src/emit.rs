@@ -69,7 +69,6 @@ fn block_file(model: &Version, name: &str, block: &Block) -> Result<Vec<String>>
     for action in &block.actions {
         let ident = format_ident!("{}", action.feature);
         let req = format_ident!("{}", action.request);
-        let resp = format_ident!("{}", action.response);
         let init = format_ident!("{}", action.initiator.as_str());
         let who = match (action.initiator, model.is_1_6()) {
             (Initiator::ChargingStation, false) => "the charging station sends it to the CSMS",
@@ -78,13 +77,29 @@ fn block_file(model: &Version, name: &str, block: &Block) -> Result<Vec<String>>
             (Initiator::Csms, true) => "the central system sends it to the charge point",
             (Initiator::Both, _) => "either side may send it",
         };
-        let doc = format!(" The `{}` action: {who}.", action.name);
         let action_name = &action.name;
-        let text = unparse(quote! {
-            #[doc = #doc]
-            #[ocpp(action = #action_name, request = #req, response = #resp, initiator = #init)]
-            pub struct #ident;
-        })?;
+        let text = match &action.response {
+            Some(response) => {
+                let doc = format!(" The `{}` action: {who}.", action.name);
+                let resp = format_ident!("{response}");
+                unparse(quote! {
+                    #[doc = #doc]
+                    #[ocpp(action = #action_name, request = #req, response = #resp, initiator = #init)]
+                    pub struct #ident;
+                })?
+            }
+            None => {
+                let doc = format!(
+                    " The `{}` action, a SEND (message type 6, never answered): {who}.",
+                    action.name
+                );
+                unparse(quote! {
+                    #[doc = #doc]
+                    #[ocpp(action = #action_name, request = #req, send, initiator = #init)]
+                    pub struct #ident;
+                })?
+            }
+        };
         body.push('\n');
         for line in text.lines() {
             if !line.is_empty() {
@@ -410,19 +425,34 @@ pub fn recorder(model: &Version) -> Result<String> {
             let name = &action.name;
             let method = format_ident!("on_{}", name.to_snake_case());
             let req = format_ident!("{}", action.request);
-            let resp = format_ident!("{}", action.response);
+            // A SEND's handler returns nothing: the recorder records and that is all.
+            let (output, finish) = match &action.response {
+                Some(resp) => {
+                    let resp = format_ident!("{resp}");
+                    (quote!(-> Result<#block::#resp, CallError>), quote!())
+                }
+                None => (quote!(), quote!(;)),
+            };
+            let record = |id: TokenStream| {
+                if action.response.is_some() {
+                    quote!(self.record(#name, #id))
+                } else {
+                    quote!(let _: Result<(), CallError> = self.record(#name, #id))
+                }
+            };
             if action.initiator != Initiator::Csms {
+                let record = record(quote!(Some(charging_station_id)));
                 csms_methods.push(quote! {
-                    async fn #method(&self, charging_station_id: &str, _request: #block::#req)
-                        -> Result<#block::#resp, CallError> {
-                        self.record(#name, Some(charging_station_id))
+                    async fn #method(&self, charging_station_id: &str, _request: #block::#req) #output {
+                        #record #finish
                     }
                 });
             }
             if action.initiator != Initiator::ChargingStation {
+                let record = record(quote!(None));
                 station_methods.push(quote! {
-                    async fn #method(&self, _request: #block::#req) -> Result<#block::#resp, CallError> {
-                        self.record(#name, None)
+                    async fn #method(&self, _request: #block::#req) #output {
+                        #record #finish
                     }
                 });
             }

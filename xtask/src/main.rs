@@ -94,6 +94,7 @@ mod tests {
         for dir in [
             "ocpp-messages/src/v1_6/generated",
             generated,
+            "ocpp-messages/src/v2_1/generated",
             "ocpp-messages/tests/generated",
         ] {
             copy_dir(&project_root().join(dir), &root.join(dir));

@@ -40,6 +40,10 @@ pub struct Block {
     pub doc: String,
     /// Action name -> initiator.
     pub actions: BTreeMap<String, Initiator>,
+    /// OCPP 2.1's SEND-only actions (message type 6, never answered): action name -> who
+    /// sends it. Such an action has one schema file, `<Action>.json`.
+    #[serde(default)]
+    pub sends: BTreeMap<String, Initiator>,
 }
 
 /// Who sends the CALL of an action. OCPP 1.6's names, `ChargePoint` and `CentralSystem`, are
@@ -74,7 +78,7 @@ impl Manifest {
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut seen = BTreeMap::new();
         for (block, b) in &manifest.blocks {
-            for action in b.actions.keys() {
+            for action in b.actions.keys().chain(b.sends.keys()) {
                 if let Some(other) = seen.insert(action.clone(), block.clone()) {
                     return Err(format!(
                         "{}: action {action} is in both blocks {other} and {block}",
@@ -86,7 +90,19 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The block of every action, sorted by action.
+    /// The block and sender of every SEND-only action, sorted by action.
+    pub fn sends(&self) -> BTreeMap<&str, (&str, Initiator)> {
+        self.blocks
+            .iter()
+            .flat_map(|(block, b)| {
+                b.sends
+                    .iter()
+                    .map(move |(action, init)| (action.as_str(), (block.as_str(), *init)))
+            })
+            .collect()
+    }
+
+    /// The block of every CALL action, sorted by action.
     pub fn actions(&self) -> BTreeMap<&str, (&str, Initiator)> {
         self.blocks
             .iter()

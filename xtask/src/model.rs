@@ -60,10 +60,11 @@ pub struct Action {
     /// The marker struct, named like the request: `SignCertificateFeature`.
     pub feature: String,
     pub request: String,
-    pub response: String,
+    /// `None` for a SEND-only action (OCPP 2.1), which is never answered.
+    pub response: Option<String>,
     /// The schema files of the request and the response (`Authorize.json` in 1.6,
-    /// `AuthorizeRequest.json` in 2.x).
-    pub files: [String; 2],
+    /// `AuthorizeRequest.json` in 2.x; a SEND has only `<Action>.json`).
+    pub files: Vec<String>,
 }
 
 /// One generated type.
@@ -140,6 +141,8 @@ struct Source {
     schema: Value,
     /// For request and response types: the action.
     message_of: Option<String>,
+    /// Whether that action is a SEND (never answered).
+    send: bool,
 }
 
 /// The default Rust name of a definition: without `EnumType`, else without `Type`.
@@ -225,13 +228,21 @@ fn field_ident(json_name: &str) -> String {
 pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
     let module = &manifest.module;
     let actions = manifest.actions();
+    let sends = manifest.sends();
+    let suffixes = |action: &str| -> &'static [&'static str] {
+        if sends.contains_key(action) {
+            &["Request"]
+        } else {
+            &["Request", "Response"]
+        }
+    };
 
     // Messages of the manifest's actions, and the block of each schema file.
     let mut block_of_file: BTreeMap<String, String> = BTreeMap::new();
     let mut sources: BTreeMap<String, Source> = BTreeMap::new(); // by spec name
     let mut messages_of_block: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (action, (block, _)) in &actions {
-        for suffix in ["Request", "Response"] {
+    for (action, (block, _)) in actions.iter().chain(&sends) {
+        for suffix in suffixes(action) {
             let name = format!("{action}{suffix}");
             let message = set.messages.get(&name).ok_or_else(|| {
                 format!("manifest action {action} has no schemas/{module}/{name}.json")
@@ -247,6 +258,7 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
                     module: block.to_string(),
                     schema: message.root.clone(),
                     message_of: Some(action.to_string()),
+                    send: sends.contains_key(action),
                 },
             );
         }
@@ -267,6 +279,7 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
                 module,
                 schema: set.definitions[&def].clone(),
                 message_of: None,
+                send: false,
             });
         }
     }
@@ -365,23 +378,28 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
                 }
             }
         }
-        let actions = b
+        let mut actions: Vec<Action> = b
             .actions
             .iter()
+            .chain(&b.sends)
             .map(|(action, initiator)| {
                 let request = rust_of_spec(&format!("{action}Request"));
-                let response = rust_of_spec(&format!("{action}Response"));
+                let send = b.sends.contains_key(action);
+                let response = (!send).then(|| rust_of_spec(&format!("{action}Response")));
                 Action {
                     name: action.clone(),
                     initiator: *initiator,
                     feature: format!("{}Feature", request.trim_end_matches("Request")),
                     request,
                     response,
-                    files: ["Request", "Response"]
-                        .map(|suffix| set.messages[&format!("{action}{suffix}")].file.clone()),
+                    files: suffixes(action)
+                        .iter()
+                        .map(|suffix| set.messages[&format!("{action}{suffix}")].file.clone())
+                        .collect(),
                 }
             })
             .collect();
+        actions.sort_by(|a, b| a.name.cmp(&b.name));
         blocks.insert(
             block.clone(),
             Block {
@@ -669,6 +687,9 @@ fn type_docs(spec: &str, source: &Source) -> Vec<String> {
     let mut lines = description.map(docs::clean).unwrap_or_default();
     if lines.is_empty() {
         lines.push(match &source.message_of {
+            Some(action) if source.send => {
+                format!(" The payload of a `{action}` SEND (never answered).")
+            }
             Some(action) if spec.ends_with("Request") => {
                 format!(" The payload of a `{action}` CALL (the request).")
             }

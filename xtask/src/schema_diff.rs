@@ -34,10 +34,17 @@ fn load(root: &Path, version: &str) -> Result<SchemaSet> {
             "{version:?} is not a version number such as 2.0.1 or 2.1"
         ));
     }
-    let dir = root
-        .join("schemas")
-        .join(format!("v{}", version.replace('.', "_")));
-    SchemaSet::load(&dir)
+    let module = format!("v{}", version.replace('.', "_"));
+    let dir = root.join("schemas").join(&module);
+    // 1.6's inline enums and objects are named by its manifest's `[inline]` table.
+    let manifest = root.join("schemas").join(format!("{module}.toml"));
+    let inline = if manifest.exists() {
+        crate::manifest::Manifest::load(&manifest)?.inline
+    } else {
+        Default::default()
+    };
+    let table = format!("[inline] table of schemas/{module}.toml");
+    SchemaSet::load(&dir, &inline, &table)
 }
 
 /// What kind of difference a [`Change`] is; the summary counts each kind.
@@ -222,17 +229,21 @@ pub fn diff(old: &SchemaSet, new: &SchemaSet) -> Report {
     report
 }
 
-/// The actions of a set: `FooRequest` + `FooResponse` make action `Foo`; a message with
-/// neither suffix is a SEND-only action of its own name.
+/// The actions of a set, by file name: `FooRequest.json` + `FooResponse.json` make action
+/// `Foo` (1.6: `Foo.json` + `FooResponse.json`); a file with neither suffix and no response
+/// is a SEND-only action of its own name.
 fn actions(set: &SchemaSet) -> BTreeMap<String, ActionSchemas<'_>> {
     let mut out: BTreeMap<String, ActionSchemas<'_>> = BTreeMap::new();
-    for (name, message) in &set.messages {
-        let (action, kind) = if let Some(action) = name.strip_suffix("Request") {
+    for message in set.messages.values() {
+        let stem = message.file.trim_end_matches(".json");
+        let (action, kind) = if let Some(action) = stem.strip_suffix("Request") {
             (action, "Request")
-        } else if let Some(action) = name.strip_suffix("Response") {
+        } else if let Some(action) = stem.strip_suffix("Response") {
             (action, "Response")
+        } else if set.messages.contains_key(&format!("{stem}Response")) {
+            (stem, "Request")
         } else {
-            (name.as_str(), "Send")
+            (stem, "Send")
         };
         out.entry(action.to_owned())
             .or_default()
@@ -952,7 +963,7 @@ mod tests {
         for (file, schema) in files {
             std::fs::write(dir.join(file), schema.to_string()).unwrap();
         }
-        let set = SchemaSet::load(&dir).unwrap();
+        let set = SchemaSet::load(&dir, &Default::default(), "").unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         set
     }
@@ -1086,7 +1097,14 @@ mod tests {
     #[test]
     fn real_2_0_1_to_2_1() {
         let root = crate::project_root();
-        let load = |v: &str| SchemaSet::load(&Path::new(&root).join("schemas").join(v)).unwrap();
+        let load = |v: &str| {
+            SchemaSet::load(
+                &Path::new(&root).join("schemas").join(v),
+                &Default::default(),
+                "",
+            )
+            .unwrap()
+        };
         let (old, new) = (load("v2_0_1"), load("v2_1"));
         let report = diff(&old, &new);
         assert_eq!(report.definitions_shared, 140);
@@ -1191,15 +1209,9 @@ mod manifest_2_1 {
         sends: BTreeMap<String, Initiator>,
     }
 
-    /// `schemas/v2_1.toml` once the generator reads it, `schemas/pending/v2_1.toml` until then.
+    /// The 2.1 manifest.
     fn path() -> PathBuf {
-        let schemas = crate::project_root().join("schemas");
-        let live = schemas.join("v2_1.toml");
-        if live.exists() {
-            live
-        } else {
-            schemas.join("pending").join("v2_1.toml")
-        }
+        crate::project_root().join("schemas").join("v2_1.toml")
     }
 
     fn load() -> Manifest21 {
@@ -1314,8 +1326,12 @@ mod manifest_2_1 {
     #[test]
     fn renames_make_every_name_unique() {
         let manifest = load();
-        let set = SchemaSet::load(&crate::project_root().join("schemas").join("v2_1"))
-            .expect("2.1 schemas merge");
+        let set = SchemaSet::load(
+            &crate::project_root().join("schemas").join("v2_1"),
+            &Default::default(),
+            "",
+        )
+        .expect("2.1 schemas merge");
         let mut names: BTreeMap<String, &str> = BTreeMap::new();
         for def in set.definitions.keys() {
             let name = match manifest.renames.get(def) {
