@@ -16,6 +16,7 @@ from support import (
     Failure,
     check,
     check_chain,
+    expect_error,
     make_csr,
     new_key,
     now,
@@ -51,16 +52,6 @@ class PythonStation(ChargePoint):
             problem = str(e)
         await self.chains.put((certificate_chain, problem))
         return call_result.CertificateSigned(status="Rejected" if problem else "Accepted")
-
-
-async def expect_error(ws, frame: str, message_id: str, code: str) -> None:
-    await ws.send(frame)
-    reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    check(
-        reply[0] == 4 and reply[1] == message_id and reply[2] == code,
-        f"expected a {code} CALLERROR for {message_id}, got {str(reply)[:300]}",
-    )
-    check(isinstance(reply[3], str) and isinstance(reply[4], dict), f"malformed CALLERROR {reply}")
 
 
 async def test_python_station_gets_a_certificate_from_the_rust_csms(ctx: Context) -> None:
@@ -176,7 +167,7 @@ async def test_rust_csms_refuses_connections_it_cannot_serve(ctx: Context) -> No
 
     # No common subprotocol, or none offered: the handshake completes without one, then the
     # CSMS closes at once (OCPP 2.0.1 Part 4 §3.2).
-    for offered in (["ocpp1.6"], None):
+    for offered in (["ocpp1.5"], None):
         async with connect(
             f"ws://127.0.0.1:{port}/PY002", subprotocols=offered, proxy=None, open_timeout=10
         ) as ws:
