@@ -140,6 +140,9 @@ impl Csms {
         match version {
             OcppVersion::V1_6 => Some(v1_6::dispatcher(self)),
             OcppVersion::V2_0_1 => Some(v2_0_1::dispatcher(self)),
+            // Versions `ocpp-messages` may compile in that this CSMS does not serve (2.1).
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 

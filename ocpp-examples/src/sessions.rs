@@ -272,6 +272,16 @@ pub enum DataTransferVerdict {
     UnknownMessageId,
 }
 
+impl std::fmt::Display for DataTransferVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DataTransferVerdict::Echo => "Accepted, data echoed",
+            DataTransferVerdict::UnknownVendorId => "UnknownVendorId",
+            DataTransferVerdict::UnknownMessageId => "UnknownMessageId",
+        })
+    }
+}
+
 /// The CSMS's answer to a DataTransfer with these ids.
 pub fn data_transfer(vendor_id: &str, message_id: Option<&str>) -> DataTransferVerdict {
     match (vendor_id, message_id) {

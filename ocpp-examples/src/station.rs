@@ -321,6 +321,10 @@ pub async fn run(
     match version {
         OcppVersion::V1_6 => connected.serve::<v1_6::V1_6>(handlers, shutdown).await,
         OcppVersion::V2_0_1 => connected.serve::<v2_0_1::V2_0_1>(handlers, shutdown).await,
+        // A version `ocpp-messages` may compile in that this station does not speak (2.1):
+        // only offered if the configuration lists it.
+        #[allow(unreachable_patterns)]
+        _ => Err(StationError::NoCommonVersion(offered)),
     }
 }
 

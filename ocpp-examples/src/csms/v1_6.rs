@@ -169,7 +169,7 @@ impl core::CentralSystemHandler for Csms {
     ) -> Result<DataTransferResponse, CallError> {
         let verdict = sessions::data_transfer(&request.vendor_id, request.message_id.as_deref());
         tracing::info!(
-            "{charge_point}: DataTransfer {} {}: {verdict:?}",
+            "{charge_point}: DataTransfer {} {}: {verdict}",
             request.vendor_id,
             request.message_id.as_deref().unwrap_or("(no messageId)")
         );

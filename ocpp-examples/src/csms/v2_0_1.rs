@@ -202,7 +202,7 @@ impl data::CsmsHandler for Csms {
     ) -> Result<DataTransferResponse, CallError> {
         let verdict = sessions::data_transfer(&request.vendor_id, request.message_id.as_deref());
         tracing::info!(
-            "{charging_station_id}: DataTransfer {} {}: {verdict:?}",
+            "{charging_station_id}: DataTransfer {} {}: {verdict}",
             request.vendor_id,
             request.message_id.as_deref().unwrap_or("(no messageId)")
         );
