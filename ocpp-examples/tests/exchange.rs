@@ -322,3 +322,25 @@ async fn the_1_6_csms_answers_in_1_6_codes() {
     assert_eq!(transaction.energy_wh(), Some(600.0), "{transaction:?}");
     assert_eq!(transaction.connector, Some(2));
 }
+
+/// A station offering both versions gets the one it lists first: the CSMS chooses a dispatcher
+/// per connection, so both run side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_station_s_first_choice_picks_the_dispatcher() {
+    let (csms, addr) = start_csms().await;
+    // Two id tags: one tag cannot charge at two stations at once (ConcurrentTx).
+    let both = |first, second, station: &str| StationConfig {
+        versions: vec![first, second],
+        id_tag: format!("TAG-{station}"),
+        ..config(addr, station, first, Stage::Session)
+    };
+    let (old, new) = tokio::join!(
+        run_station(both(OcppVersion::V1_6, OcppVersion::V2_0_1, "CP020")),
+        run_station(both(OcppVersion::V2_0_1, OcppVersion::V1_6, "CS020")),
+    );
+    old.unwrap();
+    new.unwrap();
+    // 1.6 ids come from the CSMS, 2.0.1 ids from the station.
+    assert_eq!(csms.sessions().transactions("CP020")[0].id, "1");
+    assert_eq!(csms.sessions().transactions("CS020")[0].id.len(), 36);
+}
