@@ -14,7 +14,9 @@ import time
 import traceback
 
 import test_csms
+import test_csms16
 import test_station
+import test_station16
 from support import Context
 
 # Seconds one test may take, processes included.
@@ -23,8 +25,14 @@ TEST_TIMEOUT = 120
 TESTS = [
     test_csms.test_python_station_gets_a_certificate_from_the_rust_csms,
     test_csms.test_rust_csms_refuses_connections_it_cannot_serve,
+    test_csms.test_python_station_charges_at_the_rust_csms,
     test_station.test_rust_station_accepts_a_chain_signed_by_the_python_csms,
     test_station.test_rust_station_rejects_a_chain_for_another_key,
+    test_station.test_rust_station_charges_against_the_python_csms,
+    test_csms16.test_python_1_6_charge_point_charges_and_gets_a_certificate_from_the_rust_csms,
+    test_station16.test_rust_1_6_charge_point_charges_against_the_python_central_system,
+    test_station16.test_rust_1_6_charge_point_rejects_a_chain_for_another_key,
+    test_station16.test_rust_1_6_charge_point_does_not_charge_with_a_blocked_tag,
 ]
 
 

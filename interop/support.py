@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import json
 import os
 import re
 import secrets
@@ -152,6 +153,17 @@ async def _collect(process: Process) -> None:
             log.flush()
 
 
+async def expect_error(ws, frame: str, message_id: str, code: str) -> None:
+    """Sends a raw frame on `ws` and checks that the answer is a CALLERROR with `code`."""
+    await ws.send(frame)
+    reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    check(
+        reply[0] == 4 and reply[1] == message_id and reply[2] == code,
+        f"expected a {code} CALLERROR for {message_id}, got {str(reply)[:300]}",
+    )
+    check(isinstance(reply[3], str) and isinstance(reply[4], dict), f"malformed CALLERROR {reply}")
+
+
 async def start_csms(ctx: Context, *args: str) -> tuple[Process, int]:
     """Starts the example CSMS on a free port of 127.0.0.1; returns it and its port."""
     csms = await ctx.spawn("csms", "examples/csms", "--listen", "127.0.0.1:0", *args)
@@ -159,15 +171,15 @@ async def start_csms(ctx: Context, *args: str) -> tuple[Process, int]:
     return csms, int(match.group(1))
 
 
-async def run_validator(*args: str) -> tuple[int, str]:
-    """Runs `ocpp validate --ocpp 2.0.1 ARGS`; returns its exit status and standard output."""
+async def run_validator(*args: str, version: str = "2.0.1") -> tuple[int, str]:
+    """Runs `ocpp validate --ocpp VERSION ARGS`; returns its exit status and standard output."""
     path = BIN_DIR / "ocpp"
     check(path.exists(), f"{path} is missing: build ocpp-cli first (interop/run.sh does)")
     proc = await asyncio.create_subprocess_exec(
         str(path),
         "validate",
         "--ocpp",
-        "2.0.1",
+        version,
         *args,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

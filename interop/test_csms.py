@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import websockets
@@ -16,6 +17,7 @@ from support import (
     Failure,
     check,
     check_chain,
+    expect_error,
     make_csr,
     new_key,
     now,
@@ -51,16 +53,6 @@ class PythonStation(ChargePoint):
             problem = str(e)
         await self.chains.put((certificate_chain, problem))
         return call_result.CertificateSigned(status="Rejected" if problem else "Accepted")
-
-
-async def expect_error(ws, frame: str, message_id: str, code: str) -> None:
-    await ws.send(frame)
-    reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    check(
-        reply[0] == 4 and reply[1] == message_id and reply[2] == code,
-        f"expected a {code} CALLERROR for {message_id}, got {str(reply)[:300]}",
-    )
-    check(isinstance(reply[3], str) and isinstance(reply[4], dict), f"malformed CALLERROR {reply}")
 
 
 async def test_python_station_gets_a_certificate_from_the_rust_csms(ctx: Context) -> None:
@@ -176,7 +168,7 @@ async def test_rust_csms_refuses_connections_it_cannot_serve(ctx: Context) -> No
 
     # No common subprotocol, or none offered: the handshake completes without one, then the
     # CSMS closes at once (OCPP 2.0.1 Part 4 §3.2).
-    for offered in (["ocpp1.6"], None):
+    for offered in (["ocpp1.5"], None):
         async with connect(
             f"ws://127.0.0.1:{port}/PY002", subprotocols=offered, proxy=None, open_timeout=10
         ) as ws:
@@ -195,3 +187,84 @@ async def test_rust_csms_refuses_connections_it_cannot_serve(ctx: Context) -> No
             raise Failure("a connection without station identity was accepted")
     except websockets.InvalidStatus as e:
         check(e.response.status_code == 404, f"HTTP {e.response.status_code}")
+
+
+async def test_python_station_charges_at_the_rust_csms(ctx: Context) -> None:
+    """A whole 2.0.1 charging session: Authorize, TransactionEvent Started / Updated / Ended,
+    MeterValues and DataTransfer, which the CSMS records."""
+    csms, port = await start_csms(ctx, "--block-id-tag", "STOLEN-2")
+    url = f"ws://127.0.0.1:{port}/PY003"
+
+    async with connect(url, subprotocols=["ocpp2.0.1"], proxy=None, open_timeout=10) as ws:
+        station = PythonStation("PY003", ws, new_key())
+        serving = asyncio.create_task(station.start())
+        boot = await station.call(
+            call.BootNotification(
+                charging_station={"model": "interop", "vendor_name": "python-ocpp"},
+                reason="PowerUp",
+            )
+        )
+        check(boot.status == "Accepted", f"BootNotification answered {boot}")
+
+        token = {"id_token": "PY-TAG-2", "type": "ISO14443"}
+        auth = await station.call(call.Authorize(id_token=token))
+        check(auth.id_token_info["status"] == "Accepted", f"Authorize answered {auth}")
+        blocked = await station.call(call.Authorize(id_token={"id_token": "stolen-2", "type": "ISO14443"}))
+        check(blocked.id_token_info["status"] == "Blocked", f"a blocked token was answered {blocked}")
+
+        def event(event_type, trigger, seq_no, wh, **extra):
+            return call.TransactionEvent(
+                event_type=event_type,
+                timestamp=now(),
+                trigger_reason=trigger,
+                seq_no=seq_no,
+                transaction_info={"transaction_id": "py-tx-1", **extra},
+                evse={"id": 1, "connector_id": 1},
+                meter_value=[
+                    {
+                        "timestamp": now(),
+                        "sampled_value": [
+                            {"value": wh, "measurand": "Energy.Active.Import.Register"}
+                        ],
+                    }
+                ],
+            )
+
+        started = await station.call(
+            dataclasses.replace(event("Started", "Authorized", 0, 5000), id_token=token)
+        )
+        check(
+            started.id_token_info and started.id_token_info["status"] == "Accepted",
+            f"TransactionEvent Started answered {started}",
+        )
+        await station.call(event("Updated", "MeterValuePeriodic", 1, 5400))
+        await csms.wait_for_line(r"PY003: transaction py-tx-1: meter at 5400 Wh", 10)
+        await station.call(
+            call.MeterValues(
+                evse_id=1,
+                meter_value=[
+                    {
+                        "timestamp": now(),
+                        "sampled_value": [{"value": 5.7, "unit_of_measure": {"unit": "kWh"}}],
+                    }
+                ],
+            )
+        )
+        await csms.wait_for_line(r"PY003: transaction py-tx-1: meter at 5700 Wh", 10)
+        await station.call(event("Ended", "EVDeparted", 2, 6000, stopped_reason="EVDisconnected"))
+        await csms.wait_for_line(
+            r"PY003: transaction py-tx-1 ended \(EVDisconnected\), 1000 Wh delivered", 10
+        )
+
+        echo = await station.call(
+            call.DataTransfer(
+                vendor_id="org.ocpp-rs.example", message_id="Echo", data={"note": "hello 2.0.1"}
+            )
+        )
+        check(
+            echo.status == "Accepted" and echo.data == {"note": "hello 2.0.1"},
+            f"DataTransfer answered {echo}",
+        )
+        other = await station.call(call.DataTransfer(vendor_id="org.ocpp-rs.example", message_id="X"))
+        check(other.status == "UnknownMessageId", f"an unknown message was answered {other}")
+        serving.cancel()

@@ -61,6 +61,25 @@ class PythonCsms(ChargePoint):
         self.server.record("security_event", (type, tech_info))
         return call_result.SecurityEventNotification()
 
+    @on(Action.authorize)
+    def on_authorize(self, id_token, **_kwargs):
+        self.server.record("authorize", id_token)
+        return call_result.Authorize(id_token_info={"status": "Accepted"})
+
+    @on(Action.transaction_event)
+    def on_transaction_event(self, event_type, seq_no, transaction_info, id_token=None, **kwargs):
+        self.server.transaction_events.append(
+            (event_type, seq_no, transaction_info, kwargs.get("meter_value"))
+        )
+        # idTokenInfo whenever the request has an idToken.
+        info = {"status": "Accepted"} if id_token else None
+        return call_result.TransactionEvent(id_token_info=info)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id, message_id=None, data=None, **_kwargs):
+        self.server.record("data_transfer", (vendor_id, message_id, data))
+        return call_result.DataTransfer(status="Accepted", data=data)
+
 
 class Server:
     """The Python CSMS: a websockets server on a free port of 127.0.0.1, `ocpp2.0.1` only."""
@@ -69,6 +88,7 @@ class Server:
         self.ca = PythonCa()
         self.wrong_key = wrong_key
         self.events: dict[str, object] = {}
+        self.transaction_events: list[tuple] = []
         self.paths: list[str] = []
         self.subprotocols: list[str | None] = []
 
@@ -85,7 +105,9 @@ class Server:
             pass
 
 
-async def run_station(ctx: Context, *, wrong_key: bool) -> tuple[Server, int]:
+async def run_station(
+    ctx: Context, *, wrong_key: bool, exit_after: str = "--exit-after-certificate"
+) -> tuple[Server, int]:
     """Runs the example station against a Python CSMS once; returns the CSMS and the station's
     exit status."""
     server = Server(wrong_key=wrong_key)
@@ -96,7 +118,7 @@ async def run_station(ctx: Context, *, wrong_key: bool) -> tuple[Server, int]:
             "examples/charging-station",
             "--url",
             f"ws://127.0.0.1:{port}/ocpp/RS001",
-            "--exit-after-certificate",
+            exit_after,
             "--timeout",
             "15",
         )
@@ -137,3 +159,24 @@ async def test_rust_station_rejects_a_chain_for_another_key(ctx: Context) -> Non
         f"security event {event}",
     )
     check(code != 0, "the station exited 0 after rejecting the certificate")
+
+
+async def test_rust_station_charges_against_the_python_csms(ctx: Context) -> None:
+    """The whole 2.0.1 session: Authorize, TransactionEvent Started / Updated / Ended with one
+    transaction id and sequence numbers 0, 1, 2, and the Echo DataTransfer."""
+    server, code = await run_station(ctx, wrong_key=False, exit_after="--exit-after-session")
+    check(code == 0, f"the station exited with status {code}")
+    token = server.events.get("authorize")
+    check(token is not None and token["id_token"] == "EXAMPLE-TAG-1", f"authorize: {token}")
+    events = server.transaction_events
+    check([(e[0], e[1]) for e in events] == [("Started", 0), ("Updated", 1), ("Ended", 2)], f"events: {events}")
+    ids = {e[2]["transaction_id"] for e in events}
+    check(len(ids) == 1, f"transaction ids: {ids}")
+    readings = [e[3][0]["sampled_value"][0]["value"] for e in events]
+    check(readings == [10000, 11000, 12500], f"meter readings: {readings}")
+    check(events[2][2].get("stopped_reason") == "Local", f"ended: {events[2]}")
+    transfer = server.events.get("data_transfer")
+    check(
+        transfer is not None and transfer[:2] == ("org.ocpp-rs.example", "Echo"),
+        f"DataTransfer: {transfer}",
+    )

@@ -1,25 +1,31 @@
-//! An OCPP 2.0.1 charging station that has its certificate signed by the CSMS.
+//! An OCPP 2.0.1 or 1.6 charging station that has its certificate signed by the CSMS and
+//! charges once.
 //!
 //! ```text
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS001
-//! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS001 \
-//!     --exit-after-certificate
+//! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CP001 \
+//!     --ocpp 1.6 --exit-after-session
 //! ```
 //!
 //! It boots, reports its connector Available, sends a CSR for a new key in SignCertificate,
 //! checks the chain the CSMS sends back in CertificateSigned (Accepted only if it certifies
-//! that key), reports a security event, then sends heartbeats until interrupted, or stops with
-//! `--exit-after-certificate`. Exit status 0 when all went well, 1 otherwise. The steps are in
-//! `ocpp_examples::station`.
+//! that key), reports a security event, sends a heartbeat (`--exit-after-certificate` stops
+//! here), charges once (Authorize, a transaction with a meter reading, in each version's
+//! messages), sends a DataTransfer (`--exit-after-session` stops here), then sends heartbeats
+//! until interrupted. `--ocpp` picks the versions to offer (both by default, 2.0.1 first).
+//! Exit status 0 when all went well, 1 otherwise. The steps are in `ocpp_examples::station`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use ocpp_examples::frame_log::FrameLog;
-use ocpp_examples::station::{self, StationConfig};
+use ocpp_examples::protocol::SUPPORTED_VERSIONS;
+use ocpp_examples::station::{self, Stage, StationConfig};
+use ocpp_messages::OcppVersion;
 
-/// An OCPP charging station that boots, has its certificate signed and sends heartbeats.
+/// An OCPP charging station that boots, has its certificate signed, charges once and sends
+/// heartbeats.
 #[derive(Debug, Parser)]
 struct Args {
     /// The CSMS URL ending in this station's identity, e.g. ws://127.0.0.1:9000/CS001.
@@ -28,9 +34,19 @@ struct Args {
     /// The organization (O=) in the CSR: the CPO's name.
     #[arg(long, default_value = "Example CPO")]
     organization: String,
+    /// The OCPP version to offer (1.6 or 2.0.1); repeat to offer several, in order of
+    /// preference. Default: 2.0.1, then 1.6.
+    #[arg(long = "ocpp", value_name = "VERSION")]
+    versions: Vec<OcppVersion>,
+    /// The id tag to charge with (at most 20 characters).
+    #[arg(long, default_value = "EXAMPLE-TAG-1")]
+    id_tag: String,
     /// Stop after the certificate exchange (exit status 0 if the certificate was accepted).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "exit_after_session")]
     exit_after_certificate: bool,
+    /// Stop after the charging session and the DataTransfer.
+    #[arg(long)]
+    exit_after_session: bool,
     /// Also write the raw frames, one per line, to this file (`-`: standard output).
     #[arg(long, value_name = "PATH")]
     frame_log: Option<String>,
@@ -54,9 +70,25 @@ async fn main() -> ExitCode {
         None => FrameLog::tracing_only(),
     };
     let timeout = Duration::from_secs(args.timeout);
+    let versions = if args.versions.is_empty() {
+        SUPPORTED_VERSIONS.to_vec()
+    } else {
+        args.versions
+    };
+    if let Some(v) = versions.iter().find(|v| !SUPPORTED_VERSIONS.contains(v)) {
+        tracing::error!("this station does not speak OCPP {v}");
+        return ExitCode::FAILURE;
+    }
+    let exit_after = match (args.exit_after_certificate, args.exit_after_session) {
+        (true, _) => Some(Stage::Certificate),
+        (_, true) => Some(Stage::Session),
+        _ => None,
+    };
     let config = StationConfig {
         organization: args.organization,
-        exit_after_certificate: args.exit_after_certificate,
+        versions,
+        id_tag: args.id_tag,
+        exit_after,
         call_timeout: timeout,
         certificate_timeout: timeout,
         log,

@@ -1,4 +1,5 @@
-//! An OCPP 2.0.1 CSMS that signs its charging stations' certificates.
+//! An OCPP CSMS for 1.6 and 2.0.1 stations at once: it records their charging sessions and
+//! signs their certificates.
 //!
 //! ```text
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
@@ -6,9 +7,10 @@
 //!     --ca-cert ca.pem --ca-key ca-key.pem --frame-log frames.log
 //! ```
 //!
-//! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}`. Every frame in and out is
+//! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}` offering `ocpp2.0.1` or
+//! `ocpp1.6` (the first of theirs this CSMS speaks wins). Every frame in and out is
 //! logged on standard error; with `--frame-log` the raw frames also go to a file (or `-`,
-//! standard output), one per line, ready for `ocpp validate --ocpp 2.0.1`. The handlers are in
+//! standard output), one per line, ready for `ocpp validate`. The handlers are in
 //! `ocpp_examples::csms`.
 
 use std::net::SocketAddr;
@@ -23,8 +25,9 @@ use ocpp_examples::frame_log::FrameLog;
 use ocpp_examples::pki::CertificateAuthority;
 use ocpp_examples::protocol::{offer, SUPPORTED_VERSIONS};
 
-/// An OCPP CSMS that answers BootNotification, Heartbeat, StatusNotification and
-/// SecurityEventNotification, and signs the CSRs of SignCertificate with its CA.
+/// An OCPP 1.6 and 2.0.1 CSMS: answers boots, heartbeats, status, authorization, transactions,
+/// meter values, DataTransfer and security events, and signs the CSRs of SignCertificate with
+/// its CA.
 #[derive(Debug, Parser)]
 struct Args {
     /// The address to listen on (port 0 picks a free port; the log says which).
@@ -44,6 +47,9 @@ struct Args {
     /// The heartbeat interval given to stations at boot, in seconds.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     heartbeat_interval: u64,
+    /// An id tag to answer Blocked (repeat for several); every other one is accepted.
+    #[arg(long, value_name = "ID_TAG")]
+    block_id_tag: Vec<String>,
 }
 
 #[tokio::main]
@@ -82,9 +88,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => FrameLog::open(path).map_err(|e| format!("{path}: {e}"))?,
         None => FrameLog::tracing_only(),
     };
-    let csms = Arc::new(
+    let csms = args.block_id_tag.iter().fold(
         Csms::new(ca, log).with_heartbeat_interval(Duration::from_secs(args.heartbeat_interval)),
+        |csms, tag| csms.with_blocked_id_tag(tag),
     );
+    let csms = Arc::new(csms);
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(

@@ -1,19 +1,31 @@
-//! The example CSMS: accepts charging stations over WebSocket and answers them through the
-//! dispatcher, signing their certificates with its own CA.
+//! The example CSMS: accepts charging stations over WebSocket, OCPP 1.6 and 2.0.1 alike, and
+//! answers them through the dispatcher of the version each negotiated, signing their
+//! certificates with its own CA.
 //!
-//! What it does, per OCPP 2.0.1:
+//! What it does, in both versions (the handlers of each are in [`v1_6`] and [`v2_0_1`], the
+//! memory of sessions they share in [`crate::sessions`]):
 //!
-//! - accepts `ws://HOST:PORT/.../{chargingStationId}`; a path without an identity gets HTTP 404,
+//! - accepts `ws://HOST:PORT/.../{chargingStationId}`, speaking the first of the client's
+//!   subprotocols it knows (`ocpp2.0.1`, `ocpp1.6`); a path without an identity gets HTTP 404,
 //!   and a client that offers no subprotocol this CSMS speaks gets a handshake without
-//!   `Sec-WebSocket-Protocol`, then an immediate close (Part 4 §3.2);
+//!   `Sec-WebSocket-Protocol`, then an immediate close (2.0.1 Part 4 §3.2);
 //! - BootNotification: Accepted, with the heartbeat interval; Heartbeat: the current time;
 //!   StatusNotification: logged;
+//! - Authorize: every id token is accepted unless blocked ([`Csms::with_blocked_id_tag`]) or
+//!   busy with another transaction (`ConcurrentTx`);
+//! - transactions (1.6 StartTransaction, MeterValues, StopTransaction; 2.0.1 TransactionEvent
+//!   Started, Updated, Ended, and MeterValues): recorded in [`Csms::sessions`], with the energy
+//!   delivered logged at the end. 1.6 transaction ids are handed out by the CSMS;
+//! - DataTransfer: vendor [`VENDOR_ID`](crate::sessions::VENDOR_ID), message
+//!   [`ECHO_MESSAGE_ID`](crate::sessions::ECHO_MESSAGE_ID) is Accepted and its data echoed;
+//!   other messages get `UnknownVendorId` or `UnknownMessageId`;
 //! - SignCertificate: the CSR is checked (it must parse and its signature must verify) and
 //!   signed; the answer is Accepted, and a CertificateSigned with the chain (leaf, then CA)
 //!   follows on the same connection. A CSR that fails the check is answered Rejected;
 //! - SecurityEventNotification: logged;
 //! - anything else, and every malformed frame, unknown action or invalid payload: the
-//!   dispatcher's CALLERROR; the connection stays open.
+//!   dispatcher's CALLERROR, in the codes of the connection's version; the connection stays
+//!   open.
 
 use std::collections::HashMap;
 use std::io;
@@ -23,19 +35,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use ocpp_messages::dispatch::Dispatcher;
-use ocpp_messages::v2_0_1::availability::{
-    self, HeartbeatRequest, HeartbeatResponse, StatusNotificationRequest,
-    StatusNotificationResponse,
-};
-use ocpp_messages::v2_0_1::provisioning::{
-    self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
-};
-use ocpp_messages::v2_0_1::security::{
-    self, CertificateSignedFeature, CertificateSignedRequest, SecurityEventNotificationRequest,
-    SecurityEventNotificationResponse, SignCertificateRequest, SignCertificateResponse,
-};
-use ocpp_messages::v2_0_1::types::{CertificateSigningUse, GenericStatus, StatusInfo};
-use ocpp_messages::{CallError, DateTime, OcppVersion, Role};
+use ocpp_messages::{CallError, Feature, Message, OcppVersion};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
@@ -47,6 +47,10 @@ use crate::connection::{Connection, Peer, DEFAULT_CALL_TIMEOUT};
 use crate::frame_log::FrameLog;
 use crate::pki::{CertificateAuthority, LeafUsage};
 use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, SUPPORTED_VERSIONS};
+use crate::sessions::{Authorization, Sessions, Start, Transaction};
+
+pub mod v1_6;
+pub mod v2_0_1;
 
 /// The heartbeat interval sent in BootNotification responses unless configured otherwise.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(300);
@@ -64,6 +68,7 @@ pub struct Csms {
     heartbeat_interval: Duration,
     call_timeout: Duration,
     stations: Mutex<HashMap<String, Peer>>,
+    sessions: Sessions,
 }
 
 impl std::fmt::Debug for Csms {
@@ -84,7 +89,20 @@ impl Csms {
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             stations: Mutex::new(HashMap::new()),
+            sessions: Sessions::new(),
         }
+    }
+
+    /// Blocks an id token: Authorize and transaction starts with it are answered `Blocked`.
+    #[must_use]
+    pub fn with_blocked_id_tag(self, id_tag: &str) -> Self {
+        self.sessions.block(id_tag);
+        self
+    }
+
+    /// The id tokens and transactions this CSMS knows.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// Sets the heartbeat interval told to stations at boot (whole seconds).
@@ -116,16 +134,14 @@ impl Csms {
     }
 
     /// The dispatcher for a connection speaking `version`: this CSMS's handlers for every block
-    /// it implements. `None` for a version this CSMS does not speak; every version in
-    /// [`SUPPORTED_VERSIONS`] has one.
+    /// it implements in that version. `None` for a version this CSMS does not speak; every
+    /// version in [`SUPPORTED_VERSIONS`] has one.
     pub fn dispatcher(self: &Arc<Self>, version: OcppVersion) -> Option<Dispatcher> {
         match version {
-            OcppVersion::V2_0_1 => Some(
-                Dispatcher::new(version, Role::Csms)
-                    .with(provisioning::CsmsService(Arc::clone(self)))
-                    .with(availability::CsmsService(Arc::clone(self)))
-                    .with(security::CsmsService(Arc::clone(self))),
-            ),
+            OcppVersion::V1_6 => Some(v1_6::dispatcher(self)),
+            OcppVersion::V2_0_1 => Some(v2_0_1::dispatcher(self)),
+            // Versions `ocpp-messages` may compile in that this CSMS does not serve (2.1).
+            #[allow(unreachable_patterns)]
             _ => None,
         }
     }
@@ -291,118 +307,156 @@ async fn refuse<S>(
     }
 }
 
-impl provisioning::CsmsHandler for Csms {
-    async fn on_boot_notification(
-        &self,
-        charging_station_id: &str,
-        request: BootNotificationRequest,
-    ) -> Result<BootNotificationResponse, CallError> {
-        let station = &request.charging_station;
-        tracing::info!(
-            "{charging_station_id}: booted ({}), {} {}",
-            request.reason,
-            station.vendor_name,
-            station.model
-        );
-        let interval = i64::try_from(self.heartbeat_interval.as_secs()).unwrap_or(i64::MAX);
-        Ok(BootNotificationResponse::new(
-            DateTime::now(),
-            interval,
-            RegistrationStatus::Accepted,
-        ))
+/// Why a CSR is not signed: a `reasonCode` (at most 20 characters) and details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrRefusal {
+    /// The 2.0.1 `statusInfo.reasonCode`.
+    pub reason_code: &'static str,
+    /// What went wrong, at most 512 characters.
+    pub info: String,
+}
+
+impl CsrRefusal {
+    fn new(reason_code: &'static str, info: &dyn std::fmt::Display) -> Self {
+        let info = info.to_string().chars().take(512).collect();
+        CsrRefusal { reason_code, info }
     }
 }
 
-impl availability::CsmsHandler for Csms {
-    async fn on_heartbeat(
-        &self,
-        _charging_station_id: &str,
-        _request: HeartbeatRequest,
-    ) -> Result<HeartbeatResponse, CallError> {
-        Ok(HeartbeatResponse::new(DateTime::now()))
+/// What the handlers of every version share: each translates its messages to these calls.
+impl Csms {
+    /// The heartbeat interval for BootNotification responses, in whole seconds.
+    fn heartbeat_interval_secs(&self) -> i64 {
+        i64::try_from(self.heartbeat_interval.as_secs()).unwrap_or(i64::MAX)
     }
 
-    async fn on_status_notification(
+    /// Signs `csr` and, once the SignCertificate response has gone out, sends the chain to
+    /// `station` in a CALL of `F` built by `request`; `status` names the answer for the log.
+    ///
+    /// `Ok(Err(_))` is a CSR to answer Rejected; `Err` a CALLERROR (the station is gone).
+    fn sign_and_send<F>(
         &self,
-        charging_station_id: &str,
-        request: StatusNotificationRequest,
-    ) -> Result<StatusNotificationResponse, CallError> {
-        tracing::info!(
-            "{charging_station_id}: EVSE {} connector {} is {}",
-            request.evse_id,
-            request.connector_id,
-            request.connector_status
-        );
-        Ok(StatusNotificationResponse::new())
-    }
-}
-
-impl security::CsmsHandler for Csms {
-    async fn on_sign_certificate(
-        &self,
-        charging_station_id: &str,
-        request: SignCertificateRequest,
-    ) -> Result<SignCertificateResponse, CallError> {
-        let usage = match request.certificate_type {
-            Some(CertificateSigningUse::V2gCertificate) => LeafUsage::V2g,
-            _ => LeafUsage::ChargingStation,
-        };
-        let chain = match self.ca.sign_csr(&request.csr, usage) {
+        station: &str,
+        csr: &str,
+        usage: LeafUsage,
+        request: impl FnOnce(String) -> F::Request,
+        status: fn(&F::Response) -> String,
+    ) -> Result<Result<(), CsrRefusal>, CallError>
+    where
+        F: Feature,
+        F::Request: Sync,
+    {
+        let chain = match self.ca.sign_csr(csr, usage) {
             Ok(chain) => chain,
             Err(e) => {
-                tracing::warn!("{charging_station_id}: rejecting the CSR: {e}");
-                return Ok(rejected("InvalidCSR", &e.to_string()));
+                tracing::warn!("{station}: rejecting the CSR: {e}");
+                return Ok(Err(CsrRefusal::new("InvalidCSR", &e)));
             }
         };
-        let mut signed = CertificateSignedRequest::new(chain);
-        signed.certificate_type = request.certificate_type;
+        let signed = request(chain);
         // Refuse now what could not be sent later (a chain beyond the schema's maxLength).
-        if let Err(e) = signed.validate() {
-            tracing::warn!("{charging_station_id}: cannot send the signed chain: {e}");
-            return Ok(rejected("ChainTooLong", &e.to_string()));
+        if let Err(e) = signed.to_json_string() {
+            tracing::warn!("{station}: cannot send the signed chain: {e}");
+            return Ok(Err(CsrRefusal::new("ChainTooLong", &e)));
         }
-        let Some(peer) = self.peer(charging_station_id) else {
+        let Some(peer) = self.peer(station) else {
             return Err(CallError::internal("the station is no longer connected"));
         };
-        tracing::info!("{charging_station_id}: CSR accepted, sending the signed certificate");
+        tracing::info!("{station}: CSR accepted, sending the signed certificate");
         // The CALLRESULT goes first; the CALL waits for its turn in a task of its own.
         tokio::spawn(async move {
-            match peer.call::<CertificateSignedFeature>(&signed).await {
+            match peer.call::<F>(&signed).await {
                 Ok(response) => tracing::info!(
-                    "{}: CertificateSigned answered {}",
+                    "{}: {} answered {}",
                     peer.station(),
-                    response.status
+                    F::NAME,
+                    status(&response)
                 ),
-                Err(e) => tracing::warn!("{}: CertificateSigned failed: {e}", peer.station()),
+                Err(e) => tracing::warn!("{}: {} failed: {e}", peer.station(), F::NAME),
             }
         });
-        Ok(SignCertificateResponse::new(GenericStatus::Accepted))
+        Ok(Ok(()))
     }
 
-    async fn on_security_event_notification(
+    /// A security event: logged.
+    fn security_event(
         &self,
-        charging_station_id: &str,
-        request: SecurityEventNotificationRequest,
-    ) -> Result<SecurityEventNotificationResponse, CallError> {
+        station: &str,
+        kind: &str,
+        timestamp: &ocpp_messages::DateTime,
+        tech_info: Option<&str>,
+    ) {
         tracing::info!(
-            "{charging_station_id}: security event {} at {}{}",
-            request.type_,
-            request.timestamp,
-            request
-                .tech_info
-                .as_deref()
+            "{station}: security event {kind} at {timestamp}{}",
+            tech_info
                 .map(|info| format!(": {info}"))
                 .unwrap_or_default()
         );
-        Ok(SecurityEventNotificationResponse::new())
     }
-}
 
-/// A Rejected answer with a reason (at most 20 characters) and details (cut to 512).
-fn rejected(reason_code: &str, info: &str) -> SignCertificateResponse {
-    let info: String = info.chars().take(512).collect();
-    SignCertificateResponse::new(GenericStatus::Rejected)
-        .with_status_info(StatusInfo::new(reason_code).with_additional_info(info))
+    /// Authorize: the verdict on `id_tag`, logged.
+    fn authorize(&self, station: &str, id_tag: &str) -> Authorization {
+        let verdict = self.sessions.authorize(id_tag);
+        tracing::info!("{station}: id token {id_tag:?} is {verdict:?}");
+        verdict
+    }
+
+    /// A transaction started: recorded and logged.
+    fn transaction_started(
+        &self,
+        station: &str,
+        start: Start<'_>,
+    ) -> (String, Option<Authorization>) {
+        let (tag, meter) = (start.id_tag.map(str::to_owned), start.meter_wh);
+        let (id, verdict) = self.sessions.start(station, start);
+        tracing::info!(
+            "{station}: transaction {id} started{}{}{}",
+            tag.map(|t| format!(" by {t:?}")).unwrap_or_default(),
+            verdict.map(|v| format!(" ({v:?})")).unwrap_or_default(),
+            meter
+                .map(|m| format!(", meter at {m} Wh"))
+                .unwrap_or_default(),
+        );
+        (id, verdict)
+    }
+
+    /// An energy reading, of a transaction or of whatever runs on `connector`: recorded.
+    fn metered(&self, station: &str, id: Option<&str>, connector: i64, meter_wh: Option<f64>) {
+        match self.sessions.meter(station, id, connector, meter_wh) {
+            Some(id) => match meter_wh {
+                Some(wh) => tracing::info!("{station}: transaction {id}: meter at {wh} Wh"),
+                None => tracing::info!("{station}: transaction {id}: meter values without energy"),
+            },
+            None => tracing::info!(
+                "{station}: meter values of connector {connector}, no transaction{}",
+                meter_wh.map(|m| format!(", at {m} Wh")).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// A transaction ended: recorded, and logged with the energy it delivered.
+    fn transaction_ended(
+        &self,
+        station: &str,
+        id: &str,
+        meter_wh: Option<f64>,
+        reason: Option<String>,
+        timestamp: ocpp_messages::DateTime,
+    ) -> Option<Transaction> {
+        let ended = self.sessions.stop(station, id, meter_wh, reason, timestamp);
+        match &ended {
+            Some(t) => tracing::info!(
+                "{station}: transaction {id} ended ({}), {}",
+                t.stop_reason.as_deref().unwrap_or("no reason given"),
+                t.energy_wh()
+                    .map_or("energy unknown".to_owned(), |wh| format!(
+                        "{wh} Wh delivered"
+                    ))
+            ),
+            None => tracing::warn!("{station}: the unknown transaction {id} ended"),
+        }
+        ended
+    }
 }
 
 #[cfg(test)]

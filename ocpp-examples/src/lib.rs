@@ -1,9 +1,10 @@
-//! A CSMS and a charging station that speak OCPP over WebSocket, built on `ocpp-messages`:
-//! the code behind `examples/csms.rs` and `examples/charging-station.rs`.
+//! A CSMS and a charging station that speak OCPP 1.6 and 2.0.1 over WebSocket, built on
+//! `ocpp-messages`: the code behind `examples/csms.rs` and `examples/charging-station.rs`.
 //!
 //! ```text
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS001
+//! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CP001 --ocpp 1.6
 //! ```
 //!
 //! - [`protocol`]: the OCPP-J handshake: subprotocol negotiation, the station identity in the
@@ -13,15 +14,18 @@
 //! - [`frame_log`]: every frame in and out, as a `tracing` line and, optionally, raw frames
 //!   one per line for `ocpp validate`.
 //! - [`pki`]: the CSMS's certificate authority, the station's key, CSR and chain check.
-//! - [`csms`] and [`station`]: the two applications, as handler implementations of the
-//!   generated OCPP 2.0.1 functional blocks.
+//! - [`sessions`]: the CSMS's memory of id tokens and transactions, the same for every version.
+//! - [`csms`] and [`station`]: the two applications. The CSMS implements the handler traits of
+//!   both versions on one type, translating each message into shared calls; the station runs
+//!   one script through a per-version trait. The version-specific code of each is in its
+//!   `v1_6` and `v2_0_1` modules.
 //!
 //! Transport is plain `ws://` (OCPP Security Profile 1 without Basic authentication): enough
 //! to exercise the messages; TLS is a matter of wrapping the TCP stream.
 //!
-//! Adding an OCPP version: list it in [`protocol::SUPPORTED_VERSIONS`] and give
-//! [`csms::Csms::dispatcher`] and the station's dispatcher a match arm that adds that version's
-//! services.
+//! Adding an OCPP version: list it in [`protocol::SUPPORTED_VERSIONS`], add a `csms` module
+//! with its handlers and a match arm in [`csms::Csms::dispatcher`], and a `station` module that
+//! implements the script's steps in it, with a match arm in [`station::run`].
 
 #![deny(missing_docs)]
 
@@ -30,6 +34,7 @@ pub mod csms;
 pub mod frame_log;
 pub mod pki;
 pub mod protocol;
+pub mod sessions;
 pub mod station;
 
 use std::io::IsTerminal;

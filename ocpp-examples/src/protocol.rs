@@ -8,8 +8,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// The versions these examples speak, in our order of preference.
 ///
 /// A version belongs here once `ocpp-messages` generates it and [`crate::csms`] and
-/// [`crate::station`] build a dispatcher for it; for now that is OCPP 2.0.1 only.
-pub const SUPPORTED_VERSIONS: &[OcppVersion] = &[OcppVersion::V2_0_1];
+/// [`crate::station`] build a dispatcher for it: OCPP 2.0.1 and 1.6. A client offering both
+/// gets the one it lists first.
+pub const SUPPORTED_VERSIONS: &[OcppVersion] = &[OcppVersion::V2_0_1, OcppVersion::V1_6];
 
 /// The longest charging station identity, in characters (Part 4 §3.1.1).
 pub const MAX_IDENTITY_CHARS: usize = 48;
@@ -119,7 +120,14 @@ mod tests {
             negotiate(Some("ocpp2.1,ocpp2.0.1"), SUPPORTED_VERSIONS),
             Some(OcppVersion::V2_0_1)
         );
-        assert_eq!(negotiate(Some("ocpp1.6"), SUPPORTED_VERSIONS), None);
+        assert_eq!(
+            negotiate(Some("ocpp1.6"), SUPPORTED_VERSIONS),
+            Some(OcppVersion::V1_6)
+        );
+        assert_eq!(
+            negotiate(Some("ocpp1.5, ocpp2.1"), SUPPORTED_VERSIONS),
+            None
+        );
         assert_eq!(negotiate(Some("OCPP2.0.1"), SUPPORTED_VERSIONS), None);
         assert_eq!(negotiate(Some(""), SUPPORTED_VERSIONS), None);
         assert_eq!(negotiate(None, SUPPORTED_VERSIONS), None);

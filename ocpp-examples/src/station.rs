@@ -1,11 +1,12 @@
-//! The example charging station: connects, boots, has its certificate signed by the CSMS and
-//! checks what it gets back.
+//! The example charging station: connects, boots, has its certificate signed by the CSMS,
+//! checks what it gets back, and charges once, in OCPP 1.6 or 2.0.1.
 //!
-//! The script, per OCPP 2.0.1:
+//! The script is the same in both versions ([`v1_6`] and [`v2_0_1`] say what each step is on
+//! the wire):
 //!
 //! 1. connect to the URL (its last path segment is the station's identity), offering the
-//!    versions in [`SUPPORTED_VERSIONS`];
-//! 2. BootNotification (it must be Accepted), then StatusNotification: EVSE 1 connector 1 is
+//!    versions of [`StationConfig::versions`];
+//! 2. BootNotification (it must be Accepted), then StatusNotification: connector 1 is
 //!    Available;
 //! 3. generate a key pair and a CSR (`CN=` identity, `O=` organization) and send SignCertificate
 //!    (it must be Accepted);
@@ -13,29 +14,24 @@
 //!    certificate is signed by the next (see [`crate::pki::verify_chain`]), else Rejected;
 //! 5. SecurityEventNotification: `ReconfigurationOfSecurityParameters` for a new certificate,
 //!    `InvalidChargingStationCertificate` for a rejected one;
-//! 6. a Heartbeat; then either stop ([`StationConfig::exit_after_certificate`]) or send
-//!    heartbeats at the interval the CSMS gave until told to shut down.
+//! 6. a Heartbeat; stop here with [`Stage::Certificate`];
+//! 7. a charging session: Authorize the id tag (it must be Accepted), connector Occupied (1.6:
+//!    Charging), start a transaction (1.6 StartTransaction; 2.0.1 TransactionEvent Started),
+//!    one meter reading (1.6 MeterValues; 2.0.1 TransactionEvent Updated), stop it (1.6
+//!    StopTransaction; 2.0.1 TransactionEvent Ended), connector Available;
+//! 8. a DataTransfer of the example's echo message (it must come back Accepted, with the same
+//!    data); stop here with [`Stage::Session`];
+//! 9. heartbeats at the interval the CSMS gave until told to shut down.
+
+pub mod v1_6;
+pub mod v2_0_1;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ocpp_messages::dispatch::Dispatcher;
-use ocpp_messages::v2_0_1::availability::{
-    ConnectorStatus, HeartbeatFeature, HeartbeatRequest, StatusNotificationFeature,
-    StatusNotificationRequest,
-};
-use ocpp_messages::v2_0_1::provisioning::{
-    BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
-    RegistrationStatus,
-};
-use ocpp_messages::v2_0_1::security::{
-    self, CertificateSignedRequest, CertificateSignedResponse, CertificateSignedStatus,
-    SecurityEventNotificationFeature, SecurityEventNotificationRequest, SignCertificateFeature,
-    SignCertificateRequest,
-};
-use ocpp_messages::v2_0_1::types::{CertificateSigningUse, GenericStatus, StatusInfo};
-use ocpp_messages::{CallError, DateTime, Feature, OcppVersion, Role};
+use ocpp_messages::{DateTime, Feature, OcppVersion};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
@@ -60,8 +56,12 @@ pub struct StationConfig {
     pub vendor: String,
     /// The model sent at boot.
     pub model: String,
-    /// Stop after the certificate exchange instead of sending heartbeats.
-    pub exit_after_certificate: bool,
+    /// The versions to offer, in order of preference.
+    pub versions: Vec<OcppVersion>,
+    /// The id tag of the charging session (at most 20 characters: 1.6's limit).
+    pub id_tag: String,
+    /// Where to stop instead of sending heartbeats; `None`: never.
+    pub exit_after: Option<Stage>,
     /// How long each CALL waits for its answer.
     pub call_timeout: Duration,
     /// How long to wait for CertificateSigned after SignCertificate was accepted.
@@ -78,12 +78,23 @@ impl StationConfig {
             organization: "Example CPO".to_owned(),
             vendor: "ocpp-rs".to_owned(),
             model: "example-station".to_owned(),
-            exit_after_certificate: false,
+            versions: SUPPORTED_VERSIONS.to_vec(),
+            id_tag: "EXAMPLE-TAG-1".to_owned(),
+            exit_after: None,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             certificate_timeout: Duration::from_secs(60),
             log: FrameLog::tracing_only(),
         }
     }
+}
+
+/// Where the script may stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// After the certificate exchange and a heartbeat (step 6).
+    Certificate,
+    /// After the charging session and the DataTransfer (step 8).
+    Session,
 }
 
 /// Why the station stopped with a failure.
@@ -111,9 +122,15 @@ pub enum StationError {
         /// Why.
         source: CallFailed,
     },
-    /// The CSMS did not accept our boot.
-    #[error("BootNotification was answered {0}")]
-    BootNotAccepted(RegistrationStatus),
+    /// The CSMS answered with a status other than the one the script needs (BootNotification
+    /// not Accepted, an id tag not Accepted, a DataTransfer not echoed...).
+    #[error("{action} was answered {answer}")]
+    Refused {
+        /// The action.
+        action: &'static str,
+        /// What came back.
+        answer: String,
+    },
     /// The CSMS rejected our CSR.
     #[error("SignCertificate was rejected: {}", .0.as_deref().unwrap_or("no reason given"))]
     CsrRejected(Option<String>),
@@ -144,47 +161,99 @@ async fn call<F: Feature>(peer: &Peer, request: &F::Request) -> Result<F::Respon
         })
 }
 
-/// The station's handlers for the CALLs the CSMS sends.
-struct Station {
+/// The station's handlers for the CALLs the CSMS sends, whatever the version: each version's
+/// handler trait is implemented on it in [`v1_6`] and [`v2_0_1`].
+pub(crate) struct Station {
     identity: String,
     key: Arc<StationKey>,
     outcomes: mpsc::UnboundedSender<Result<ChainSummary, ChainError>>,
 }
 
-impl security::ChargingStationHandler for Station {
-    async fn on_certificate_signed(
-        &self,
-        request: CertificateSignedRequest,
-    ) -> Result<CertificateSignedResponse, CallError> {
-        let outcome = self.key.verify_chain(&request.certificate_chain);
-        let response = match &outcome {
-            Ok(summary) => {
-                tracing::info!("{}: certificate accepted: {summary}", self.identity);
-                CertificateSignedResponse::new(CertificateSignedStatus::Accepted)
-            }
-            Err(e) => {
-                tracing::warn!("{}: certificate rejected: {e}", self.identity);
-                CertificateSignedResponse::new(CertificateSignedStatus::Rejected).with_status_info(
-                    StatusInfo::new("InvalidCertificate").with_additional_info(e.to_string()),
-                )
-            }
-        };
+impl Station {
+    /// CertificateSigned: whether `chain` certifies our key, logged and handed to the script.
+    fn certificate_signed(&self, chain: &str) -> Result<ChainSummary, ChainError> {
+        let outcome = self.key.verify_chain(chain);
+        match &outcome {
+            Ok(summary) => tracing::info!("{}: certificate accepted: {summary}", self.identity),
+            Err(e) => tracing::warn!("{}: certificate rejected: {e}", self.identity),
+        }
         // The script may have stopped waiting; the answer stands regardless.
-        let _ = self.outcomes.send(outcome);
-        Ok(response)
+        let _ = self.outcomes.send(outcome.clone());
+        outcome
     }
 }
 
-/// The dispatcher for a connection speaking `version`; every version in
-/// [`SUPPORTED_VERSIONS`] has one.
-fn dispatcher(version: OcppVersion, station: Station) -> Option<Dispatcher> {
-    match version {
-        OcppVersion::V2_0_1 => Some(
-            Dispatcher::new(version, Role::ChargingStation)
-                .with(security::ChargingStationService(station)),
-        ),
-        _ => None,
-    }
+/// A connector state, in the words of both versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectorState {
+    /// Free: 1.6 and 2.0.1 `Available`.
+    Available,
+    /// Charging: 1.6 `Charging`, 2.0.1 `Occupied`.
+    Charging,
+}
+
+/// The energy register at the start of the session, in Wh.
+const METER_START_WH: i64 = 10_000;
+/// The energy delivered by the time of the meter reading, in Wh.
+const METER_STEP_WH: i64 = 1_000;
+/// The energy the session delivers, in Wh.
+pub const SESSION_ENERGY_WH: i64 = 2_500;
+
+/// One OCPP version's messages for the script's steps; the script itself is
+/// [`script`], the same for every version.
+pub(crate) trait Protocol {
+    /// A transaction in progress, as the version identifies it.
+    type Transaction;
+
+    /// The dispatcher that serves the CSMS's CALLs with `station`.
+    fn dispatcher(station: Station) -> Dispatcher;
+
+    /// BootNotification; the heartbeat interval and the CSMS time.
+    async fn boot(
+        peer: &Peer,
+        config: &StationConfig,
+    ) -> Result<(Duration, DateTime), StationError>;
+
+    /// StatusNotification of connector 1.
+    async fn status(peer: &Peer, state: ConnectorState) -> Result<(), StationError>;
+
+    /// Heartbeat; the CSMS time.
+    async fn heartbeat(peer: &Peer) -> Result<DateTime, StationError>;
+
+    /// SignCertificate; `Err` unless Accepted.
+    async fn sign_certificate(peer: &Peer, csr: String) -> Result<(), StationError>;
+
+    /// SecurityEventNotification.
+    async fn security_event(peer: &Peer, kind: &str, tech_info: String)
+        -> Result<(), StationError>;
+
+    /// Authorize; `Err` unless Accepted.
+    async fn authorize(peer: &Peer, id_tag: &str) -> Result<(), StationError>;
+
+    /// Starts a transaction on connector 1 at `meter_wh`; `Err` unless the id tag is Accepted.
+    async fn start(
+        peer: &Peer,
+        id_tag: &str,
+        meter_wh: i64,
+    ) -> Result<Self::Transaction, StationError>;
+
+    /// Sends a meter reading of the transaction.
+    async fn meter(
+        peer: &Peer,
+        transaction: &mut Self::Transaction,
+        meter_wh: i64,
+    ) -> Result<(), StationError>;
+
+    /// Stops the transaction at `meter_wh`.
+    async fn stop(
+        peer: &Peer,
+        transaction: Self::Transaction,
+        meter_wh: i64,
+    ) -> Result<(), StationError>;
+
+    /// A DataTransfer of [`ECHO_MESSAGE_ID`](crate::sessions::ECHO_MESSAGE_ID) with `data`; the data that came back, `Err` unless
+    /// Accepted.
+    async fn echo(peer: &Peer, data: &str) -> Result<Option<String>, StationError>;
 }
 
 /// Runs the station's script (see the [module docs](self)) until it is done, it fails, or
@@ -203,7 +272,7 @@ pub async fn run(
         .into_client_request()
         .map_err(|e| bad_url(e.to_string()))?;
     let identity = identity_from_path(request.uri().path()).map_err(|e| bad_url(e.to_string()))?;
-    let offered = offer(SUPPORTED_VERSIONS);
+    let offered = offer(&config.versions);
     request.headers_mut().insert(
         SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_str(&offered).map_err(|e| bad_url(e.to_string()))?,
@@ -228,7 +297,7 @@ pub async fn run(
         .get(SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok());
     // tungstenite has checked that the CSMS selected one of the versions we offered.
-    let version = negotiate(selected, SUPPORTED_VERSIONS)
+    let version = negotiate(selected, &config.versions)
         .ok_or_else(|| StationError::NoCommonVersion(offered.clone()))?;
     tracing::info!(
         "{identity}: connected to {}, speaking {}",
@@ -242,103 +311,155 @@ pub async fn run(
         key: Arc::clone(&key),
         outcomes: outcomes_tx,
     };
-    let dispatcher =
-        dispatcher(version, handlers).ok_or_else(|| StationError::NoCommonVersion(offered))?;
-    let connection = Connection::new(ws, &identity, dispatcher, config.log.clone())
-        .with_call_timeout(config.call_timeout);
-    let peer = connection.peer();
-    let mut served = tokio::spawn(connection.run());
-
-    let result = tokio::select! {
-        result = script(&peer, &key, outcomes, &config) => result,
-        () = shutdown => {
-            tracing::info!("{identity}: shutting down");
-            Ok(())
-        }
-        // The connection ended under the script's feet.
-        ended = &mut served => return match ended {
-            Ok(Err(e)) => Err(StationError::Connection(e)),
-            _ => Err(StationError::Closed),
-        },
+    let connected = Connected {
+        ws,
+        identity,
+        key,
+        outcomes,
+        config: &config,
     };
-    peer.close("done");
-    match tokio::time::timeout(Duration::from_secs(5), served).await {
-        Ok(Ok(Err(e))) => tracing::warn!("{identity}: closing failed: {e}"),
-        Ok(_) => {}
-        Err(_) => tracing::warn!("{identity}: the CSMS did not answer our close"),
+    match version {
+        OcppVersion::V1_6 => connected.serve::<v1_6::V1_6>(handlers, shutdown).await,
+        OcppVersion::V2_0_1 => connected.serve::<v2_0_1::V2_0_1>(handlers, shutdown).await,
+        // A version `ocpp-messages` may compile in that this station does not speak (2.1):
+        // only offered if the configuration lists it.
+        #[allow(unreachable_patterns)]
+        _ => Err(StationError::NoCommonVersion(offered)),
     }
-    result
 }
 
-/// Steps 2 to 6 of the script.
-async fn script(
+/// An open connection, before its version's dispatcher is chosen.
+struct Connected<'a, S> {
+    ws: tokio_tungstenite::WebSocketStream<S>,
+    identity: String,
+    key: Arc<StationKey>,
+    outcomes: mpsc::UnboundedReceiver<Result<ChainSummary, ChainError>>,
+    config: &'a StationConfig,
+}
+
+impl<S> Connected<'_, S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    /// Serves the connection in version `P` and runs the script until it is done, it fails, or
+    /// `shutdown` completes; then closes the connection.
+    async fn serve<P: Protocol>(
+        self,
+        handlers: Station,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StationError> {
+        let Connected {
+            ws,
+            identity,
+            key,
+            outcomes,
+            config,
+        } = self;
+        let connection =
+            Connection::new(ws, &identity, P::dispatcher(handlers), config.log.clone())
+                .with_call_timeout(config.call_timeout);
+        let peer = connection.peer();
+        let mut served = tokio::spawn(connection.run());
+
+        let result = tokio::select! {
+            result = script::<P>(&peer, &key, outcomes, config) => result,
+            () = shutdown => {
+                tracing::info!("{identity}: shutting down");
+                Ok(())
+            }
+            // The connection ended under the script's feet.
+            ended = &mut served => return match ended {
+                Ok(Err(e)) => Err(StationError::Connection(e)),
+                _ => Err(StationError::Closed),
+            },
+        };
+        peer.close("done");
+        match tokio::time::timeout(Duration::from_secs(5), served).await {
+            Ok(Ok(Err(e))) => tracing::warn!("{identity}: closing failed: {e}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("{identity}: the CSMS did not answer our close"),
+        }
+        result
+    }
+}
+
+/// Steps 2 to 9 of the script, in version `P`.
+async fn script<P: Protocol>(
     peer: &Peer,
     key: &StationKey,
     mut outcomes: mpsc::UnboundedReceiver<Result<ChainSummary, ChainError>>,
     config: &StationConfig,
 ) -> Result<(), StationError> {
     let station = peer.station();
-    let boot = BootNotificationRequest::new(
-        ChargingStation::new(&config.model, &config.vendor),
-        BootReason::PowerUp,
-    );
-    let boot = call::<BootNotificationFeature>(peer, &boot).await?;
-    if boot.status != RegistrationStatus::Accepted {
-        return Err(StationError::BootNotAccepted(boot.status));
-    }
-    let interval = Duration::from_secs(u64::try_from(boot.interval).unwrap_or(0).max(1));
-    tracing::info!(
-        "{station}: boot accepted, CSMS time {}, heartbeat every {interval:?}",
-        boot.current_time
-    );
+    let (interval, time) = P::boot(peer, config).await?;
+    tracing::info!("{station}: boot accepted, CSMS time {time}, heartbeat every {interval:?}");
+    P::status(peer, ConnectorState::Available).await?;
 
-    let status = StatusNotificationRequest::new(DateTime::now(), ConnectorStatus::Available, 1, 1);
-    call::<StatusNotificationFeature>(peer, &status).await?;
-
-    let csr = SignCertificateRequest::new(key.csr_pem())
-        .with_certificate_type(CertificateSigningUse::ChargingStationCertificate);
-    let signed = call::<SignCertificateFeature>(peer, &csr).await?;
-    if signed.status != GenericStatus::Accepted {
-        let reason = signed.status_info.map(|info| match info.additional_info {
-            Some(more) => format!("{}: {more}", info.reason_code),
-            None => info.reason_code,
-        });
-        return Err(StationError::CsrRejected(reason));
-    }
+    P::sign_certificate(peer, key.csr_pem().to_owned()).await?;
     tracing::info!("{station}: CSR accepted by the CSMS");
-
     let outcome = tokio::time::timeout(config.certificate_timeout, outcomes.recv())
         .await
         .ok()
         .flatten()
         .ok_or(StationError::NoCertificate(config.certificate_timeout))?;
-    let event = match &outcome {
-        Ok(summary) => SecurityEventNotificationRequest::new(
+    let (kind, info) = match &outcome {
+        Ok(summary) => (
             "ReconfigurationOfSecurityParameters",
-            DateTime::now(),
-        )
-        .with_tech_info(shorten(&format!("new certificate: {summary}"), 255)),
-        Err(e) => SecurityEventNotificationRequest::new(
-            "InvalidChargingStationCertificate",
-            DateTime::now(),
-        )
-        .with_tech_info(shorten(&e.to_string(), 255)),
+            format!("new certificate: {summary}"),
+        ),
+        Err(e) => ("InvalidChargingStationCertificate", e.to_string()),
     };
-    call::<SecurityEventNotificationFeature>(peer, &event).await?;
+    P::security_event(peer, kind, shorten(&info, 255)).await?;
     outcome.map_err(StationError::ChainRejected)?;
 
-    let heartbeat = call::<HeartbeatFeature>(peer, &HeartbeatRequest::new()).await?;
-    tracing::info!("{station}: heartbeat, CSMS time {}", heartbeat.current_time);
-    if config.exit_after_certificate {
+    let time = P::heartbeat(peer).await?;
+    tracing::info!("{station}: heartbeat, CSMS time {time}");
+    if config.exit_after == Some(Stage::Certificate) {
+        return Ok(());
+    }
+
+    let tag = &config.id_tag;
+    P::authorize(peer, tag).await?;
+    tracing::info!("{station}: id tag {tag:?} accepted");
+    P::status(peer, ConnectorState::Charging).await?;
+    let mut transaction = P::start(peer, tag, METER_START_WH).await?;
+    P::meter(peer, &mut transaction, METER_START_WH + METER_STEP_WH).await?;
+    P::stop(peer, transaction, METER_START_WH + SESSION_ENERGY_WH).await?;
+    tracing::info!("{station}: charged {SESSION_ENERGY_WH} Wh");
+    P::status(peer, ConnectorState::Available).await?;
+
+    let note = format!("{station} charged {SESSION_ENERGY_WH} Wh");
+    let echoed = P::echo(peer, &note).await?;
+    if echoed.as_deref() != Some(note.as_str()) {
+        return Err(StationError::Refused {
+            action: "DataTransfer",
+            answer: format!("Accepted with data {echoed:?}, not the data sent"),
+        });
+    }
+    tracing::info!("{station}: DataTransfer echoed");
+    if config.exit_after == Some(Stage::Session) {
         return Ok(());
     }
     loop {
         tokio::time::sleep(interval).await;
-        call::<HeartbeatFeature>(peer, &HeartbeatRequest::new()).await?;
+        P::heartbeat(peer).await?;
     }
 }
 
 /// At most `max` characters of `text`.
 fn shorten(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
+}
+
+/// The heartbeat interval from a BootNotification's `interval`: at least a second.
+fn interval(seconds: i64) -> Duration {
+    Duration::from_secs(u64::try_from(seconds).unwrap_or(0).max(1))
+}
+
+/// A refusal of `F` with the answer's status.
+fn refused<F: Feature>(answer: impl std::fmt::Display) -> StationError {
+    StationError::Refused {
+        action: F::NAME,
+        answer: answer.to_string(),
+    }
 }

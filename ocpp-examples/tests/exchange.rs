@@ -1,4 +1,5 @@
-//! The example CSMS and charging station against each other, in-process on 127.0.0.1.
+//! The example CSMS and charging station against each other, in-process on 127.0.0.1, in
+//! OCPP 2.0.1 and 1.6.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use ocpp_examples::csms::Csms;
 use ocpp_examples::frame_log::FrameLog;
 use ocpp_examples::pki::CertificateAuthority;
-use ocpp_examples::station::{self, StationConfig};
+use ocpp_examples::station::{self, Stage, StationConfig, StationError, SESSION_ENERGY_WH};
+use ocpp_messages::OcppVersion;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
@@ -19,13 +21,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Starts a CSMS on a free port; it stops with the test's runtime.
-async fn start_csms() -> SocketAddr {
+async fn start_csms() -> (Arc<Csms>, SocketAddr) {
     let ca = CertificateAuthority::generate("test CA").unwrap();
-    let csms = Arc::new(Csms::new(ca, FrameLog::tracing_only()));
+    let csms = Arc::new(Csms::new(ca, FrameLog::tracing_only()).with_blocked_id_tag("STOLEN"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(csms.serve(listener));
-    addr
+    tokio::spawn(Arc::clone(&csms).serve(listener));
+    (csms, addr)
 }
 
 type Client =
@@ -54,27 +56,98 @@ async fn exchange(ws: &mut Client, frame: &str) -> Value {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_station_gets_a_certificate_for_its_key() {
-    let addr = start_csms().await;
-    let config = StationConfig {
-        exit_after_certificate: true,
+fn config(addr: SocketAddr, station: &str, version: OcppVersion, stage: Stage) -> StationConfig {
+    StationConfig {
+        versions: vec![version],
+        exit_after: Some(stage),
         call_timeout: Duration::from_secs(10),
         certificate_timeout: Duration::from_secs(10),
-        ..StationConfig::new(format!("ws://{addr}/ocpp/CS001"))
-    };
+        ..StationConfig::new(format!("ws://{addr}/ocpp/{station}"))
+    }
+}
+
+async fn run_station(config: StationConfig) -> Result<(), StationError> {
     tokio::time::timeout(TIMEOUT, station::run(config, std::future::pending()))
         .await
-        .expect("the exchange finishes in time")
-        .expect("the exchange succeeds");
+        .expect("the station finishes in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_station_gets_a_certificate_for_its_key() {
+    let (_csms, addr) = start_csms().await;
+    let config = config(addr, "CS001", OcppVersion::V2_0_1, Stage::Certificate);
+    run_station(config).await.expect("the exchange succeeds");
+}
+
+/// The whole script in `version`; the CSMS has recorded one transaction with the energy the
+/// station delivered.
+async fn a_whole_session(
+    version: OcppVersion,
+    station: &str,
+) -> ocpp_examples::sessions::Transaction {
+    let (csms, addr) = start_csms().await;
+    run_station(config(addr, station, version, Stage::Session))
+        .await
+        .expect("the session succeeds");
+    let transactions = csms.sessions().transactions(station);
+    assert_eq!(transactions.len(), 1, "{transactions:?}");
+    let transaction = transactions.into_iter().next().unwrap();
+    assert!(!transaction.is_ongoing(), "{transaction:?}");
+    assert_eq!(transaction.energy_wh(), Some(SESSION_ENERGY_WH as f64));
+    assert_eq!(transaction.id_tag.as_deref(), Some("EXAMPLE-TAG-1"));
+    assert_eq!(transaction.connector, Some(1));
+    assert_eq!(transaction.stop_reason.as_deref(), Some("Local"));
+    transaction
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2_0_1_station_charges_a_whole_session() {
+    let transaction = a_whole_session(OcppVersion::V2_0_1, "CS010").await;
+    // The station chose the id: a UUID.
+    assert_eq!(transaction.id.len(), 36, "{transaction:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_6_charge_point_charges_a_whole_session() {
+    let transaction = a_whole_session(OcppVersion::V1_6, "CP016").await;
+    // The Central System gave the id.
+    assert_eq!(transaction.id, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_id_tag_does_not_charge_in_either_version() {
+    let (csms, addr) = start_csms().await;
+    for (version, station) in [(OcppVersion::V1_6, "CP017"), (OcppVersion::V2_0_1, "CS017")] {
+        let config = StationConfig {
+            id_tag: "stolen".to_owned(),
+            ..config(addr, station, version, Stage::Session)
+        };
+        match run_station(config).await {
+            Err(StationError::Refused { action, answer }) => {
+                assert_eq!(
+                    (action, answer.as_str()),
+                    ("Authorize", "Blocked"),
+                    "{version}"
+                )
+            }
+            other => panic!("{version}: expected Authorize to be refused, got {other:?}"),
+        }
+        assert!(
+            csms.sessions().transactions(station).is_empty(),
+            "{version}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_without_a_common_version_or_identity_are_refused() {
-    let addr = start_csms().await;
-    let refused = tokio::time::timeout(TIMEOUT, connect(&format!("ws://{addr}/CS001"), "ocpp1.6"))
-        .await
-        .unwrap();
+    let (_csms, addr) = start_csms().await;
+    let refused = tokio::time::timeout(
+        TIMEOUT,
+        connect(&format!("ws://{addr}/CS001"), "ocpp1.5, ocpp2.1"),
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(
             refused,
@@ -95,7 +168,7 @@ async fn connections_without_a_common_version_or_identity_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_frames_get_call_errors_and_the_connection_stays_open() {
-    let addr = start_csms().await;
+    let (_csms, addr) = start_csms().await;
     let test = async {
         let mut ws = connect(&format!("ws://{addr}/CS002"), "ocpp2.1, ocpp2.0.1")
             .await
@@ -124,4 +197,150 @@ async fn bad_frames_get_call_errors_and_the_connection_stays_open() {
         assert!(reply[2]["currentTime"].is_string(), "{reply}");
     };
     tokio::time::timeout(TIMEOUT, test).await.unwrap();
+}
+
+/// What the 2.0.1 CSMS answered NotSupported before: Authorize, TransactionEvent, MeterValues,
+/// DataTransfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_2_0_1_csms_answers_every_message_of_a_session() {
+    let (csms, addr) = start_csms().await;
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CS003"), "ocpp2.0.1")
+            .await
+            .unwrap();
+        let token = r#"{"idToken":"T1","type":"ISO14443"}"#;
+        let reply = exchange(
+            &mut ws,
+            &format!(r#"[2,"a","Authorize",{{"idToken":{token}}}]"#),
+        )
+        .await;
+        assert_eq!(reply[2]["idTokenInfo"]["status"], "Accepted", "{reply}");
+        let started = format!(
+            r#"[2,"b","TransactionEvent",{{"eventType":"Started","timestamp":"2024-01-01T10:00:00Z",
+            "triggerReason":"Authorized","seqNo":0,"transactionInfo":{{"transactionId":"tx-1"}},
+            "evse":{{"id":1}},"idToken":{token},"meterValue":[{{"timestamp":"2024-01-01T10:00:00Z",
+            "sampledValue":[{{"value":2.5,"unitOfMeasure":{{"unit":"kWh"}}}}]}}]}}]"#
+        );
+        let reply = exchange(&mut ws, &started).await;
+        assert_eq!(reply[2]["idTokenInfo"]["status"], "Accepted", "{reply}");
+        // A meter reading of the EVSE, outside TransactionEvent: it goes to the transaction.
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"c","MeterValues",{"evseId":1,"meterValue":[{"timestamp":"2024-01-01T10:30:00Z",
+            "sampledValue":[{"value":3000,"measurand":"Energy.Active.Import.Register"}]}]}]"#,
+        )
+        .await;
+        assert_eq!(reply, serde_json::json!([3, "c", {}]));
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"d","TransactionEvent",{"eventType":"Ended","timestamp":"2024-01-01T11:00:00Z",
+            "triggerReason":"EVDeparted","seqNo":1,"transactionInfo":{"transactionId":"tx-1",
+            "stoppedReason":"EVDisconnected"},"meterValue":[{"timestamp":"2024-01-01T11:00:00Z",
+            "sampledValue":[{"value":4,"unitOfMeasure":{"unit":"Wh","multiplier":3}}]}]}]"#,
+        )
+        .await;
+        assert_eq!(reply, serde_json::json!([3, "d", {}]));
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"e","DataTransfer",{"vendorId":"org.ocpp-rs.example","messageId":"Echo","data":{"n":[1,2]}}]"#,
+        )
+        .await;
+        assert_eq!(
+            reply[2],
+            serde_json::json!({"status":"Accepted","data":{"n":[1,2]}})
+        );
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"f","DataTransfer",{"vendorId":"com.other"}]"#,
+        )
+        .await;
+        assert_eq!(reply[2], serde_json::json!({"status":"UnknownVendorId"}));
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+    let transaction = csms.sessions().transaction("CS003", "tx-1").unwrap();
+    assert_eq!(transaction.energy_wh(), Some(1500.0), "{transaction:?}");
+    assert_eq!(transaction.stop_reason.as_deref(), Some("EVDisconnected"));
+}
+
+/// A 1.6 connection: the CSMS answers in 1.6's codes, in 1.6's spelling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_1_6_csms_answers_in_1_6_codes() {
+    let (csms, addr) = start_csms().await;
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CP004"), "ocpp1.6")
+            .await
+            .unwrap();
+        let reply = exchange(&mut ws, r#"[2,"a","NoSuchAction",{}]"#).await;
+        assert_eq!(reply[2], "NotImplemented", "{reply}");
+        let reply = exchange(&mut ws, "[2,\"b\",").await;
+        assert_eq!(reply[2], "FormationViolation", "{reply}");
+        let reply = exchange(&mut ws, r#"[2,"c","Authorize",{}]"#).await;
+        assert_eq!(reply[2], "ProtocolError", "{reply}");
+        let reply = exchange(&mut ws, r#"[2,"d","Authorize",{"idTag":"Stolen"}]"#).await;
+        assert_eq!(reply[2]["idTagInfo"]["status"], "Blocked", "{reply}");
+        // A 2.0.1 message on a 1.6 connection.
+        let reply = exchange(&mut ws, r#"[2,"e","TransactionEvent",{}]"#).await;
+        assert_eq!(reply[2], "NotImplemented", "{reply}");
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"f","StartTransaction",{"connectorId":2,"idTag":"T2","meterStart":100,"timestamp":"2024-01-01T10:00:00Z"}]"#,
+        )
+        .await;
+        assert_eq!(reply[2]["idTagInfo"]["status"], "Accepted", "{reply}");
+        assert_eq!(reply[2]["transactionId"], 1, "{reply}");
+        // A second start with the same tag while the first runs.
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"g","StartTransaction",{"connectorId":1,"idTag":"t2","meterStart":0,"timestamp":"2024-01-01T10:00:00Z"}]"#,
+        )
+        .await;
+        assert_eq!(reply[2]["idTagInfo"]["status"], "ConcurrentTx", "{reply}");
+        // Meter values without a transaction id go to the transaction on their connector.
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"h","MeterValues",{"connectorId":2,"meterValue":[{"timestamp":"2024-01-01T10:30:00Z","sampledValue":[{"value":"0.4","unit":"kWh"}]}]}]"#,
+        )
+        .await;
+        assert_eq!(reply, serde_json::json!([3, "h", {}]));
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"i","StopTransaction",{"transactionId":1,"meterStop":700,"timestamp":"2024-01-01T11:00:00Z","idTag":"T2"}]"#,
+        )
+        .await;
+        assert_eq!(reply[2]["idTagInfo"]["status"], "Accepted", "{reply}");
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"j","DataTransfer",{"vendorId":"org.ocpp-rs.example","messageId":"Other"}]"#,
+        )
+        .await;
+        assert_eq!(reply[2], serde_json::json!({"status":"UnknownMessageId"}));
+        let reply = exchange(&mut ws, r#"[2,"k","SignCertificate",{"csr":"not a CSR"}]"#).await;
+        assert_eq!(reply[2], serde_json::json!({"status":"Rejected"}));
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+    let transaction = csms.sessions().transaction("CP004", "1").unwrap();
+    assert_eq!(transaction.energy_wh(), Some(600.0), "{transaction:?}");
+    assert_eq!(transaction.connector, Some(2));
+}
+
+/// A station offering both versions gets the one it lists first: the CSMS chooses a dispatcher
+/// per connection, so both run side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_station_s_first_choice_picks_the_dispatcher() {
+    let (csms, addr) = start_csms().await;
+    // Two id tags: one tag cannot charge at two stations at once (ConcurrentTx).
+    let both = |first, second, station: &str| StationConfig {
+        versions: vec![first, second],
+        id_tag: format!("TAG-{station}"),
+        ..config(addr, station, first, Stage::Session)
+    };
+    let (old, new) = tokio::join!(
+        run_station(both(OcppVersion::V1_6, OcppVersion::V2_0_1, "CP020")),
+        run_station(both(OcppVersion::V2_0_1, OcppVersion::V1_6, "CS020")),
+    );
+    old.unwrap();
+    new.unwrap();
+    // 1.6 ids come from the CSMS, 2.0.1 ids from the station.
+    assert_eq!(csms.sessions().transactions("CP020")[0].id, "1");
+    assert_eq!(csms.sessions().transactions("CS020")[0].id.len(), 36);
 }

@@ -1,0 +1,383 @@
+//! The CSMS's memory of charging sessions, the same for every OCPP version: which id tokens it
+//! accepts, the transactions of each station and the energy they delivered.
+//!
+//! Each version's handlers translate their messages into these calls: OCPP 1.6's
+//! `StartTransaction` and 2.0.1's `TransactionEvent` `Started` both become [`Sessions::start`],
+//! 1.6's `MeterValues` and 2.0.1's `Updated` events [`Sessions::meter`], and so on. Transaction
+//! ids are strings here: 2.0.1 stations choose theirs, and for 1.6 the CSMS hands out integers
+//! ([`Sessions::start`] with no id).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use ocpp_messages::DateTime;
+
+/// The CSMS's verdict on an id token (OCPP 1.6 `AuthorizationStatus`; 2.0.1 has the same
+/// values and more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    /// The token may charge.
+    Accepted,
+    /// The token is known and blocked.
+    Blocked,
+    /// The token already has a transaction in progress.
+    ConcurrentTx,
+}
+
+/// One transaction, as the CSMS has seen it so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    /// The charging station.
+    pub station: String,
+    /// The transaction id: the station's (2.0.1) or the one the CSMS gave (1.6).
+    pub id: String,
+    /// The connector (1.6) or EVSE (2.0.1) it runs on, when known.
+    pub connector: Option<i64>,
+    /// The id token that started it, when known.
+    pub id_tag: Option<String>,
+    /// The energy register at the start, in Wh.
+    pub meter_start_wh: Option<f64>,
+    /// The latest energy register reading, in Wh.
+    pub meter_last_wh: Option<f64>,
+    /// When it started.
+    pub started: DateTime,
+    /// When it ended; `None` while it runs.
+    pub ended: Option<DateTime>,
+    /// Why it ended, in the version's words (`EVDisconnected`, `Local`, ...).
+    pub stop_reason: Option<String>,
+}
+
+impl Transaction {
+    /// The energy delivered so far, in Wh: the latest reading minus the start.
+    pub fn energy_wh(&self) -> Option<f64> {
+        Some(self.meter_last_wh? - self.meter_start_wh?)
+    }
+
+    /// Whether it is still running.
+    pub fn is_ongoing(&self) -> bool {
+        self.ended.is_none()
+    }
+}
+
+/// A transaction to record: what a start message says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start<'a> {
+    /// The station's transaction id (2.0.1); `None` when the CSMS gives one (1.6).
+    pub id: Option<&'a str>,
+    /// The connector or EVSE.
+    pub connector: Option<i64>,
+    /// The id token, when the start message names one.
+    pub id_tag: Option<&'a str>,
+    /// The energy register at the start, in Wh.
+    pub meter_wh: Option<f64>,
+    /// When it started.
+    pub timestamp: DateTime,
+}
+
+/// The sessions of every station: see the [module docs](self).
+#[derive(Debug, Default)]
+pub struct Sessions {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    blocked: BTreeSet<String>,
+    /// The last transaction id handed out.
+    last_id: i64,
+    /// By station, then transaction id.
+    transactions: BTreeMap<(String, String), Transaction>,
+}
+
+impl Sessions {
+    /// An empty store that accepts every id token.
+    pub fn new() -> Self {
+        Sessions::default()
+    }
+
+    /// Blocks an id token: [`Sessions::authorize`] answers [`Authorization::Blocked`] for it.
+    pub fn block(&self, id_tag: &str) {
+        self.lock().blocked.insert(normalize(id_tag));
+    }
+
+    /// The verdict on `id_tag`: blocked tokens are `Blocked`, a token with a transaction in
+    /// progress (on any station) `ConcurrentTx`, every other one `Accepted`. Id tokens compare
+    /// case-insensitively, as both versions say.
+    pub fn authorize(&self, id_tag: &str) -> Authorization {
+        self.lock().authorize(id_tag)
+    }
+
+    /// Records a transaction start; returns its id (the station's, or a new one) and, when the
+    /// start names an id token, the verdict on it (decided before this transaction counts as
+    /// one in progress). A start for an id already known restarts nothing: the first one stays.
+    pub fn start(&self, station: &str, start: Start<'_>) -> (String, Option<Authorization>) {
+        let mut inner = self.lock();
+        let verdict = start.id_tag.map(|tag| inner.authorize(tag));
+        let id = match start.id {
+            Some(id) => id.to_owned(),
+            None => {
+                inner.last_id += 1;
+                inner.last_id.to_string()
+            }
+        };
+        inner
+            .transactions
+            .entry((station.to_owned(), id.clone()))
+            .or_insert_with(|| Transaction {
+                station: station.to_owned(),
+                id: id.clone(),
+                connector: start.connector,
+                id_tag: start.id_tag.map(str::to_owned),
+                meter_start_wh: start.meter_wh,
+                meter_last_wh: start.meter_wh,
+                started: start.timestamp,
+                ended: None,
+                stop_reason: None,
+            });
+        (id, verdict)
+    }
+
+    /// Records an energy reading: of transaction `id` when given, else of the transaction in
+    /// progress on `connector`. Returns the id of the transaction it went to, `None` if there is
+    /// none.
+    pub fn meter(
+        &self,
+        station: &str,
+        id: Option<&str>,
+        connector: i64,
+        meter_wh: Option<f64>,
+    ) -> Option<String> {
+        let mut inner = self.lock();
+        let transaction = match id {
+            Some(id) => inner.transactions.get_mut(&key(station, id))?,
+            None => inner.transactions.values_mut().find(|t| {
+                t.station == station && t.is_ongoing() && t.connector == Some(connector)
+            })?,
+        };
+        if meter_wh.is_some() {
+            transaction.meter_last_wh = meter_wh;
+        }
+        Some(transaction.id.clone())
+    }
+
+    /// The verdict on `id_tag` presented during or at the end of transaction `id`: `Accepted`
+    /// if it is the token that started it, else as [`Sessions::authorize`].
+    pub fn authorize_in(&self, station: &str, id: &str, id_tag: &str) -> Authorization {
+        let inner = self.lock();
+        let own = inner
+            .transactions
+            .get(&key(station, id))
+            .and_then(|t| t.id_tag.as_deref())
+            .is_some_and(|tag| normalize(tag) == normalize(id_tag));
+        if own {
+            Authorization::Accepted
+        } else {
+            inner.authorize(id_tag)
+        }
+    }
+
+    /// Records the end of a transaction; returns it as it ended, or `None` if it is unknown.
+    /// An id token given at the end only counts if the start named none.
+    pub fn stop(
+        &self,
+        station: &str,
+        id: &str,
+        meter_wh: Option<f64>,
+        reason: Option<String>,
+        timestamp: DateTime,
+    ) -> Option<Transaction> {
+        let mut inner = self.lock();
+        let transaction = inner.transactions.get_mut(&key(station, id))?;
+        if meter_wh.is_some() {
+            transaction.meter_last_wh = meter_wh;
+        }
+        transaction.ended.get_or_insert(timestamp);
+        if reason.is_some() {
+            transaction.stop_reason = reason;
+        }
+        Some(transaction.clone())
+    }
+
+    /// A transaction of `station`, if known.
+    pub fn transaction(&self, station: &str, id: &str) -> Option<Transaction> {
+        self.lock().transactions.get(&key(station, id)).cloned()
+    }
+
+    /// Every transaction of `station`, in id order.
+    pub fn transactions(&self, station: &str) -> Vec<Transaction> {
+        self.lock()
+            .transactions
+            .values()
+            .filter(|t| t.station == station)
+            .cloned()
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every update leaves the maps consistent, so a panic elsewhere cannot spoil them.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn authorize(&self, id_tag: &str) -> Authorization {
+        let tag = normalize(id_tag);
+        if self.blocked.contains(&tag) {
+            Authorization::Blocked
+        } else if self.transactions.values().any(|t| {
+            t.is_ongoing() && t.id_tag.as_deref().map(normalize).as_deref() == Some(tag.as_str())
+        }) {
+            Authorization::ConcurrentTx
+        } else {
+            Authorization::Accepted
+        }
+    }
+}
+
+fn key(station: &str, id: &str) -> (String, String) {
+    (station.to_owned(), id.to_owned())
+}
+
+fn normalize(id_tag: &str) -> String {
+    id_tag.to_lowercase()
+}
+
+/// An energy register reading in Wh, from a sampled value: `unit` is the unit's wire name
+/// (`Wh` when absent, or `kWh`), `multiplier` a power of ten (2.0.1's `unitOfMeasure`; 0 in
+/// 1.6). `None` for any other unit.
+pub fn energy_wh(value: f64, unit: Option<&str>, multiplier: i64) -> Option<f64> {
+    let scale = match unit.unwrap_or("Wh") {
+        "Wh" => 1.0,
+        "kWh" => 1000.0,
+        _ => return None,
+    };
+    let power = i32::try_from(multiplier).ok()?;
+    Some(value * scale * 10f64.powi(power))
+}
+
+/// The vendor id of the example's own DataTransfer message, in both versions.
+pub const VENDOR_ID: &str = "org.ocpp-rs.example";
+
+/// The example's DataTransfer message: the CSMS answers `Accepted` with the request's data.
+pub const ECHO_MESSAGE_ID: &str = "Echo";
+
+/// How the CSMS answers a DataTransfer (the statuses both versions define).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataTransferVerdict {
+    /// [`VENDOR_ID`] / [`ECHO_MESSAGE_ID`]: accepted, the data echoed.
+    Echo,
+    /// Another vendor.
+    UnknownVendorId,
+    /// [`VENDOR_ID`] with another message (or none).
+    UnknownMessageId,
+}
+
+impl std::fmt::Display for DataTransferVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DataTransferVerdict::Echo => "Accepted, data echoed",
+            DataTransferVerdict::UnknownVendorId => "UnknownVendorId",
+            DataTransferVerdict::UnknownMessageId => "UnknownMessageId",
+        })
+    }
+}
+
+/// The CSMS's answer to a DataTransfer with these ids.
+pub fn data_transfer(vendor_id: &str, message_id: Option<&str>) -> DataTransferVerdict {
+    match (vendor_id, message_id) {
+        (VENDOR_ID, Some(ECHO_MESSAGE_ID)) => DataTransferVerdict::Echo,
+        (VENDOR_ID, _) => DataTransferVerdict::UnknownMessageId,
+        _ => DataTransferVerdict::UnknownVendorId,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start<'a>(id: Option<&'a str>, tag: &'a str, wh: f64) -> Start<'a> {
+        Start {
+            id,
+            connector: Some(1),
+            id_tag: Some(tag),
+            meter_wh: Some(wh),
+            timestamp: DateTime::now(),
+        }
+    }
+
+    #[test]
+    fn a_session_from_start_to_stop() {
+        let sessions = Sessions::new();
+        sessions.block("BAD");
+        assert_eq!(sessions.authorize("bad"), Authorization::Blocked);
+        assert_eq!(sessions.authorize("TAG"), Authorization::Accepted);
+
+        let (id, verdict) = sessions.start("CP1", start(None, "TAG", 1000.0));
+        assert_eq!((id.as_str(), verdict), ("1", Some(Authorization::Accepted)));
+        assert_eq!(sessions.authorize("tag"), Authorization::ConcurrentTx);
+        let (other, _) = sessions.start("CP2", start(None, "OTHER", 0.0));
+        assert_eq!(other, "2");
+        let (own, _) = sessions.start("CS3", start(Some("tx-a"), "THIRD", 0.0));
+        assert_eq!(own, "tx-a");
+
+        assert_eq!(
+            sessions.meter("CP1", Some("1"), 1, Some(1200.0)).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sessions.meter("CP1", None, 1, Some(1500.0)).as_deref(),
+            Some("1")
+        );
+        assert_eq!(sessions.meter("CP1", None, 2, Some(1500.0)), None);
+        assert_eq!(sessions.meter("CP2", Some("1"), 1, Some(1500.0)), None);
+        assert_eq!(
+            sessions.authorize_in("CP1", "1", "tag"),
+            Authorization::Accepted
+        );
+        assert_eq!(
+            sessions.authorize_in("CP1", "1", "OTHER"),
+            Authorization::ConcurrentTx
+        );
+        let ended = sessions
+            .stop(
+                "CP1",
+                "1",
+                Some(2500.0),
+                Some("Local".into()),
+                DateTime::now(),
+            )
+            .unwrap();
+        assert_eq!(ended.energy_wh(), Some(1500.0));
+        assert!(!ended.is_ongoing());
+        assert_eq!(sessions.authorize("TAG"), Authorization::Accepted);
+        assert!(sessions
+            .stop("CP1", "9", None, None, DateTime::now())
+            .is_none());
+        assert_eq!(sessions.transactions("CP1"), vec![ended]);
+    }
+
+    #[test]
+    fn energy_units() {
+        assert_eq!(energy_wh(12.5, None, 0), Some(12.5));
+        assert_eq!(energy_wh(1.5, Some("kWh"), 0), Some(1500.0));
+        assert_eq!(energy_wh(3.0, Some("Wh"), 2), Some(300.0));
+        assert_eq!(energy_wh(3.0, Some("varh"), 0), None);
+        assert_eq!(energy_wh(3.0, None, i64::MAX), None);
+    }
+
+    #[test]
+    fn data_transfer_verdicts() {
+        assert_eq!(
+            data_transfer(VENDOR_ID, Some("Echo")),
+            DataTransferVerdict::Echo
+        );
+        assert_eq!(
+            data_transfer(VENDOR_ID, None),
+            DataTransferVerdict::UnknownMessageId
+        );
+        assert_eq!(
+            data_transfer("com.other", Some("Echo")),
+            DataTransferVerdict::UnknownVendorId
+        );
+    }
+}
