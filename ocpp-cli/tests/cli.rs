@@ -653,14 +653,58 @@ fn usage_errors_exit_2() {
     assert!(run.stdout.contains("--ocpp"));
 }
 
+/// `--ocpp 2.1` knows its 91 actions and its two new message types: SEND (checked against the
+/// SEND action's schema, never awaiting an answer) and CALLRESULTERROR (its code must be one of
+/// 2.1's).
 #[test]
-fn the_ocpp_2_1_version_is_accepted() {
+fn ocpp_2_1_checks_send_and_call_result_error_frames() {
+    let stream =
+        r#"{"id":1,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0.5,"v":"1"}]}"#;
+    let input = [
+        r#"[2,"1","SignCertificate",{"csr":"x"}]"#.to_owned(),
+        r#"[3,"1",{"status":"Accepted"}]"#.to_owned(),
+        format!(r#"[6,"2","NotifyPeriodicEventStream",{stream}]"#),
+        r#"[6,"3","NotifyPeriodicEventStream",{"id":1}]"#.to_owned(),
+        format!(r#"[2,"4","NotifyPeriodicEventStream",{stream}]"#),
+        r#"[6,"5","Heartbeat",{}]"#.to_owned(),
+        r#"[5,"6","FormatViolation","",{}]"#.to_owned(),
+        r#"[5,"7","FormationViolation","",{}]"#.to_owned(),
+        r#"[2,"8","AFRRSignal",{"timestamp":"2025-01-01T00:00:00Z","signal":-1}]"#.to_owned(),
+    ]
+    .join("\n");
+    for extra in [&[][..], &["--reencode"][..]] {
+        let args = [&["validate", "--ocpp", "2.1", "--json"][..], extra].concat();
+        let run = ocpp(&args, input.as_bytes());
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let got: Vec<_> = run.json().iter().map(summary).collect();
+        let codes: Vec<(u64, bool, Value)> = got
+            .iter()
+            .map(|(line, _, _, valid, code, _)| (*line, *valid, code.clone()))
+            .collect();
+        let n = Value::Null;
+        assert_eq!(
+            codes,
+            [
+                (1, true, n.clone()),
+                (2, true, n.clone()),
+                (3, true, n.clone()),
+                (4, false, json!("OccurrenceConstraintViolation")),
+                (5, false, json!("NotSupported")),
+                (6, false, json!("NotSupported")),
+                (7, true, n.clone()),
+                (8, false, json!("RpcFrameworkError")),
+                (9, true, n.clone()),
+            ],
+            "{args:?}"
+        );
+        assert_eq!(got[2].2, json!("NotifyPeriodicEventStream"));
+    }
+    // Under 2.0.1 the same SEND is a message type it does not have.
     let run = ocpp(
-        &["validate", "--ocpp", "2.1", "--json"],
-        b"[2,\"1\",\"SignCertificate\",{\"csr\":\"x\"}]",
+        &["validate", "--ocpp", "2.0.1", "--json"],
+        format!(r#"[6,"2","NotifyPeriodicEventStream",{stream}]"#).as_bytes(),
     );
-    assert_eq!(run.code, 1);
-    assert_eq!(run.json()[0]["errorCode"], json!("NotImplemented"));
+    assert_eq!(run.json()[0]["errorCode"], json!("MessageTypeNotSupported"));
 }
 
 #[test]

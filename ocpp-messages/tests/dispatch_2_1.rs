@@ -1,0 +1,275 @@
+//! OCPP 2.1 through its dispatchers: every CALL action of both roles reaches its own method
+//! from the right side only; the SEND NotifyPeriodicEventStream is delivered and never
+//! answered (not even when invalid); an invalid CALLRESULT is answered with a CALLRESULTERROR
+//! carrying its id; the peer's CALLRESULTERROR is reported, not answered.
+#![allow(clippy::unwrap_used)]
+
+#[path = "generated/v2_1_recorder.rs"]
+#[rustfmt::skip]
+mod recorder;
+
+use std::sync::{Arc, Mutex};
+
+use ocpp_messages::call::{PendingCalls, ResponseError};
+use ocpp_messages::dispatch::{Dispatcher, NoReply, Received};
+use ocpp_messages::v2_1::diagnostics::{self, NotifyPeriodicEventStreamRequest};
+use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
+use ocpp_messages::v2_1::PROFILES;
+use ocpp_messages::validate::{validate, Format, Schema};
+use ocpp_messages::{ErrorCode, OcppVersion, Role};
+use recorder::Recorder;
+use serde_json::{json, Map, Value};
+
+/// The smallest value `schema` accepts: required members only, minimum items.
+fn minimal(schema: &Schema) -> Value {
+    match schema {
+        Schema::Any => json!({"any": "thing"}),
+        Schema::Boolean => json!(true),
+        Schema::Integer(r) | Schema::IntegerDraft4(r) | Schema::Number(r) => {
+            json!(r.minimum.unwrap_or(0.0).ceil() as i64)
+        }
+        Schema::String(s) => match s.format {
+            Some(Format::DateTime) => json!("2024-01-31T13:45:00Z"),
+            Some(Format::Uri) => json!("https://example.com/firmware.bin"),
+            None => json!("x".repeat(s.min_length.unwrap_or(1))),
+        },
+        Schema::Enum(values) => json!(values[0]),
+        Schema::Array(a) => Value::Array(vec![minimal(a.items); a.min_items.unwrap_or(0)]),
+        Schema::Object(o) => Value::Object(
+            o.properties
+                .iter()
+                .filter(|p| p.required)
+                .map(|p| (p.name.to_owned(), minimal(p.schema)))
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn every_action_reaches_its_method_and_only_from_the_right_side() {
+    let features: Vec<_> = PROFILES.iter().flat_map(|p| p.features.iter()).collect();
+    assert_eq!(PROFILES.len(), 19);
+    assert_eq!(features.len(), 91);
+    assert_eq!(features.iter().filter(|f| f.send).count(), 1);
+
+    let recorder = Arc::new(Recorder::default());
+    let csms = recorder::csms_dispatcher(&recorder);
+    let station = recorder::charging_station_dispatcher(&recorder);
+    let (mut calls, mut sends) = (0, 0);
+    for f in &features {
+        let payload = minimal(f.request);
+        assert_eq!(validate(f.request, &payload), vec![], "{}", f.name);
+        let message_type = if f.send { 6 } else { 2 };
+        let frame = json!([message_type, "m1", f.name, payload]).to_string();
+        for (dispatcher, sender) in [(&csms, Role::ChargingStation), (&station, Role::Csms)] {
+            recorder.calls.lock().unwrap().clear();
+            let reply = run(dispatcher.handle("CS-7", &frame));
+            let recorded = recorder.calls.lock().unwrap().clone();
+            let id = (sender == Role::ChargingStation).then(|| "CS-7".to_owned());
+            match (f.send, f.initiator.may_be_sent_by(sender)) {
+                // A SEND reaches its method, and nothing is sent back.
+                (true, true) => {
+                    assert_eq!(reply, None, "{}", f.name);
+                    assert_eq!(recorded, vec![(f.name, id)], "{}", f.name);
+                    sends += 1;
+                }
+                // A SEND from the wrong side is not delivered, and not answered either.
+                (true, false) => {
+                    assert_eq!(reply, None, "{}", f.name);
+                    assert!(recorded.is_empty(), "{}", f.name);
+                }
+                (false, true) => {
+                    let reply: Value = serde_json::from_str(&reply.unwrap()).unwrap();
+                    assert_eq!(reply[2], "GenericError", "{}: {reply}", f.name);
+                    assert_eq!(recorded, vec![(f.name, id)], "{}", f.name);
+                    calls += 1;
+                }
+                (false, false) => {
+                    let reply: Value = serde_json::from_str(&reply.unwrap()).unwrap();
+                    assert_eq!(reply[2], "NotSupported", "{}: {reply}", f.name);
+                    assert!(recorded.is_empty(), "{}", f.name);
+                }
+            }
+        }
+    }
+    // 90 CALL actions (DataTransfer both ways) and one SEND from the station.
+    assert_eq!((calls, sends), (91, 1));
+}
+
+#[derive(Default)]
+struct Streams {
+    received: Mutex<Vec<NotifyPeriodicEventStreamRequest>>,
+}
+
+impl diagnostics::CsmsHandler for Streams {
+    async fn on_notify_periodic_event_stream(
+        &self,
+        _: &str,
+        request: NotifyPeriodicEventStreamRequest,
+    ) {
+        self.received.lock().unwrap().push(request);
+    }
+}
+
+fn stream(id: &str, payload: &str) -> String {
+    format!(r#"[6,"{id}","NotifyPeriodicEventStream",{payload}]"#)
+}
+
+const STREAM: &str =
+    r#"{"id":3,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":1.5,"v":"230.1"}]}"#;
+
+/// A SEND is delivered when valid and never answered; what became of it is reported.
+#[test]
+fn sends_are_delivered_and_never_answered() {
+    let streams = Arc::new(Streams::default());
+    let csms = Dispatcher::new(OcppVersion::V2_1, Role::Csms)
+        .with(diagnostics::CsmsService(Arc::clone(&streams)));
+    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_1));
+
+    assert_eq!(run(csms.handle("CS-1", &stream("s1", STREAM))), None);
+    let received = streams.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!((received[0].id, received[0].data[0].t), (3, 1.5));
+    assert_eq!(received[0].data[0].v, "230.1");
+
+    let outcome = |text: &str| match run(csms.receive("CS-1", text, &pending)) {
+        Received::NoReply(outcome) => outcome,
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(
+        outcome(&stream("s2", STREAM)),
+        NoReply::Delivered {
+            action: "NotifyPeriodicEventStream".to_owned()
+        }
+    );
+    // Invalid payloads, unknown actions and malformed SENDs: reported, never answered.
+    let cases = [
+        (
+            stream(
+                "s3",
+                r#"{"id":3,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[]}"#,
+            ),
+            ErrorCode::OccurrenceConstraintViolation,
+        ),
+        (
+            stream(
+                "s4",
+                r#"{"id":-1,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"x"}]}"#,
+            ),
+            ErrorCode::PropertyConstraintViolation,
+        ),
+        (
+            r#"[6,"s5","Teleport",{}]"#.to_owned(),
+            ErrorCode::NotImplemented,
+        ),
+        (
+            r#"[6,"s6","Heartbeat",{}]"#.to_owned(),
+            ErrorCode::NotSupported,
+        ),
+        (
+            r#"[6,"s7","NotifyPeriodicEventStream"]"#.to_owned(),
+            ErrorCode::RpcFrameworkError,
+        ),
+    ];
+    for (text, code) in cases {
+        assert_eq!(run(csms.handle("CS-1", &text)), None, "{text}");
+        match outcome(&text) {
+            NoReply::Undelivered { error, .. } => assert_eq!(error.code, code, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    assert_eq!(streams.received.lock().unwrap().len(), 2);
+
+    // The SEND action as a CALL is refused; a SEND under 2.0.1 is an unknown message type.
+    let reply = run(csms.handle("CS-1", &stream("c1", STREAM).replacen("[6", "[2", 1))).unwrap();
+    assert!(reply.starts_with(r#"[4,"c1","NotSupported","#), "{reply}");
+    let v201 = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms);
+    let reply = run(v201.handle("CS-1", &stream("s8", STREAM))).unwrap();
+    assert!(
+        reply.starts_with(r#"[4,"s8","MessageTypeNotSupported","#),
+        "{reply}"
+    );
+}
+
+/// An invalid CALLRESULT to our call is answered with a CALLRESULTERROR carrying its id; the
+/// peer's CALLRESULTERROR is reported and not answered.
+#[test]
+fn invalid_call_results_get_a_call_result_error() {
+    let csms = Dispatcher::new(OcppVersion::V2_1, Role::Csms);
+    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_1));
+    let call = || {
+        let (id, _) = pending
+            .lock()
+            .unwrap()
+            .call::<ResetFeature>(&ResetRequest::new(Reset::Immediate))
+            .unwrap();
+        id
+    };
+
+    let id = call();
+    let text = format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#);
+    match run(csms.receive("CS-1", &text, &pending)) {
+        Received::RejectedAnswer { answer, reply } => {
+            assert_eq!(answer.action, "Reset");
+            assert!(matches!(answer.result, Err(ResponseError::Invalid(_))));
+            let reply: Value = serde_json::from_str(&reply).unwrap();
+            assert_eq!(reply[0], 5);
+            assert_eq!(reply[1], id.as_str());
+            assert_eq!(reply[2], "PropertyConstraintViolation");
+            assert_eq!(reply[4]["errors"][0]["path"], "/status");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let id = call();
+    let text = format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#);
+    match run(csms.receive("CS-1", &text, &pending)) {
+        Received::Answer(answer) => {
+            assert_eq!(
+                answer
+                    .into_response::<ResetFeature>()
+                    .unwrap()
+                    .status
+                    .as_str(),
+                "Accepted"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let text = r#"[5,"x9","FormatViolation","your CALLRESULT was not an object",{"at":"/"}]"#;
+    assert_eq!(run(csms.handle("CS-1", text)), None);
+    match run(csms.receive("CS-1", text, &pending)) {
+        Received::NoReply(NoReply::ResultRejected { message_id, error }) => {
+            assert_eq!(message_id, "x9");
+            assert_eq!(error.code, ErrorCode::FormatViolation);
+            assert_eq!(error.details["at"], "/");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Under 2.0.1 an invalid CALLRESULT is only an error result: no type 5 exists there.
+    let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms);
+    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+    let (id, _) = pending
+        .lock()
+        .unwrap()
+        .call::<ocpp_messages::v2_0_1::provisioning::ResetFeature>(
+            &ocpp_messages::v2_0_1::provisioning::ResetRequest::new(
+                ocpp_messages::v2_0_1::provisioning::Reset::Immediate,
+            ),
+        )
+        .unwrap();
+    let text = format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#);
+    assert!(matches!(
+        run(csms.receive("CS-1", &text, &pending)),
+        Received::Answer(_)
+    ));
+}
