@@ -256,6 +256,9 @@ impl Dispatcher {
     ///             assert_eq!(response.status.as_str(), "Accepted");
     ///         }
     ///         Received::Unmatched(unmatched) => eprintln!("ignoring: {unmatched}"),
+    ///         // OCPP 2.1: a CALLRESULTERROR to send back, and frames never answered.
+    ///         Received::RejectedAnswer { reply, .. } => { /* send `reply` */ }
+    ///         Received::NoReply(what) => eprintln!("{what:?}"),
     ///     }
     /// }
     /// # });
