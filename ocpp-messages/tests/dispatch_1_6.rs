@@ -3,53 +3,25 @@
 //! own schema's draft, and a 1.6 dispatcher refuses a 2.0.1 service.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/dispatch.rs"]
+mod helpers;
+
 #[path = "generated/v1_6_recorder.rs"]
 #[rustfmt::skip]
 mod recorder;
 
 use std::sync::Arc;
 
+use helpers::{minimal, run};
 use ocpp_messages::dispatch::Dispatcher;
 use ocpp_messages::v1_6::core::{
     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
 };
 use ocpp_messages::v1_6::PROFILES;
-use ocpp_messages::validate::{validate, Format, Schema};
+use ocpp_messages::validate::validate;
 use ocpp_messages::{CallError, DateTime, OcppVersion, Role};
 use recorder::Recorder;
-use serde_json::{json, Map, Value};
-
-/// The smallest value `schema` accepts: required members only, minimum items.
-fn minimal(schema: &Schema) -> Value {
-    match schema {
-        Schema::Any => json!({"any": "thing"}),
-        Schema::Boolean => json!(true),
-        Schema::Integer(r) | Schema::IntegerDraft4(r) | Schema::Number(r) => {
-            json!(r.minimum.unwrap_or(0.0).ceil() as i64)
-        }
-        Schema::String(s) => match s.format {
-            Some(Format::DateTime) => json!("2024-01-31T13:45:00Z"),
-            Some(Format::Uri) => json!("https://example.com/firmware.bin"),
-            None => json!("x".repeat(s.min_length.unwrap_or(1))),
-        },
-        Schema::Enum(values) => json!(values[0]),
-        Schema::Array(a) => Value::Array(vec![minimal(a.items); a.min_items.unwrap_or(0)]),
-        Schema::Object(o) => Value::Object(
-            o.properties
-                .iter()
-                .filter(|p| p.required)
-                .map(|p| (p.name.to_owned(), minimal(p.schema)))
-                .collect::<Map<_, _>>(),
-        ),
-    }
-}
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use serde_json::{json, Value};
 
 fn send(d: &Dispatcher, frame: &str) -> Value {
     serde_json::from_str(&run(d.handle("CP-7", frame)).unwrap()).unwrap()
