@@ -360,7 +360,7 @@ pub fn build(set: &SchemaSet, manifest: &Manifest) -> Result<Version> {
             rust_name: rust_of_id[id].clone(),
             spec_name: spec.clone(),
             module: source.module.clone(),
-            docs: type_docs(spec, source),
+            docs: type_docs(spec, source, set.inline_at.get(spec)),
             is_message: source.message_of.is_some(),
             shape,
         });
@@ -682,7 +682,7 @@ fn enum_shape(ctx: &Ctx<'_>, schema: &Value, e: typify::TypeEnum<'_>) -> Result<
 }
 
 /// The schema's description, or a generated sentence.
-fn type_docs(spec: &str, source: &Source) -> Vec<String> {
+fn type_docs(spec: &str, source: &Source, inline_at: Option<&Vec<String>>) -> Vec<String> {
     let description = source.schema.get("description").and_then(Value::as_str);
     let mut lines = description.map(docs::clean).unwrap_or_default();
     if lines.is_empty() {
@@ -696,8 +696,19 @@ fn type_docs(spec: &str, source: &Source) -> Vec<String> {
             Some(action) => {
                 format!(" The payload of the CALLRESULT answering `{action}` (the response).")
             }
-            None => format!(" `{spec}` from the OCPP schemas."),
+            None => match inline_at {
+                Some(_) => format!(" The `{spec}` type of OCPP 1.6."),
+                None => format!(" `{spec}` from the OCPP schemas."),
+            },
         });
+    }
+    if let Some(locations) = inline_at {
+        let list: Vec<String> = locations.iter().map(|l| format!("`{l}`")).collect();
+        lines.push(String::new());
+        lines.push(format!(
+            " Written inline in the schemas at {}; named by the `[inline]` table of the manifest.",
+            list.join(", ")
+        ));
     }
     lines
 }

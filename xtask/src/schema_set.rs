@@ -50,6 +50,8 @@ pub struct SchemaSet {
     pub defined_in: BTreeMap<String, BTreeSet<String>>,
     /// File name -> its draft.
     pub drafts: BTreeMap<String, Draft>,
+    /// Definition name -> the inline locations it was named for (OCPP 1.6), in file order.
+    pub inline_at: BTreeMap<String, Vec<String>>,
 }
 
 impl SchemaSet {
@@ -67,6 +69,7 @@ impl SchemaSet {
             definitions: BTreeMap::new(),
             defined_in: BTreeMap::new(),
             drafts: BTreeMap::new(),
+            inline_at: BTreeMap::new(),
         };
         let mut named = BTreeSet::new();
         for path in files {
@@ -170,6 +173,10 @@ impl SchemaSet {
             let reference = json!({ "$ref": format!("#/definitions/{name}") });
             let definition = std::mem::replace(node, reference);
             self.add_definition(file, name.clone(), definition)?;
+            self.inline_at
+                .entry(name.clone())
+                .or_default()
+                .push(at.to_owned());
             named.push(at.to_owned());
         }
         Ok(named)

@@ -192,7 +192,9 @@ impl AuthorizeResponse {
 
 impl ::ocpp_messages::Message for AuthorizeResponse {}
 
-/// `AvailabilityType` from the OCPP schemas.
+/// The `AvailabilityType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ChangeAvailability.type`; named by the `[inline]` table of the manifest.
 #[doc(alias = "AvailabilityType")]
 #[derive(
     Clone,
@@ -212,7 +214,9 @@ pub enum Availability {
     Operative,
 }
 
-/// `AvailabilityStatus` from the OCPP schemas.
+/// The `AvailabilityStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ChangeAvailabilityResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -443,7 +447,9 @@ impl ChangeConfigurationResponse {
 
 impl ::ocpp_messages::Message for ChangeConfigurationResponse {}
 
-/// `ChargePointErrorCode` from the OCPP schemas.
+/// The `ChargePointErrorCode` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StatusNotification.errorCode`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -491,7 +497,9 @@ pub enum ChargePointErrorCode {
     WeakSignal,
 }
 
-/// `ChargePointStatus` from the OCPP schemas.
+/// The `ChargePointStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StatusNotification.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -555,7 +563,9 @@ impl ClearCacheResponse {
 
 impl ::ocpp_messages::Message for ClearCacheResponse {}
 
-/// `ClearCacheStatus` from the OCPP schemas.
+/// The `ClearCacheStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ClearCacheResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -574,7 +584,9 @@ pub enum ClearCacheStatus {
     Rejected,
 }
 
-/// `ConfigurationStatus` from the OCPP schemas.
+/// The `ConfigurationStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ChangeConfigurationResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -659,7 +671,9 @@ impl DataTransferResponse {
 
 impl ::ocpp_messages::Message for DataTransferResponse {}
 
-/// `DataTransferStatus` from the OCPP schemas.
+/// The `DataTransferStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `DataTransferResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -770,7 +784,9 @@ impl HeartbeatResponse {
 
 impl ::ocpp_messages::Message for HeartbeatResponse {}
 
-/// `KeyValue` from the OCPP schemas.
+/// The `KeyValue` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `GetConfigurationResponse.configurationKey[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct KeyValue {
     /// The `key` member.
@@ -800,7 +816,9 @@ impl KeyValue {
     }
 }
 
-/// `MeterValue` from the OCPP schemas.
+/// The `MeterValue` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct MeterValue {
     /// The `timestamp` member.
@@ -866,7 +884,9 @@ impl MeterValuesResponse {
 
 impl ::ocpp_messages::Message for MeterValuesResponse {}
 
-/// `Reason` from the OCPP schemas.
+/// The `Reason` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StopTransaction.reason`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -904,7 +924,9 @@ pub enum Reason {
     DeAuthorized,
 }
 
-/// `RegistrationStatus` from the OCPP schemas.
+/// The `RegistrationStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `BootNotificationResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -1013,7 +1035,9 @@ impl RemoteStopTransactionResponse {
 
 impl ::ocpp_messages::Message for RemoteStopTransactionResponse {}
 
-/// `ResetType` from the OCPP schemas.
+/// The `ResetType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `Reset.type`; named by the `[inline]` table of the manifest.
 #[doc(alias = "ResetType")]
 #[derive(
     Clone,
@@ -1066,7 +1090,9 @@ impl ResetResponse {
 
 impl ::ocpp_messages::Message for ResetResponse {}
 
-/// `ResetStatus` from the OCPP schemas.
+/// The `ResetStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ResetResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -1085,7 +1111,9 @@ pub enum ResetStatus {
     Rejected,
 }
 
-/// `SampledValue` from the OCPP schemas.
+/// The `SampledValue` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct SampledValue {
     /// The `value` member.
@@ -1393,7 +1421,9 @@ impl StopTransactionResponse {
 
 impl ::ocpp_messages::Message for StopTransactionResponse {}
 
-/// `TransactionData` from the OCPP schemas.
+/// The `TransactionData` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StopTransaction.transactionData[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TransactionData {
     /// The `timestamp` member.
@@ -1413,7 +1443,9 @@ impl TransactionData {
     }
 }
 
-/// `TransactionSampledValue` from the OCPP schemas.
+/// The `TransactionSampledValue` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StopTransaction.transactionData[].sampledValue[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct TransactionSampledValue {
     /// The `value` member.
@@ -1483,7 +1515,9 @@ impl TransactionSampledValue {
     }
 }
 
-/// `TransactionUnitOfMeasure` from the OCPP schemas.
+/// The `TransactionUnitOfMeasure` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `StopTransaction.transactionData[].sampledValue[].unit`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -1540,7 +1574,9 @@ pub enum TransactionUnitOfMeasure {
     Percent,
 }
 
-/// `UnitOfMeasure` from the OCPP schemas.
+/// The `UnitOfMeasure` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].unit`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -1632,7 +1668,9 @@ impl UnlockConnectorResponse {
 
 impl ::ocpp_messages::Message for UnlockConnectorResponse {}
 
-/// `UnlockStatus` from the OCPP schemas.
+/// The `UnlockStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `UnlockConnectorResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

@@ -44,7 +44,9 @@
     pub struct UpdateFirmwareFeature;
 }
 
-/// `DiagnosticsStatus` from the OCPP schemas.
+/// The `DiagnosticsStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `DiagnosticsStatusNotification.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -96,7 +98,9 @@ impl DiagnosticsStatusNotificationResponse {
 
 impl ::ocpp_messages::Message for DiagnosticsStatusNotificationResponse {}
 
-/// `FirmwareStatus` from the OCPP schemas.
+/// The `FirmwareStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `FirmwareStatusNotification.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

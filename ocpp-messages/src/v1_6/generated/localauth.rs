@@ -28,7 +28,9 @@ pub use super::types::{AuthorizationStatus, IdTagInfo};
     pub struct SendLocalListFeature;
 }
 
-/// `AuthorizationData` from the OCPP schemas.
+/// The `AuthorizationData` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `SendLocalList.localAuthorizationList[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct AuthorizationData {
     /// The `idTag` member.
@@ -137,7 +139,9 @@ impl SendLocalListResponse {
 
 impl ::ocpp_messages::Message for SendLocalListResponse {}
 
-/// `UpdateType` from the OCPP schemas.
+/// The `UpdateType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `SendLocalList.updateType`; named by the `[inline]` table of the manifest.
 #[doc(alias = "UpdateType")]
 #[derive(
     Clone,
@@ -157,7 +161,9 @@ pub enum Update {
     Full,
 }
 
-/// `UpdateStatus` from the OCPP schemas.
+/// The `UpdateStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `SendLocalListResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

@@ -17,7 +17,9 @@
     pub struct TriggerMessageFeature;
 }
 
-/// `MessageTrigger` from the OCPP schemas.
+/// The `MessageTrigger` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `TriggerMessage.requestedMessage`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -89,7 +91,9 @@ impl TriggerMessageResponse {
 
 impl ::ocpp_messages::Message for TriggerMessageResponse {}
 
-/// `TriggerMessageStatus` from the OCPP schemas.
+/// The `TriggerMessageStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `TriggerMessageResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

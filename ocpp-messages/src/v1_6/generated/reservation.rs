@@ -59,7 +59,9 @@ impl CancelReservationResponse {
 
 impl ::ocpp_messages::Message for CancelReservationResponse {}
 
-/// `CancelReservationStatus` from the OCPP schemas.
+/// The `CancelReservationStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `CancelReservationResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -78,7 +80,9 @@ pub enum CancelReservationStatus {
     Rejected,
 }
 
-/// `ReservationStatus` from the OCPP schemas.
+/// The `ReservationStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ReserveNowResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

@@ -40,7 +40,9 @@ pub use super::types::{
     pub struct SetChargingProfileFeature;
 }
 
-/// `ChargingProfileStatus` from the OCPP schemas.
+/// The `ChargingProfileStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `SetChargingProfileResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -135,7 +137,9 @@ impl ClearChargingProfileResponse {
 
 impl ::ocpp_messages::Message for ClearChargingProfileResponse {}
 
-/// `ClearChargingProfileStatus` from the OCPP schemas.
+/// The `ClearChargingProfileStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ClearChargingProfileResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -244,7 +248,9 @@ impl GetCompositeScheduleResponse {
 
 impl ::ocpp_messages::Message for GetCompositeScheduleResponse {}
 
-/// `GetCompositeScheduleStatus` from the OCPP schemas.
+/// The `GetCompositeScheduleStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `GetCompositeScheduleResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,

@@ -3,7 +3,9 @@
 //! Definitions shared by several OCPP 1.6 messages.
 #![allow(clippy::all)]
 
-/// `AuthorizationStatus` from the OCPP schemas.
+/// The `AuthorizationStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `AuthorizeResponse.idTagInfo.status`, `SendLocalList.localAuthorizationList[].idTagInfo.status`, `StartTransactionResponse.idTagInfo.status`, `StopTransactionResponse.idTagInfo.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -83,7 +85,9 @@ pub enum CertificateUse {
     ManufacturerRootCertificate,
 }
 
-/// `ChargingProfile` from the OCPP schemas.
+/// The `ChargingProfile` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `RemoteStartTransaction.chargingProfile`, `SetChargingProfile.csChargingProfiles`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingProfile {
     /// The `chargingProfileId` member.
@@ -162,7 +166,9 @@ impl ChargingProfile {
     }
 }
 
-/// `ChargingProfileKindType` from the OCPP schemas.
+/// The `ChargingProfileKindType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `RemoteStartTransaction.chargingProfile.chargingProfileKind`, `SetChargingProfile.csChargingProfiles.chargingProfileKind`; named by the `[inline]` table of the manifest.
 #[doc(alias = "ChargingProfileKindType")]
 #[derive(
     Clone,
@@ -184,7 +190,9 @@ pub enum ChargingProfileKind {
     Relative,
 }
 
-/// `ChargingProfilePurposeType` from the OCPP schemas.
+/// The `ChargingProfilePurposeType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `ClearChargingProfile.chargingProfilePurpose`, `RemoteStartTransaction.chargingProfile.chargingProfilePurpose`, `SetChargingProfile.csChargingProfiles.chargingProfilePurpose`; named by the `[inline]` table of the manifest.
 #[doc(alias = "ChargingProfilePurposeType")]
 #[derive(
     Clone,
@@ -206,7 +214,9 @@ pub enum ChargingProfilePurpose {
     TxProfile,
 }
 
-/// `ChargingRateUnitType` from the OCPP schemas.
+/// The `ChargingRateUnitType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `GetCompositeSchedule.chargingRateUnit`, `GetCompositeScheduleResponse.chargingSchedule.chargingRateUnit`, `RemoteStartTransaction.chargingProfile.chargingSchedule.chargingRateUnit`, `SetChargingProfile.csChargingProfiles.chargingSchedule.chargingRateUnit`; named by the `[inline]` table of the manifest.
 #[doc(alias = "ChargingRateUnitType")]
 #[derive(
     Clone,
@@ -226,7 +236,9 @@ pub enum ChargingRateUnit {
     W,
 }
 
-/// `ChargingSchedule` from the OCPP schemas.
+/// The `ChargingSchedule` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `GetCompositeScheduleResponse.chargingSchedule`, `RemoteStartTransaction.chargingProfile.chargingSchedule`, `SetChargingProfile.csChargingProfiles.chargingSchedule`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingSchedule {
     /// The `duration` member.
@@ -283,7 +295,9 @@ impl ChargingSchedule {
     }
 }
 
-/// `ChargingSchedulePeriod` from the OCPP schemas.
+/// The `ChargingSchedulePeriod` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `GetCompositeScheduleResponse.chargingSchedule.chargingSchedulePeriod[]`, `RemoteStartTransaction.chargingProfile.chargingSchedule.chargingSchedulePeriod[]`, `SetChargingProfile.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[]`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct ChargingSchedulePeriod {
     /// The `startPeriod` member.
@@ -339,7 +353,9 @@ pub enum HashAlgorithm {
     Sha512,
 }
 
-/// `IdTagInfo` from the OCPP schemas.
+/// The `IdTagInfo` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `AuthorizeResponse.idTagInfo`, `SendLocalList.localAuthorizationList[].idTagInfo`, `StartTransactionResponse.idTagInfo`, `StopTransactionResponse.idTagInfo`; named by the `[inline]` table of the manifest.
 #[derive(Clone, Debug, PartialEq, ::ocpp_messages::Codec)]
 pub struct IdTagInfo {
     /// The `expiryDate` member.
@@ -375,7 +391,9 @@ impl IdTagInfo {
     }
 }
 
-/// `Location` from the OCPP schemas.
+/// The `Location` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].location`, `StopTransaction.transactionData[].sampledValue[].location`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -401,7 +419,9 @@ pub enum Location {
     Body,
 }
 
-/// `Measurand` from the OCPP schemas.
+/// The `Measurand` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].measurand`, `StopTransaction.transactionData[].sampledValue[].measurand`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -478,7 +498,9 @@ pub enum Measurand {
     Rpm,
 }
 
-/// `Phase` from the OCPP schemas.
+/// The `Phase` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].phase`, `StopTransaction.transactionData[].sampledValue[].phase`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -519,7 +541,9 @@ pub enum Phase {
     L3L1,
 }
 
-/// `ReadingContext` from the OCPP schemas.
+/// The `ReadingContext` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].context`, `StopTransaction.transactionData[].sampledValue[].context`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -556,7 +580,9 @@ pub enum ReadingContext {
     Other,
 }
 
-/// `RecurrencyKindType` from the OCPP schemas.
+/// The `RecurrencyKindType` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `RemoteStartTransaction.chargingProfile.recurrencyKind`, `SetChargingProfile.csChargingProfiles.recurrencyKind`; named by the `[inline]` table of the manifest.
 #[doc(alias = "RecurrencyKindType")]
 #[derive(
     Clone,
@@ -576,7 +602,9 @@ pub enum RecurrencyKind {
     Weekly,
 }
 
-/// `RemoteStartStopStatus` from the OCPP schemas.
+/// The `RemoteStartStopStatus` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `RemoteStartTransactionResponse.status`, `RemoteStopTransactionResponse.status`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
@@ -595,7 +623,9 @@ pub enum RemoteStartStopStatus {
     Rejected,
 }
 
-/// `ValueFormat` from the OCPP schemas.
+/// The `ValueFormat` type of OCPP 1.6.
+///
+/// Written inline in the schemas at `MeterValues.meterValue[].sampledValue[].format`, `StopTransaction.transactionData[].sampledValue[].format`; named by the `[inline]` table of the manifest.
 #[derive(
     Clone,
     Copy,
