@@ -62,7 +62,7 @@ pub struct StationConfig {
     /// The model sent at boot.
     pub model: String,
     /// The versions to offer, in order of preference (by default
-    /// [`DEFAULT_OFFER`](crate::protocol::DEFAULT_OFFER)).
+    /// [`DEFAULT_OFFER`]).
     pub versions: Vec<OcppVersion>,
     /// The id tag of the charging session (at most 20 characters: 1.6's limit).
     pub id_tag: String,
