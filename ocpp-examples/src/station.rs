@@ -21,9 +21,9 @@
 //!    StopTransaction; 2.0.1 TransactionEvent Ended), connector Available;
 //! 8. a DataTransfer of the example's echo message (it must come back Accepted, with the same
 //!    data);
-//! 9. in 2.1 only, the session's energy readings as a periodic event stream: OpenPeriodicEventStream
-//!    (it must be Accepted), one NotifyPeriodicEventStream SEND with the readings (never
-//!    answered), ClosePeriodicEventStream; stop here with [`Stage::Session`];
+//! 9. in 2.1 only, the session's energy readings as a periodic event stream:
+//!    OpenPeriodicEventStream (it must be Accepted), one NotifyPeriodicEventStream SEND with the
+//!    readings (never answered), ClosePeriodicEventStream; stop here with [`Stage::Session`];
 //! 10. heartbeats at the interval the CSMS gave until told to shut down.
 
 pub mod v1_6;

@@ -62,7 +62,8 @@ macro_rules! v2_steps {
                     Ok(_) => CertificateSignedResponse::new(CertificateSignedStatus::Accepted),
                     Err(e) => CertificateSignedResponse::new(CertificateSignedStatus::Rejected)
                         .with_status_info(
-                            StatusInfo::new("InvalidCertificate").with_additional_info(e.to_string()),
+                            StatusInfo::new("InvalidCertificate")
+                                .with_additional_info(e.to_string()),
                         ),
                 })
             }
@@ -96,8 +97,9 @@ macro_rules! v2_steps {
                 info: Transaction,
                 meter_value: Vec<MeterValue>,
             ) -> Result<Option<IdTokenInfo>, StationError> {
+                let now = DateTime::now();
                 let request =
-                    TransactionEventRequest::new(event, DateTime::now(), trigger, transaction.seq_no, info)
+                    TransactionEventRequest::new(event, now, trigger, transaction.seq_no, info)
                         .with_meter_value(meter_value)
                         .with_evse(Evse::new(1).with_connector_id(1))
                         .with_id_token(id_token(&transaction.id_tag));
@@ -166,7 +168,8 @@ macro_rules! v2_steps {
                 tech_info: String,
             ) -> Result<(), StationError> {
                 let event =
-                    SecurityEventNotificationRequest::new(kind, DateTime::now()).with_tech_info(tech_info);
+                    SecurityEventNotificationRequest::new(kind, DateTime::now())
+                        .with_tech_info(tech_info);
                 call::<SecurityEventNotificationFeature>(peer, &event).await?;
                 Ok(())
             }
