@@ -15,8 +15,10 @@ import traceback
 
 import test_csms
 import test_csms16
+import test_csms21
 import test_station
 import test_station16
+import test_station21
 from support import Context
 
 # Seconds one test may take, processes included.
@@ -33,6 +35,10 @@ TESTS = [
     test_station16.test_rust_1_6_charge_point_charges_against_the_python_central_system,
     test_station16.test_rust_1_6_charge_point_rejects_a_chain_for_another_key,
     test_station16.test_rust_1_6_charge_point_does_not_charge_with_a_blocked_tag,
+    test_csms21.test_python_2_1_station_charges_at_the_rust_csms,
+    test_csms21.test_rust_csms_answers_an_invalid_python_call_result_with_a_call_result_error,
+    test_station21.test_rust_2_1_station_charges_and_streams_against_the_python_csms,
+    test_station21.test_rust_2_1_station_answers_an_invalid_boot_result_with_a_call_result_error,
 ]
 
 

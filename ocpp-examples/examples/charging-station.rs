@@ -1,18 +1,23 @@
-//! An OCPP 2.0.1 or 1.6 charging station that has its certificate signed by the CSMS and
+//! An OCPP 2.0.1, 2.1 or 1.6 charging station that has its certificate signed by the CSMS and
 //! charges once.
 //!
 //! ```text
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS001
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CP001 \
 //!     --ocpp 1.6 --exit-after-session
+//! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS021 \
+//!     --ocpp 2.1
 //! ```
 //!
 //! It boots, reports its connector Available, sends a CSR for a new key in SignCertificate,
 //! checks the chain the CSMS sends back in CertificateSigned (Accepted only if it certifies
 //! that key), reports a security event, sends a heartbeat (`--exit-after-certificate` stops
 //! here), charges once (Authorize, a transaction with a meter reading, in each version's
-//! messages), sends a DataTransfer (`--exit-after-session` stops here), then sends heartbeats
-//! until interrupted. `--ocpp` picks the versions to offer (both by default, 2.0.1 first).
+//! messages), sends a DataTransfer, in 2.1 sends the session's meter readings as a periodic
+//! event stream (OpenPeriodicEventStream, one NotifyPeriodicEventStream SEND,
+//! ClosePeriodicEventStream; `--exit-after-session` stops here), then sends heartbeats until
+//! interrupted. `--ocpp` picks the versions to offer (2.0.1 then 1.6 by default; 2.1 when
+//! asked for).
 //! Exit status 0 when all went well, 1 otherwise. The steps are in `ocpp_examples::station`.
 
 use std::process::ExitCode;
@@ -20,7 +25,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ocpp_examples::frame_log::FrameLog;
-use ocpp_examples::protocol::SUPPORTED_VERSIONS;
+use ocpp_examples::protocol::{DEFAULT_OFFER, SUPPORTED_VERSIONS};
 use ocpp_examples::station::{self, Stage, StationConfig};
 use ocpp_messages::OcppVersion;
 
@@ -34,7 +39,7 @@ struct Args {
     /// The organization (O=) in the CSR: the CPO's name.
     #[arg(long, default_value = "Example CPO")]
     organization: String,
-    /// The OCPP version to offer (1.6 or 2.0.1); repeat to offer several, in order of
+    /// The OCPP version to offer (1.6, 2.0.1 or 2.1); repeat to offer several, in order of
     /// preference. Default: 2.0.1, then 1.6.
     #[arg(long = "ocpp", value_name = "VERSION")]
     versions: Vec<OcppVersion>,
@@ -71,7 +76,7 @@ async fn main() -> ExitCode {
     };
     let timeout = Duration::from_secs(args.timeout);
     let versions = if args.versions.is_empty() {
-        SUPPORTED_VERSIONS.to_vec()
+        DEFAULT_OFFER.to_vec()
     } else {
         args.versions
     };

@@ -1,5 +1,5 @@
-//! An OCPP CSMS for 1.6 and 2.0.1 stations at once: it records their charging sessions and
-//! signs their certificates.
+//! An OCPP CSMS for 1.6, 2.0.1 and 2.1 stations at once: it records their charging sessions
+//! (and the periodic event streams of 2.1) and signs their certificates.
 //!
 //! ```text
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
@@ -7,8 +7,8 @@
 //!     --ca-cert ca.pem --ca-key ca-key.pem --frame-log frames.log
 //! ```
 //!
-//! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}` offering `ocpp2.0.1` or
-//! `ocpp1.6` (the first of theirs this CSMS speaks wins). Every frame in and out is
+//! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}` offering `ocpp2.1`,
+//! `ocpp2.0.1` or `ocpp1.6` (the first of theirs this CSMS speaks wins). Every frame in and out is
 //! logged on standard error; with `--frame-log` the raw frames also go to a file (or `-`,
 //! standard output), one per line, ready for `ocpp validate`. The handlers are in
 //! `ocpp_examples::csms`.
@@ -25,9 +25,9 @@ use ocpp_examples::frame_log::FrameLog;
 use ocpp_examples::pki::CertificateAuthority;
 use ocpp_examples::protocol::{offer, SUPPORTED_VERSIONS};
 
-/// An OCPP 1.6 and 2.0.1 CSMS: answers boots, heartbeats, status, authorization, transactions,
-/// meter values, DataTransfer and security events, and signs the CSRs of SignCertificate with
-/// its CA.
+/// An OCPP 1.6, 2.0.1 and 2.1 CSMS: answers boots, heartbeats, status, authorization,
+/// transactions, meter values, DataTransfer and security events, records 2.1's periodic event
+/// streams, and signs the CSRs of SignCertificate with its CA.
 #[derive(Debug, Parser)]
 struct Args {
     /// The address to listen on (port 0 picks a free port; the log says which).

@@ -1,6 +1,11 @@
 //! One OCPP-J connection: every incoming frame through a [`Dispatcher`], our own CALLs through
 //! [`PendingCalls`], every frame logged.
 //!
+//! Under OCPP 2.1 the loop also answers an invalid CALLRESULT to one of our CALLs with a
+//! CALLRESULTERROR (`[5, id, ...]`, the CALLRESULT's id; the CALL fails with
+//! [`CallFailed::Answer`]), delivers SENDs (`[6, ...]`) to the dispatcher without answering
+//! them, and [`Peer::send`] sends our own SENDs.
+//!
 //! A [`Connection`] owns an open WebSocket; its [`run`](Connection::run) loop serves it, and
 //! the [`Peer`] handles from [`Connection::peer`] send CALLs and wait for their answers. Both
 //! ends use it: the CSMS for each station that connects, the charging station for its one
@@ -16,9 +21,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use ocpp_messages::call::{Answer, CallWithIdError, PendingCalls, ResponseError};
-use ocpp_messages::dispatch::{Dispatcher, Incoming};
-use ocpp_messages::frame::Frame;
-use ocpp_messages::{Feature, OcppVersion};
+use ocpp_messages::dispatch::{Dispatcher, NoReply, Received};
+use ocpp_messages::validate::Violations;
+use ocpp_messages::{Feature, Message as _, OcppVersion, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -46,19 +51,32 @@ pub enum CallFailed {
     /// The peer answered with a CALLERROR, or with a response its schema rejects.
     #[error(transparent)]
     Answer(#[from] ResponseError),
+    /// [`Peer::send`] was asked to send an action that is no SEND from this side in the
+    /// connection's version (SENDs exist from OCPP 2.1 on), so nothing was sent.
+    #[error("{action} is not a SEND from this side in OCPP {version}")]
+    NotASend {
+        /// The action.
+        action: &'static str,
+        /// The connection's version.
+        version: OcppVersion,
+    },
+    /// The SEND's payload violates its schema, so it was not sent.
+    #[error("the SEND was not sent: {0}")]
+    InvalidSend(Violations),
 }
 
 /// What the loop sends on the socket for a [`Peer`].
 enum Outgoing {
-    /// A CALL frame.
+    /// A CALL or SEND frame.
     Frame(String),
     /// A normal close, with a reason.
     Close(String),
 }
 
-/// The calls in flight, shared by the loop and the [`Peer`]s.
+/// The callers waiting for answers, shared by the loop and the [`Peer`]s. The calls
+/// themselves are in a `Mutex<PendingCalls>` of their own, which [`Dispatcher::receive`] locks
+/// to match an answer; whoever needs both locks this one first.
 struct Shared {
-    pending: PendingCalls,
     waiters: HashMap<String, oneshot::Sender<Answer>>,
     closed: bool,
 }
@@ -68,8 +86,11 @@ struct Shared {
 pub struct Peer {
     station: Arc<str>,
     version: OcppVersion,
+    /// The role of this end.
+    role: Role,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     shared: Arc<Mutex<Shared>>,
+    pending: Arc<Mutex<PendingCalls>>,
     /// Held while a CALL awaits its answer: one CALL at a time (OCPP-J, Part 4 §4.1.1).
     turn: Arc<tokio::sync::Mutex<()>>,
     timeout: Duration,
@@ -84,7 +105,7 @@ impl std::fmt::Debug for Peer {
     }
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held cannot leave the maps inconsistent: keep going.
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -113,8 +134,7 @@ impl Peer {
             if shared.closed {
                 return Err(CallFailed::Closed);
             }
-            let frame = shared
-                .pending
+            let frame = lock(&self.pending)
                 .call_with_id::<F>(&id, request)
                 .map_err(CallFailed::Invalid)?;
             shared.waiters.insert(id.clone(), answer_tx);
@@ -134,6 +154,35 @@ impl Peer {
         }
     }
 
+    /// Sends a SEND of feature `F` (OCPP 2.1, message type 6: `[6, id, action, payload]`),
+    /// which the peer never answers.
+    ///
+    /// Fails without sending anything if `F` is not a SEND that this side sends in the
+    /// connection's version, or the request violates its schema. A SEND is no CALL: it does not wait for the CALL in flight,
+    /// if any. The message id is a fresh UUID.
+    pub fn send<F: Feature>(&self, request: &F::Request) -> Result<(), CallFailed> {
+        let is_send = self
+            .version
+            .feature(F::NAME)
+            .is_some_and(|f| f.send && f.initiator.may_be_sent_by(self.role));
+        if !F::SEND || !is_send {
+            return Err(CallFailed::NotASend {
+                action: F::NAME,
+                version: self.version,
+            });
+        }
+        let payload = request.to_json_string().map_err(CallFailed::InvalidSend)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        // `[6,"id","Action",` then the payload: the id and action need no escaping (a UUID and
+        // a generated action name), but are written through JSON anyway.
+        let head = serde_json::json!([6, id, F::NAME]).to_string();
+        let frame = format!("{},{payload}]", &head[..head.len() - 1]);
+        if lock(&self.shared).closed || self.outgoing.send(Outgoing::Frame(frame)).is_err() {
+            return Err(CallFailed::Closed);
+        }
+        Ok(())
+    }
+
     /// Asks the loop to close the connection normally; [`Connection::run`] returns once the
     /// peer has answered the close.
     pub fn close(&self, reason: &str) {
@@ -148,7 +197,7 @@ impl Peer {
 
     fn forget(&self, id: &str) {
         let mut shared = lock(&self.shared);
-        shared.pending.cancel(id);
+        lock(&self.pending).cancel(id);
         shared.waiters.remove(id);
     }
 }
@@ -161,6 +210,7 @@ pub struct Connection<S> {
     log: FrameLog,
     outgoing: mpsc::UnboundedReceiver<Outgoing>,
     shared: Arc<Mutex<Shared>>,
+    pending: Arc<Mutex<PendingCalls>>,
     peer: Peer,
 }
 
@@ -182,19 +232,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         dispatcher: Dispatcher,
         log: FrameLog,
     ) -> Connection<S> {
-        let version = dispatcher.version();
+        let (version, role) = (dispatcher.version(), dispatcher.role());
         let station: Arc<str> = station.into();
         let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
-            pending: PendingCalls::new(version),
             waiters: HashMap::new(),
             closed: false,
         }));
+        let pending = Arc::new(Mutex::new(PendingCalls::new(version)));
         let peer = Peer {
             station: Arc::clone(&station),
             version,
+            role,
             outgoing: outgoing_tx,
             shared: Arc::clone(&shared),
+            pending: Arc::clone(&pending),
             turn: Arc::new(tokio::sync::Mutex::new(())),
             timeout: DEFAULT_CALL_TIMEOUT,
         };
@@ -205,6 +257,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             log,
             outgoing: outgoing_rx,
             shared,
+            pending,
             peer,
         }
     }
@@ -223,7 +276,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Serves the connection until it closes: answers every incoming CALL (or unreadable
     /// frame) through the dispatcher, hands CALLRESULTs and CALLERRORs to the waiting
-    /// [`Peer::call`], and sends what the peers ask to send.
+    /// [`Peer::call`] (under 2.1 answering an invalid CALLRESULT with a CALLRESULTERROR),
+    /// delivers SENDs unanswered, and sends what the peers ask to send.
     ///
     /// Returns `Ok` when the connection closed normally. Calls still waiting fail with
     /// [`CallFailed::Closed`].
@@ -235,6 +289,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             log,
             mut outgoing,
             shared,
+            pending,
             peer,
         } = self;
         // The loop must not keep its own sender alive: drop it, so `recv` ends when every
@@ -245,6 +300,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             dispatcher: &dispatcher,
             log: &log,
             shared: &shared,
+            pending: &pending,
         };
         let result = async {
             loop {
@@ -275,11 +331,13 @@ struct Io<'a> {
     dispatcher: &'a Dispatcher,
     log: &'a FrameLog,
     shared: &'a Mutex<Shared>,
+    pending: &'a Mutex<PendingCalls>,
 }
 
 impl Io<'_> {
     /// Handles one message from the peer: a CALL (or an unreadable frame) is answered, an
-    /// answer goes to the call waiting for it.
+    /// answer goes to the call waiting for it (an invalid one, under 2.1, is answered with a
+    /// CALLRESULTERROR too), a SEND goes to its handler and is not answered.
     async fn received<S>(
         &self,
         ws: &mut WebSocketStream<S>,
@@ -292,13 +350,34 @@ impl Io<'_> {
         match message {
             Message::Text(text) => {
                 self.log.record(station, Direction::In, &text);
-                match self.dispatcher.handle_frame(station, &text).await {
-                    Incoming::Reply(reply) => {
-                        self.log.record(station, Direction::Out, &reply);
-                        ws.send(Message::text(reply)).await?;
+                let reply = match self.dispatcher.receive(station, &text, self.pending).await {
+                    Received::Reply(reply) => Some(reply),
+                    Received::Answer(answer) => {
+                        hand_over(self.shared, station, answer);
+                        None
                     }
-                    Incoming::Response(frame) => answer(self.shared, station, frame),
-                    Incoming::NoReply(what) => tracing::info!("{station}: not answered: {what:?}"),
+                    Received::RejectedAnswer { answer, reply } => {
+                        tracing::warn!(
+                            "{station}: the answer to {} {} is invalid: answering with a \
+                             CALLRESULTERROR",
+                            answer.action,
+                            answer.message_id
+                        );
+                        hand_over(self.shared, station, answer);
+                        Some(reply)
+                    }
+                    Received::Unmatched(unmatched) => {
+                        tracing::warn!("{station}: ignoring an answer: {unmatched}");
+                        None
+                    }
+                    Received::NoReply(what) => {
+                        not_answered(station, &what);
+                        None
+                    }
+                };
+                if let Some(reply) = reply {
+                    self.log.record(station, Direction::Out, &reply);
+                    ws.send(Message::text(reply)).await?;
                 }
             }
             Message::Binary(data) => tracing::warn!(
@@ -336,20 +415,37 @@ impl Io<'_> {
     }
 }
 
-/// Hands an answer to the call waiting for it.
-fn answer(shared: &Mutex<Shared>, station: &str, frame: Frame) {
-    let mut shared = lock(shared);
-    match shared.pending.answer(frame) {
-        Ok(answer) => match shared.waiters.remove(&answer.message_id) {
-            // The caller may have given up in the meantime: nothing to do then.
-            Some(waiter) => drop(waiter.send(answer)),
-            None => tracing::warn!(
-                "{station}: answer to {} {} came after its caller stopped waiting",
-                answer.action,
-                answer.message_id
-            ),
-        },
-        Err(unmatched) => tracing::warn!("{station}: ignoring an answer: {unmatched}"),
+/// Hands an answer, matched to its call, to the caller waiting for it.
+fn hand_over(shared: &Mutex<Shared>, station: &str, answer: Answer) {
+    match lock(shared).waiters.remove(&answer.message_id) {
+        // The caller may have given up in the meantime: nothing to do then.
+        Some(waiter) => drop(waiter.send(answer)),
+        None => tracing::warn!(
+            "{station}: answer to {} {} came after its caller stopped waiting",
+            answer.action,
+            answer.message_id
+        ),
+    }
+}
+
+/// Logs a frame that gets no answer (2.1's SEND and CALLRESULTERROR).
+fn not_answered(station: &str, what: &NoReply) {
+    match what {
+        NoReply::Delivered { action } => tracing::info!("{station}: {action} SEND delivered"),
+        NoReply::Undelivered { message_id, error } => tracing::warn!(
+            "{station}: a SEND{} was not delivered ({}: {})",
+            message_id
+                .as_deref()
+                .map(|id| format!(" {id}"))
+                .unwrap_or_default(),
+            error.code,
+            error.description
+        ),
+        NoReply::ResultRejected { message_id, error } => tracing::warn!(
+            "{station}: our answer to {message_id} was rejected with a CALLRESULTERROR ({}: {})",
+            error.code,
+            error.description
+        ),
     }
 }
 

@@ -1,20 +1,21 @@
-//! The example CSMS: accepts charging stations over WebSocket, OCPP 1.6 and 2.0.1 alike, and
+//! The example CSMS: accepts charging stations over WebSocket, OCPP 1.6, 2.0.1 and 2.1 alike, and
 //! answers them through the dispatcher of the version each negotiated, signing their
 //! certificates with its own CA.
 //!
-//! What it does, in both versions (the handlers of each are in [`v1_6`] and [`v2_0_1`], the
-//! memory of sessions they share in [`crate::sessions`]):
+//! What it does, in every version (the handlers of each are in [`v1_6`], [`v2_0_1`] and
+//! [`v2_1`], the memory of sessions they share in [`crate::sessions`]; 2.1 answers the same
+//! session messages as 2.0.1, with the same code):
 //!
 //! - accepts `ws://HOST:PORT/.../{chargingStationId}`, speaking the first of the client's
-//!   subprotocols it knows (`ocpp2.0.1`, `ocpp1.6`); a path without an identity gets HTTP 404,
+//!   subprotocols it knows (`ocpp2.1`, `ocpp2.0.1`, `ocpp1.6`); a path without an identity gets HTTP 404,
 //!   and a client that offers no subprotocol this CSMS speaks gets a handshake without
 //!   `Sec-WebSocket-Protocol`, then an immediate close (2.0.1 Part 4 §3.2);
 //! - BootNotification: Accepted, with the heartbeat interval; Heartbeat: the current time;
 //!   StatusNotification: logged;
 //! - Authorize: every id token is accepted unless blocked ([`Csms::with_blocked_id_tag`]) or
 //!   busy with another transaction (`ConcurrentTx`);
-//! - transactions (1.6 StartTransaction, MeterValues, StopTransaction; 2.0.1 TransactionEvent
-//!   Started, Updated, Ended, and MeterValues): recorded in [`Csms::sessions`], with the energy
+//! - transactions (1.6 StartTransaction, MeterValues, StopTransaction; 2.0.1 and 2.1
+//!   TransactionEvent Started, Updated, Ended, and MeterValues): recorded in [`Csms::sessions`], with the energy
 //!   delivered logged at the end. 1.6 transaction ids are handed out by the CSMS;
 //! - DataTransfer: vendor [`VENDOR_ID`](crate::sessions::VENDOR_ID), message
 //!   [`ECHO_MESSAGE_ID`](crate::sessions::ECHO_MESSAGE_ID) is Accepted and its data echoed;
@@ -23,6 +24,11 @@
 //!   signed; the answer is Accepted, and a CertificateSigned with the chain (leaf, then CA)
 //!   follows on the same connection. A CSR that fails the check is answered Rejected;
 //! - SecurityEventNotification: logged;
+//! - 2.1 periodic event streams: OpenPeriodicEventStream is Accepted, the values of each
+//!   NotifyPeriodicEventStream SEND are recorded in [`Csms::sessions`] (and never answered, as
+//!   no SEND is), ClosePeriodicEventStream closes the stream;
+//! - 2.1 CALLRESULTs to the CSMS's own CALLs (CertificateSigned) that their schema rejects:
+//!   answered with a CALLRESULTERROR with the CALLRESULT's message id;
 //! - anything else, and every malformed frame, unknown action or invalid payload: the
 //!   dispatcher's CALLERROR, in the codes of the connection's version; the connection stays
 //!   open.
@@ -50,7 +56,9 @@ use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, SU
 use crate::sessions::{Authorization, Sessions, Start, Transaction};
 
 pub mod v1_6;
+mod v2;
 pub mod v2_0_1;
+pub mod v2_1;
 
 /// The heartbeat interval sent in BootNotification responses unless configured otherwise.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(300);
@@ -140,7 +148,8 @@ impl Csms {
         match version {
             OcppVersion::V1_6 => Some(v1_6::dispatcher(self)),
             OcppVersion::V2_0_1 => Some(v2_0_1::dispatcher(self)),
-            // Versions `ocpp-messages` may compile in that this CSMS does not serve (2.1).
+            OcppVersion::V2_1 => Some(v2_1::dispatcher(self)),
+            // Versions a later `ocpp-messages` may add.
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -431,6 +440,63 @@ impl Csms {
                 "{station}: meter values of connector {connector}, no transaction{}",
                 meter_wh.map(|m| format!(", at {m} Wh")).unwrap_or_default()
             ),
+        }
+    }
+
+    /// A periodic event stream opened (2.1): recorded and logged.
+    fn stream_opened(&self, station: &str, id: i64, variable_monitoring_id: i64) {
+        let replaced = self
+            .sessions
+            .open_stream(station, id, variable_monitoring_id);
+        tracing::info!(
+            "{station}: event stream {id} opened for monitor {variable_monitoring_id}{}",
+            if replaced {
+                ", replacing an open one"
+            } else {
+                ""
+            }
+        );
+    }
+
+    /// The values of a NotifyPeriodicEventStream SEND (2.1): recorded and logged; values for a
+    /// stream that is not open are logged and dropped (a SEND cannot be refused).
+    fn stream_values(
+        &self,
+        station: &str,
+        id: i64,
+        basetime: &ocpp_messages::DateTime,
+        values: Vec<(f64, String)>,
+        pending: i64,
+    ) {
+        let count = values.len();
+        match self
+            .sessions
+            .stream_values(station, id, basetime, values, pending)
+        {
+            Some(total) => tracing::info!(
+                "{station}: event stream {id}: {count} value(s) from {basetime}, {total} in all, \
+                 {pending} pending"
+            ),
+            None => tracing::warn!(
+                "{station}: dropping {count} value(s) of event stream {id}, which is not open"
+            ),
+        }
+    }
+
+    /// A periodic event stream closed (2.1): recorded and logged; `false` if it was not open.
+    fn stream_closed(&self, station: &str, id: i64) -> bool {
+        match self.sessions.close_stream(station, id) {
+            Some(stream) => {
+                tracing::info!(
+                    "{station}: event stream {id} closed after {} value(s)",
+                    stream.values.len()
+                );
+                true
+            }
+            None => {
+                tracing::warn!("{station}: closing event stream {id}, which is not open");
+                false
+            }
         }
     }
 

@@ -5,12 +5,19 @@ use ocpp_messages::dispatch::DEFAULT_MAX_FRAME_LEN;
 use ocpp_messages::OcppVersion;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// The versions these examples speak, in our order of preference.
+/// The versions these examples speak: the CSMS serves each, the station can offer each.
 ///
 /// A version belongs here once `ocpp-messages` generates it and [`crate::csms`] and
-/// [`crate::station`] build a dispatcher for it: OCPP 2.0.1 and 1.6. A client offering both
-/// gets the one it lists first.
-pub const SUPPORTED_VERSIONS: &[OcppVersion] = &[OcppVersion::V2_0_1, OcppVersion::V1_6];
+/// [`crate::station`] build a dispatcher for it: OCPP 2.1, 2.0.1 and 1.6. A client offering
+/// several gets the one it lists first, so the order here only matters to [`offer`] calls
+/// listing them all.
+pub const SUPPORTED_VERSIONS: &[OcppVersion] =
+    &[OcppVersion::V2_1, OcppVersion::V2_0_1, OcppVersion::V1_6];
+
+/// The versions the example station offers unless told otherwise, in its order of preference:
+/// 2.0.1, then 1.6. OCPP 2.1 is offered when asked for (`--ocpp 2.1`): it is new, and a CSMS
+/// that speaks it and 2.0.1 would otherwise get 2.1 from a station that lists it first.
+pub const DEFAULT_OFFER: &[OcppVersion] = &[OcppVersion::V2_0_1, OcppVersion::V1_6];
 
 /// The longest charging station identity, in characters (Part 4 §3.1.1).
 pub const MAX_IDENTITY_CHARS: usize = 48;
@@ -117,7 +124,15 @@ mod tests {
             Some(OcppVersion::V1_6)
         );
         assert_eq!(
+            negotiate(Some("ocpp2.1,ocpp2.0.1"), &ours),
+            Some(OcppVersion::V2_0_1)
+        );
+        assert_eq!(
             negotiate(Some("ocpp2.1,ocpp2.0.1"), SUPPORTED_VERSIONS),
+            Some(OcppVersion::V2_1)
+        );
+        assert_eq!(
+            negotiate(Some("ocpp2.2, ocpp2.0.1, ocpp2.1"), SUPPORTED_VERSIONS),
             Some(OcppVersion::V2_0_1)
         );
         assert_eq!(
@@ -125,13 +140,15 @@ mod tests {
             Some(OcppVersion::V1_6)
         );
         assert_eq!(
-            negotiate(Some("ocpp1.5, ocpp2.1"), SUPPORTED_VERSIONS),
+            negotiate(Some("ocpp1.5, ocpp2.2"), SUPPORTED_VERSIONS),
             None
         );
         assert_eq!(negotiate(Some("OCPP2.0.1"), SUPPORTED_VERSIONS), None);
         assert_eq!(negotiate(Some(""), SUPPORTED_VERSIONS), None);
         assert_eq!(negotiate(None, SUPPORTED_VERSIONS), None);
         assert_eq!(offer(&ours), "ocpp2.0.1, ocpp1.6");
+        assert_eq!(offer(DEFAULT_OFFER), "ocpp2.0.1, ocpp1.6");
+        assert!(DEFAULT_OFFER.iter().all(|v| SUPPORTED_VERSIONS.contains(v)));
     }
 
     #[test]

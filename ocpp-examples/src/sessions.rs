@@ -6,6 +6,10 @@
 //! 1.6's `MeterValues` and 2.0.1's `Updated` events [`Sessions::meter`], and so on. Transaction
 //! ids are strings here: 2.0.1 stations choose theirs, and for 1.6 the CSMS hands out integers
 //! ([`Sessions::start`] with no id).
+//!
+//! It also keeps the periodic event streams of OCPP 2.1 (OpenPeriodicEventStream, the values
+//! of NotifyPeriodicEventStream SENDs, ClosePeriodicEventStream): [`Sessions::open_stream`]
+//! and its siblings.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -59,6 +63,34 @@ impl Transaction {
     }
 }
 
+/// A periodic event stream a station opened (OCPP 2.1), with the values it has sent so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventStream {
+    /// The charging station.
+    pub station: String,
+    /// The stream id, chosen by the station.
+    pub id: i64,
+    /// The variable monitor whose events the stream carries.
+    pub variable_monitoring_id: i64,
+    /// Every value received, in order of arrival.
+    pub values: Vec<StreamValue>,
+    /// How many values the station said were still pending, in its latest message.
+    pub pending: i64,
+    /// Whether the station has closed it.
+    pub closed: bool,
+}
+
+/// One value of a periodic event stream: `basetime` + `offset_s` is when it was recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamValue {
+    /// The base time of the message that carried it.
+    pub basetime: DateTime,
+    /// Seconds after `basetime`.
+    pub offset_s: f64,
+    /// The value, as the station wrote it.
+    pub value: String,
+}
+
 /// A transaction to record: what a start message says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Start<'a> {
@@ -87,6 +119,8 @@ struct Inner {
     last_id: i64,
     /// By station, then transaction id.
     transactions: BTreeMap<(String, String), Transaction>,
+    /// By station, then stream id.
+    streams: BTreeMap<(String, i64), EventStream>,
 }
 
 impl Sessions {
@@ -209,6 +243,74 @@ impl Sessions {
             .transactions
             .values()
             .filter(|t| t.station == station)
+            .cloned()
+            .collect()
+    }
+
+    /// Records a periodic event stream opened by `station`. Opening an id again starts it
+    /// afresh; returns whether an open stream of that id was replaced.
+    pub fn open_stream(&self, station: &str, id: i64, variable_monitoring_id: i64) -> bool {
+        let stream = EventStream {
+            station: station.to_owned(),
+            id,
+            variable_monitoring_id,
+            values: Vec::new(),
+            pending: 0,
+            closed: false,
+        };
+        let old = self.lock().streams.insert((station.to_owned(), id), stream);
+        old.is_some_and(|s| !s.closed)
+    }
+
+    /// Records the values of one NotifyPeriodicEventStream: `(offset_s, value)` pairs after
+    /// `basetime`, and the number still pending. Returns the number of values the stream now
+    /// holds, or `None` (recording nothing) if `station` has no open stream `id`.
+    pub fn stream_values(
+        &self,
+        station: &str,
+        id: i64,
+        basetime: &DateTime,
+        values: impl IntoIterator<Item = (f64, String)>,
+        pending: i64,
+    ) -> Option<usize> {
+        let mut inner = self.lock();
+        let stream = inner
+            .streams
+            .get_mut(&(station.to_owned(), id))
+            .filter(|s| !s.closed)?;
+        stream
+            .values
+            .extend(values.into_iter().map(|(offset_s, value)| StreamValue {
+                basetime: basetime.clone(),
+                offset_s,
+                value,
+            }));
+        stream.pending = pending;
+        Some(stream.values.len())
+    }
+
+    /// Records that `station` closed stream `id`; returns it, or `None` if it was not open.
+    pub fn close_stream(&self, station: &str, id: i64) -> Option<EventStream> {
+        let mut inner = self.lock();
+        let stream = inner
+            .streams
+            .get_mut(&(station.to_owned(), id))
+            .filter(|s| !s.closed)?;
+        stream.closed = true;
+        Some(stream.clone())
+    }
+
+    /// A periodic event stream of `station`, open or closed, if known.
+    pub fn stream(&self, station: &str, id: i64) -> Option<EventStream> {
+        self.lock().streams.get(&(station.to_owned(), id)).cloned()
+    }
+
+    /// Every periodic event stream of `station`, in id order.
+    pub fn streams(&self, station: &str) -> Vec<EventStream> {
+        self.lock()
+            .streams
+            .values()
+            .filter(|s| s.station == station)
             .cloned()
             .collect()
     }
@@ -354,6 +456,36 @@ mod tests {
             .stop("CP1", "9", None, None, DateTime::now())
             .is_none());
         assert_eq!(sessions.transactions("CP1"), vec![ended]);
+    }
+
+    #[test]
+    fn event_streams_take_values_while_open() {
+        let sessions = Sessions::new();
+        let base = DateTime::now();
+        let values = || vec![(0.0, "1".to_owned()), (1.5, "2".to_owned())];
+        assert_eq!(sessions.stream_values("CS1", 7, &base, values(), 0), None);
+        assert!(!sessions.open_stream("CS1", 7, 3));
+        assert_eq!(
+            sessions.stream_values("CS1", 7, &base, values(), 4),
+            Some(2)
+        );
+        assert_eq!(sessions.stream_values("CS2", 7, &base, values(), 0), None);
+        assert_eq!(
+            sessions.stream_values("CS1", 7, &base, values(), 0),
+            Some(4)
+        );
+        let closed = sessions.close_stream("CS1", 7).unwrap();
+        assert!(closed.closed);
+        assert_eq!(closed.values[1].offset_s, 1.5);
+        assert_eq!(closed.values[3].value, "2");
+        assert_eq!(closed.pending, 0);
+        assert!(sessions.close_stream("CS1", 7).is_none());
+        assert_eq!(sessions.stream_values("CS1", 7, &base, values(), 0), None);
+        assert_eq!(sessions.streams("CS1"), vec![closed]);
+        // Reopening starts afresh; replacing an open stream is reported.
+        assert!(!sessions.open_stream("CS1", 7, 3));
+        assert!(sessions.open_stream("CS1", 7, 3));
+        assert!(sessions.stream("CS1", 7).unwrap().values.is_empty());
     }
 
     #[test]

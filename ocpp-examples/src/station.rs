@@ -1,8 +1,8 @@
 //! The example charging station: connects, boots, has its certificate signed by the CSMS,
-//! checks what it gets back, and charges once, in OCPP 1.6 or 2.0.1.
+//! checks what it gets back, and charges once, in OCPP 1.6, 2.0.1 or 2.1.
 //!
-//! The script is the same in both versions ([`v1_6`] and [`v2_0_1`] say what each step is on
-//! the wire):
+//! The script is the same in every version ([`v1_6`], [`v2_0_1`] and [`v2_1`] say what each
+//! step is on the wire; 2.0.1 and 2.1 share their code):
 //!
 //! 1. connect to the URL (its last path segment is the station's identity), offering the
 //!    versions of [`StationConfig::versions`];
@@ -20,15 +20,20 @@
 //!    one meter reading (1.6 MeterValues; 2.0.1 TransactionEvent Updated), stop it (1.6
 //!    StopTransaction; 2.0.1 TransactionEvent Ended), connector Available;
 //! 8. a DataTransfer of the example's echo message (it must come back Accepted, with the same
-//!    data); stop here with [`Stage::Session`];
-//! 9. heartbeats at the interval the CSMS gave until told to shut down.
+//!    data);
+//! 9. in 2.1 only, the session's energy readings as a periodic event stream:
+//!    OpenPeriodicEventStream (it must be Accepted), one NotifyPeriodicEventStream SEND with the
+//!    readings (never answered), ClosePeriodicEventStream; stop here with [`Stage::Session`];
+//! 10. heartbeats at the interval the CSMS gave until told to shut down.
 
 pub mod v1_6;
+mod v2;
 pub mod v2_0_1;
+pub mod v2_1;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ocpp_messages::dispatch::Dispatcher;
 use ocpp_messages::{DateTime, Feature, OcppVersion};
@@ -42,7 +47,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use crate::connection::{CallFailed, Connection, Peer, DEFAULT_CALL_TIMEOUT};
 use crate::frame_log::FrameLog;
 use crate::pki::{ChainError, ChainSummary, StationKey};
-use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, SUPPORTED_VERSIONS};
+use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, DEFAULT_OFFER};
 
 /// What the station is and does.
 #[derive(Debug, Clone)]
@@ -56,7 +61,8 @@ pub struct StationConfig {
     pub vendor: String,
     /// The model sent at boot.
     pub model: String,
-    /// The versions to offer, in order of preference.
+    /// The versions to offer, in order of preference (by default
+    /// [`DEFAULT_OFFER`]).
     pub versions: Vec<OcppVersion>,
     /// The id tag of the charging session (at most 20 characters: 1.6's limit).
     pub id_tag: String,
@@ -78,7 +84,7 @@ impl StationConfig {
             organization: "Example CPO".to_owned(),
             vendor: "ocpp-rs".to_owned(),
             model: "example-station".to_owned(),
-            versions: SUPPORTED_VERSIONS.to_vec(),
+            versions: DEFAULT_OFFER.to_vec(),
             id_tag: "EXAMPLE-TAG-1".to_owned(),
             exit_after: None,
             call_timeout: DEFAULT_CALL_TIMEOUT,
@@ -93,7 +99,7 @@ impl StationConfig {
 pub enum Stage {
     /// After the certificate exchange and a heartbeat (step 6).
     Certificate,
-    /// After the charging session and the DataTransfer (step 8).
+    /// After the charging session, the DataTransfer and, in 2.1, the event stream (step 9).
     Session,
 }
 
@@ -198,6 +204,17 @@ const METER_START_WH: i64 = 10_000;
 const METER_STEP_WH: i64 = 1_000;
 /// The energy the session delivers, in Wh.
 pub const SESSION_ENERGY_WH: i64 = 2_500;
+/// The id of the periodic event stream the 2.1 station opens.
+pub const EVENT_STREAM_ID: i64 = 1;
+
+/// An energy register reading of the session, for the event stream of step 9.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Reading {
+    /// Seconds after the session started.
+    pub(crate) offset_s: f64,
+    /// The register, in Wh.
+    pub(crate) meter_wh: i64,
+}
 
 /// One OCPP version's messages for the script's steps; the script itself is
 /// [`script`], the same for every version.
@@ -254,6 +271,17 @@ pub(crate) trait Protocol {
     /// A DataTransfer of [`ECHO_MESSAGE_ID`](crate::sessions::ECHO_MESSAGE_ID) with `data`; the data that came back, `Err` unless
     /// Accepted.
     async fn echo(peer: &Peer, data: &str) -> Result<Option<String>, StationError>;
+
+    /// Sends the session's `readings`, taken from `basetime` on, as a periodic event stream,
+    /// where the version has them (2.1); the default, for the versions without, does nothing.
+    async fn event_stream(
+        peer: &Peer,
+        basetime: DateTime,
+        readings: &[Reading],
+    ) -> Result<(), StationError> {
+        let _ = (peer, basetime, readings);
+        Ok(())
+    }
 }
 
 /// Runs the station's script (see the [module docs](self)) until it is done, it fails, or
@@ -321,8 +349,9 @@ pub async fn run(
     match version {
         OcppVersion::V1_6 => connected.serve::<v1_6::V1_6>(handlers, shutdown).await,
         OcppVersion::V2_0_1 => connected.serve::<v2_0_1::V2_0_1>(handlers, shutdown).await,
-        // A version `ocpp-messages` may compile in that this station does not speak (2.1):
-        // only offered if the configuration lists it.
+        OcppVersion::V2_1 => connected.serve::<v2_1::V2_1>(handlers, shutdown).await,
+        // A version a later `ocpp-messages` may add that this station does not speak: only
+        // offered if the configuration lists it.
         #[allow(unreachable_patterns)]
         _ => Err(StationError::NoCommonVersion(offered)),
     }
@@ -422,8 +451,17 @@ async fn script<P: Protocol>(
     P::authorize(peer, tag).await?;
     tracing::info!("{station}: id tag {tag:?} accepted");
     P::status(peer, ConnectorState::Charging).await?;
+    let (basetime, started) = (DateTime::now(), Instant::now());
+    let reading = |meter_wh| Reading {
+        offset_s: started.elapsed().as_secs_f64(),
+        meter_wh,
+    };
+    let mut readings = Vec::with_capacity(3);
+    readings.push(reading(METER_START_WH));
     let mut transaction = P::start(peer, tag, METER_START_WH).await?;
+    readings.push(reading(METER_START_WH + METER_STEP_WH));
     P::meter(peer, &mut transaction, METER_START_WH + METER_STEP_WH).await?;
+    readings.push(reading(METER_START_WH + SESSION_ENERGY_WH));
     P::stop(peer, transaction, METER_START_WH + SESSION_ENERGY_WH).await?;
     tracing::info!("{station}: charged {SESSION_ENERGY_WH} Wh");
     P::status(peer, ConnectorState::Available).await?;
@@ -437,6 +475,7 @@ async fn script<P: Protocol>(
         });
     }
     tracing::info!("{station}: DataTransfer echoed");
+    P::event_stream(peer, basetime, &readings).await?;
     if config.exit_after == Some(Stage::Session) {
         return Ok(());
     }

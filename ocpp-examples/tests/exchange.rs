@@ -1,5 +1,5 @@
 //! The example CSMS and charging station against each other, in-process on 127.0.0.1, in
-//! OCPP 2.0.1 and 1.6.
+//! OCPP 2.1, 2.0.1 and 1.6; and raw WebSocket clients for what the station never sends.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -7,11 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use ocpp_examples::connection::CallFailed;
 use ocpp_examples::csms::Csms;
 use ocpp_examples::frame_log::FrameLog;
-use ocpp_examples::pki::CertificateAuthority;
-use ocpp_examples::station::{self, Stage, StationConfig, StationError, SESSION_ENERGY_WH};
-use ocpp_messages::OcppVersion;
+use ocpp_examples::pki::{CertificateAuthority, StationKey};
+use ocpp_examples::station::{
+    self, Stage, StationConfig, StationError, EVENT_STREAM_ID, SESSION_ENERGY_WH,
+};
+use ocpp_messages::v2_1::availability::{HeartbeatFeature, HeartbeatRequest};
+use ocpp_messages::v2_1::diagnostics::{
+    NotifyPeriodicEventStreamFeature, NotifyPeriodicEventStreamRequest, StreamDataElement,
+};
+use ocpp_messages::{DateTime, OcppVersion};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
@@ -108,6 +115,36 @@ async fn a_2_0_1_station_charges_a_whole_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2_1_station_charges_a_whole_session_and_streams_its_readings() {
+    let (csms, addr) = start_csms().await;
+    let station = "CS021";
+    run_station(config(addr, station, OcppVersion::V2_1, Stage::Session))
+        .await
+        .expect("the session succeeds");
+    let transactions = csms.sessions().transactions(station);
+    assert_eq!(transactions.len(), 1, "{transactions:?}");
+    let transaction = &transactions[0];
+    assert_eq!(transaction.energy_wh(), Some(SESSION_ENERGY_WH as f64));
+    assert_eq!(transaction.id_tag.as_deref(), Some("EXAMPLE-TAG-1"));
+    assert_eq!(transaction.stop_reason.as_deref(), Some("Local"));
+    assert_eq!(transaction.id.len(), 36, "{transaction:?}");
+    // The readings came in one NotifyPeriodicEventStream SEND between Open and Close.
+    let stream = csms.sessions().stream(station, EVENT_STREAM_ID).unwrap();
+    assert!(stream.closed, "{stream:?}");
+    assert_eq!(stream.variable_monitoring_id, 1);
+    let values: Vec<&str> = stream.values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(values, ["10000", "11000", "12500"]);
+    assert!(
+        stream
+            .values
+            .windows(2)
+            .all(|w| w[0].offset_s <= w[1].offset_s && w[0].basetime == w[1].basetime),
+        "{stream:?}"
+    );
+    assert_eq!(stream.pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1_6_charge_point_charges_a_whole_session() {
     let transaction = a_whole_session(OcppVersion::V1_6, "CP016").await;
     // The Central System gave the id.
@@ -144,7 +181,7 @@ async fn connections_without_a_common_version_or_identity_are_refused() {
     let (_csms, addr) = start_csms().await;
     let refused = tokio::time::timeout(
         TIMEOUT,
-        connect(&format!("ws://{addr}/CS001"), "ocpp1.5, ocpp2.1"),
+        connect(&format!("ws://{addr}/CS001"), "ocpp1.5, ocpp2.2"),
     )
     .await
     .unwrap();
@@ -170,7 +207,7 @@ async fn connections_without_a_common_version_or_identity_are_refused() {
 async fn bad_frames_get_call_errors_and_the_connection_stays_open() {
     let (_csms, addr) = start_csms().await;
     let test = async {
-        let mut ws = connect(&format!("ws://{addr}/CS002"), "ocpp2.1, ocpp2.0.1")
+        let mut ws = connect(&format!("ws://{addr}/CS002"), "ocpp2.2, ocpp2.0.1")
             .await
             .unwrap();
         let reply = exchange(&mut ws, r#"[2,"a","NoSuchAction",{}]"#).await;
@@ -343,4 +380,146 @@ async fn the_station_s_first_choice_picks_the_dispatcher() {
     // 1.6 ids come from the CSMS, 2.0.1 ids from the station.
     assert_eq!(csms.sessions().transactions("CP020")[0].id, "1");
     assert_eq!(csms.sessions().transactions("CS020")[0].id.len(), 36);
+}
+
+/// Reads the next text frame, parsed; `None` if none comes within `wait`.
+async fn next_frame(ws: &mut Client, wait: Duration) -> Option<Value> {
+    tokio::time::timeout(wait, async {
+        loop {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+/// A 2.1 station's SENDs: delivered to the CSMS's handler (the valid one recorded), never
+/// answered, valid or not; the CALL after them gets the next frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_2_1_csms_takes_sends_without_answering_them() {
+    let (csms, addr) = start_csms().await;
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CS022"), "ocpp2.2, ocpp2.1, ocpp2.0.1")
+            .await
+            .unwrap();
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"a","OpenPeriodicEventStream",{"constantStreamData":{"id":5,"variableMonitoringId":9,"params":{"interval":60}}}]"#,
+        )
+        .await;
+        assert_eq!(reply, serde_json::json!([3, "a", {"status": "Accepted"}]));
+        let sends = [
+            r#"[6,"s1","NotifyPeriodicEventStream",{"id":5,"pending":1,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"230.1"},{"t":0.5,"v":"229.8"}]}]"#,
+            // Invalid: no data. Not delivered, and still not answered.
+            r#"[6,"s2","NotifyPeriodicEventStream",{"id":5,"pending":0,"basetime":"2025-01-01T00:00:01Z"}]"#,
+            // Unknown action, and a CALL action sent as a SEND.
+            r#"[6,"s3","NoSuchAction",{}]"#,
+            r#"[6,"s4","Heartbeat",{}]"#,
+            // For a stream that is not open: logged and dropped.
+            r#"[6,"s5","NotifyPeriodicEventStream",{"id":6,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"1"}]}]"#,
+        ];
+        for send in sends {
+            ws.send(Message::text(send)).await.unwrap();
+        }
+        // Nothing comes back for them: the first frame is the answer to this CALL.
+        let reply = exchange(&mut ws, r#"[2,"h","Heartbeat",{}]"#).await;
+        assert_eq!((&reply[0], &reply[1]), (&3.into(), &"h".into()), "{reply}");
+        // The SEND's action as a CALL is refused with a CALLERROR.
+        let reply = exchange(
+            &mut ws,
+            r#"[2,"n","NotifyPeriodicEventStream",{"id":5,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"1"}]}]"#,
+        )
+        .await;
+        assert_eq!((&reply[0], &reply[1]), (&4.into(), &"n".into()), "{reply}");
+        let reply = exchange(&mut ws, r#"[2,"c","ClosePeriodicEventStream",{"id":5}]"#).await;
+        assert_eq!(reply, serde_json::json!([3, "c", {}]));
+        assert_eq!(next_frame(&mut ws, Duration::from_millis(300)).await, None);
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+    let stream = csms.sessions().stream("CS022", 5).unwrap();
+    assert!(stream.closed);
+    assert_eq!(stream.variable_monitoring_id, 9);
+    assert_eq!(stream.pending, 1);
+    let values: Vec<(f64, &str)> = stream
+        .values
+        .iter()
+        .map(|v| (v.offset_s, v.value.as_str()))
+        .collect();
+    assert_eq!(values, [(0.0, "230.1"), (0.5, "229.8")]);
+    assert!(csms.sessions().stream("CS022", 6).is_none());
+}
+
+/// The CSMS's own CALL (CertificateSigned, after a SignCertificate) answered with a CALLRESULT
+/// its schema rejects: under 2.1 the CSMS sends a CALLRESULTERROR with that CALLRESULT's id;
+/// under 2.0.1 it sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_call_result_gets_a_call_result_error_in_2_1_only() {
+    let (_csms, addr) = start_csms().await;
+    let test = async {
+        for (subprotocol, station) in [("ocpp2.1", "CS023"), ("ocpp2.0.1", "CS024")] {
+            let mut ws = connect(&format!("ws://{addr}/{station}"), subprotocol)
+                .await
+                .unwrap();
+            let key = StationKey::generate(station, "Test CPO").unwrap();
+            let sign = serde_json::json!([2, "sign", "SignCertificate", {"csr": key.csr_pem()}]);
+            let reply = exchange(&mut ws, &sign.to_string()).await;
+            assert_eq!(reply[2]["status"], "Accepted", "{subprotocol}: {reply}");
+            let call = next_frame(&mut ws, TIMEOUT).await.unwrap();
+            assert_eq!(
+                (&call[0], &call[2]),
+                (&2.into(), &"CertificateSigned".into()),
+                "{subprotocol}: {call}"
+            );
+            let id = call[1].as_str().unwrap().to_owned();
+            let invalid = serde_json::json!([3, id, {"status": "Perhaps"}]);
+            ws.send(Message::text(invalid.to_string())).await.unwrap();
+            if subprotocol == "ocpp2.1" {
+                let error = next_frame(&mut ws, TIMEOUT).await.unwrap();
+                assert_eq!(error[0], 5, "{error}");
+                assert_eq!(error[1], id.as_str(), "{error}");
+                assert_eq!(error[2], "PropertyConstraintViolation", "{error}");
+                assert!(error[3].is_string() && error[4].is_object(), "{error}");
+            }
+            // Nothing else comes: the next frame answers this CALL.
+            let reply = exchange(&mut ws, r#"[2,"after","Heartbeat",{}]"#).await;
+            assert_eq!(
+                (&reply[0], &reply[1]),
+                (&3.into(), &"after".into()),
+                "{subprotocol}: {reply}"
+            );
+        }
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+}
+
+/// `Peer::send` sends only what is a SEND from this side in the connection's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_sends_are_sent_as_sends() {
+    let (csms, addr) = start_csms().await;
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CS025"), "ocpp2.1")
+            .await
+            .unwrap();
+        exchange(&mut ws, r#"[2,"h","Heartbeat",{}]"#).await;
+        let peer = csms.peer("CS025").unwrap();
+        let data = vec![StreamDataElement::new(0.0, "1")];
+        let notify = NotifyPeriodicEventStreamRequest::new(data, 1, 0, DateTime::now());
+        // The station sends NotifyPeriodicEventStream, not the CSMS.
+        let refused = peer.send::<NotifyPeriodicEventStreamFeature>(&notify);
+        assert!(
+            matches!(refused, Err(CallFailed::NotASend { .. })),
+            "{refused:?}"
+        );
+        let refused = peer.send::<HeartbeatFeature>(&HeartbeatRequest::new());
+        assert!(
+            matches!(refused, Err(CallFailed::NotASend { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(next_frame(&mut ws, Duration::from_millis(300)).await, None);
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
 }
