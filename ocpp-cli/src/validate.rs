@@ -17,6 +17,13 @@
 //! | CALLRESULT | that CALL's action is one of the version's | `NotImplemented` |
 //! | CALLRESULT | the payload satisfies the response schema | [`OcppVersion::error_code_for`] |
 //! | CALLERROR | the error code is one the version defines | as for a malformed frame: `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) |
+//! | CALL | the action is not a SEND-only action (2.1) | `NotSupported` |
+//! | SEND (2.1, type 6) | the action is one of the version's SEND actions | `NotImplemented` (unknown) / `NotSupported` (a CALL action) |
+//! | SEND (2.1, type 6) | the payload satisfies the SEND action's schema; nothing awaits an answer | [`OcppVersion::error_code_for`] |
+//! | CALLRESULTERROR (2.1, type 5) | the error code is one the version defines | as for a CALLERROR |
+//!
+//! Message types 5 and 6 exist only in OCPP 2.1; under 1.6 and 2.0.1 they are unknown message
+//! types.
 //!
 //! A payload's violations are listed with those of the class that decides the error code first
 //! (in the order of [`ocpp_messages::validate::ViolationClass`]), each class in document order,
