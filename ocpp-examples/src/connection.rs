@@ -15,9 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_messages::call::{Answer, CallWithIdError, PendingCalls, ResponseError};
+use ocpp_messages::call::{Answer, CallRefused, PendingCalls, ResponseError, Unmatched};
 use ocpp_messages::dispatch::{Dispatcher, Incoming};
-use ocpp_messages::frame::Frame;
 use ocpp_messages::{Feature, OcppVersion};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -36,7 +35,7 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum CallFailed {
     /// The request violates its schema, so it was not sent.
     #[error("the request was not sent: {0}")]
-    Invalid(CallWithIdError),
+    Invalid(CallRefused),
     /// The connection closed before the answer came.
     #[error("the connection is closed")]
     Closed,
@@ -297,7 +296,15 @@ impl Io<'_> {
                         self.log.record(station, Direction::Out, &reply);
                         ws.send(Message::text(reply)).await?;
                     }
-                    Incoming::Response(frame) => answer(self.shared, station, frame),
+                    Incoming::Response(frame) => {
+                        let answer = lock(self.shared).pending.answer(frame);
+                        deliver(self.shared, station, answer);
+                    }
+                    Incoming::Refused { message_id, error } => {
+                        tracing::warn!("{station}: refusing the answer to {message_id}: {error}");
+                        let answer = lock(self.shared).pending.fail(&message_id, error);
+                        deliver(self.shared, station, answer);
+                    }
                 }
             }
             Message::Binary(data) => tracing::warn!(
@@ -335,10 +342,10 @@ impl Io<'_> {
     }
 }
 
-/// Hands an answer to the call waiting for it.
-fn answer(shared: &Mutex<Shared>, station: &str, frame: Frame) {
+/// Hands an answer matched by `PendingCalls` to the call waiting for it.
+fn deliver(shared: &Mutex<Shared>, station: &str, answer: Result<Answer, Unmatched>) {
     let mut shared = lock(shared);
-    match shared.pending.answer(frame) {
+    match answer {
         Ok(answer) => match shared.waiters.remove(&answer.message_id) {
             // The caller may have given up in the meantime: nothing to do then.
             Some(waiter) => drop(waiter.send(answer)),

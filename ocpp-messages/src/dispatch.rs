@@ -26,6 +26,7 @@ use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
 use crate::feature::{FeatureInfo, Role};
 use crate::frame::{Envelope, Frame};
+use crate::limits::{LimitError, Limits};
 use crate::validate::{validate, Violation};
 use crate::version::{OcppVersion, Situation};
 
@@ -133,11 +134,10 @@ pub struct Dispatcher {
     services: Vec<Box<dyn Service>>,
     /// The index in `services` of the service answering each action, sorted by action.
     by_action: Vec<(&'static str, usize)>,
-    max_frame_len: usize,
+    limits: Limits,
 }
 
-/// The default largest frame a [`Dispatcher`] parses, in bytes (8 MiB).
-pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
+pub use crate::limits::DEFAULT_MAX_FRAME_LEN;
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,7 +145,7 @@ impl std::fmt::Debug for Dispatcher {
             .field("version", &self.version)
             .field("role", &self.role)
             .field("services", &self.services.len())
-            .field("max_frame_len", &self.max_frame_len)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -158,6 +158,15 @@ pub enum Incoming {
     /// The frame answers one of our own CALLs (a CALLRESULT or CALLERROR): match it to the
     /// pending call by message id, e.g. with [`crate::call::decode_response`].
     Response(Frame),
+    /// A CALLRESULT or CALLERROR this side refused to read because it breaks one of the
+    /// [`Limits`] (a string or array too large): nothing is sent back, and the call it answers
+    /// has failed with `error` ([`PendingCalls::fail`]).
+    Refused {
+        /// The frame's message id.
+        message_id: String,
+        /// Why it was refused, as the CALLERROR this side would have sent for a CALL.
+        error: CallError,
+    },
 }
 
 /// What [`Dispatcher::receive`] made of one incoming frame.
@@ -217,16 +226,21 @@ impl Dispatcher {
         text: &str,
         pending: &Mutex<PendingCalls>,
     ) -> Received {
-        match self.handle_frame(charging_station_id, text).await {
-            Incoming::Reply(reply) => Received::Reply(reply),
-            Incoming::Response(frame) => {
-                // A poisoned lock still holds a consistent map of pending calls.
-                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-                match pending.answer(frame) {
-                    Ok(answer) => Received::Answer(answer),
-                    Err(unmatched) => Received::Unmatched(unmatched),
-                }
-            }
+        let answer = match self.handle_frame(charging_station_id, text).await {
+            Incoming::Reply(reply) => return Received::Reply(reply),
+            // A poisoned lock still holds a consistent map of pending calls.
+            Incoming::Response(frame) => pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .answer(frame),
+            Incoming::Refused { message_id, error } => pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fail(&message_id, error),
+        };
+        match answer {
+            Ok(answer) => Received::Answer(answer),
+            Err(unmatched) => Received::Unmatched(unmatched),
         }
     }
 
@@ -238,17 +252,71 @@ impl Dispatcher {
             role,
             services: Vec::new(),
             by_action: Vec::new(),
-            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            limits: Limits::DEFAULT,
         }
     }
 
     /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]). A longer
     /// frame is answered `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`
-    /// without being parsed, so its size cannot multiply into memory.
+    /// without being parsed, so its size cannot multiply into memory. The same as
+    /// [`Dispatcher::with_limits`] with [`Limits::with_max_frame_len`].
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.max_frame_len = max_frame_len;
+        self.limits = self.limits.with_max_frame_len(max_frame_len);
         self
+    }
+
+    /// Sets the limits every incoming frame is checked against before it is read (default
+    /// [`Limits::DEFAULT`]; see [`crate::limits`]). A frame that breaks one is answered
+    /// without being parsed: too long or too deep, `RpcFrameworkError` (1.6:
+    /// `FormationViolation`) with message id `-1`; a string too long,
+    /// `PropertyConstraintViolation`, an array too large, `OccurrenceConstraintViolation`, with
+    /// the frame's message id (when it is a CALLRESULT or CALLERROR, nothing is sent and the
+    /// call it answers fails: [`Incoming::Refused`]).
+    ///
+    /// ```
+    /// use ocpp_messages::dispatch::Dispatcher;
+    /// use ocpp_messages::limits::Limits;
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+    ///     .with_limits(Limits::default().with_max_string_chars(4096).with_max_depth(16));
+    /// let frame = format!(
+    ///     r#"[2,"7","DataTransfer",{{"vendorId":"v","data":"{}"}}]"#,
+    ///     "x".repeat(5000)
+    /// );
+    /// let reply = tokio::runtime::Builder::new_current_thread().build().unwrap()
+    ///     .block_on(csms.handle("CS-1", &frame)).unwrap();
+    /// assert!(reply.starts_with(r#"[4,"7","PropertyConstraintViolation","#));
+    /// ```
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits incoming frames are checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The answer to a frame that breaks a limit, without parsing it.
+    fn refuse(&self, text: &str, breach: LimitError) -> Incoming {
+        let situation = breach.situation();
+        let error = CallError::new(self.version.error_code(situation), breach.to_string());
+        if situation != Situation::UnreadableFrame {
+            match crate::frame::head(text) {
+                Some((3 | 4, message_id)) => {
+                    return Incoming::Refused {
+                        message_id: message_id.to_owned(),
+                        error,
+                    }
+                }
+                Some((_, message_id)) => return Incoming::Reply(error.to_frame(message_id)),
+                None => {}
+            }
+        }
+        Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID))
     }
 
     /// Adds a functional block's service.
@@ -337,16 +405,8 @@ impl Dispatcher {
     /// For a CALL (and for anything that is not a readable frame) the result is the frame to
     /// send back; CALLRESULTs and CALLERRORs are handed back as [`Incoming::Response`].
     pub async fn handle_frame(&self, charging_station_id: &str, text: &str) -> Incoming {
-        if text.len() > self.max_frame_len {
-            let error = CallError::new(
-                self.version.error_code(Situation::UnreadableFrame),
-                format!(
-                    "frame of {} bytes is longer than the limit of {} bytes",
-                    text.len(),
-                    self.max_frame_len
-                ),
-            );
-            return Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID));
+        if let Err(breach) = self.limits.check(text) {
+            return self.refuse(text, breach);
         }
         if let Some(reply) = self.handle_fast(charging_station_id, text).await {
             return Incoming::Reply(reply);
@@ -378,8 +438,39 @@ impl Dispatcher {
     pub async fn handle(&self, charging_station_id: &str, text: &str) -> Option<String> {
         match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => Some(reply),
-            Incoming::Response(_) => None,
+            Incoming::Response(_) | Incoming::Refused { .. } => None,
         }
+    }
+
+    /// [`Dispatcher::handle`] for a frame as bytes (a binary WebSocket frame, or a transport
+    /// that does not check UTF-8): bytes that are not UTF-8 are an unreadable frame, answered
+    /// `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`.
+    pub async fn handle_bytes(&self, charging_station_id: &str, bytes: &[u8]) -> Option<String> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.handle(charging_station_id, text).await,
+            Err(_) => Some(self.not_utf8()),
+        }
+    }
+
+    /// [`Dispatcher::receive`] for a frame as bytes, as [`Dispatcher::handle_bytes`].
+    pub async fn receive_bytes(
+        &self,
+        charging_station_id: &str,
+        bytes: &[u8],
+        pending: &Mutex<PendingCalls>,
+    ) -> Received {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.receive(charging_station_id, text, pending).await,
+            Err(_) => Received::Reply(self.not_utf8()),
+        }
+    }
+
+    fn not_utf8(&self) -> String {
+        CallError::new(
+            self.version.error_code(Situation::UnreadableFrame),
+            "frame is not UTF-8 text",
+        )
+        .to_frame(crate::frame::UNREADABLE_MESSAGE_ID)
     }
 
     /// Serves one incoming CALL whose frame has already been parsed: validates, dispatches,

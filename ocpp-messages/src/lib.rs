@@ -66,6 +66,7 @@ pub mod dispatch;
 mod error;
 mod feature;
 pub mod frame;
+pub mod limits;
 pub mod validate;
 mod version;
 
