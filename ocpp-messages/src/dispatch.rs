@@ -16,7 +16,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
@@ -27,7 +27,8 @@ use crate::error::{CallError, ErrorCode};
 use crate::feature::{FeatureInfo, Role};
 use crate::frame::{Envelope, Frame};
 use crate::limits::{LimitError, Limits};
-use crate::validate::{validate, Violation};
+use crate::policy::{Direction, Leniency, Policy, Report, UnknownMembers};
+use crate::validate::{validate, Violation, ViolationKind};
 use crate::version::{OcppVersion, Situation};
 
 /// A boxed, `Send` future, as returned by [`Service::call`].
@@ -135,6 +136,9 @@ pub struct Dispatcher {
     /// The index in `services` of the service answering each action, sorted by action.
     by_action: Vec<(&'static str, usize)>,
     limits: Limits,
+    policy: Policy,
+    /// Whether `policy` may relax outgoing responses (the fast path then stands aside).
+    relaxes_outgoing: bool,
 }
 
 pub use crate::limits::DEFAULT_MAX_FRAME_LEN;
@@ -146,6 +150,7 @@ impl std::fmt::Debug for Dispatcher {
             .field("role", &self.role)
             .field("services", &self.services.len())
             .field("limits", &self.limits)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -253,7 +258,34 @@ impl Dispatcher {
             services: Vec::new(),
             by_action: Vec::new(),
             limits: Limits::DEFAULT,
+            policy: Policy::strict(),
+            relaxes_outgoing: false,
         }
+    }
+
+    /// Sets the validation policy (default [`Policy::strict`]): which payloads, from or to
+    /// which charging stations, may break their schema and how. See [`crate::policy`].
+    ///
+    /// ```
+    /// use ocpp_messages::dispatch::Dispatcher;
+    /// use ocpp_messages::policy::{Leniency, Policy, Rule};
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with_policy(
+    ///     Policy::strict().rule(Rule::incoming(Leniency::AllowUnknownMembers).for_station("CS-OLD")),
+    /// );
+    /// # let _ = csms;
+    /// ```
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.relaxes_outgoing = policy.relaxes_outgoing();
+        self.policy = policy;
+        self
+    }
+
+    /// The validation policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]). A longer
@@ -369,6 +401,15 @@ impl Dispatcher {
         };
         let feature = self.feature(action)?;
         if !feature.initiator.may_be_sent_by(self.role.peer()) {
+            return None;
+        }
+        // An invalid response the policy may let through is encoded on the slow path.
+        if self.relaxes_outgoing
+            && self
+                .policy
+                .leniency(Direction::Outgoing, charging_station_id, action)
+                == Leniency::Report
+        {
             return None;
         }
         let future = self.service(action)?.call_text(
@@ -498,23 +539,150 @@ impl Dispatcher {
                 ),
             ));
         }
-        if let Some(e) = violations_error(version, "request", &validate(feature.request, &payload))
-        {
-            return Err(e);
+        let mut payload = payload;
+        let violations = validate(feature.request, &payload);
+        let mut relaxed = Relaxed::default();
+        if let Some(e) = violations_error(version, "request", &violations) {
+            relaxed = self.relax_request(charging_station_id, feature, &mut payload, &violations);
+            if !relaxed.delivered {
+                // What the policy allowed is not why the request is refused.
+                if relaxed.leniency != Leniency::Strict {
+                    let rest: Vec<Violation> = violations
+                        .iter()
+                        .filter(|v| !matches!(v.kind, ViolationKind::Additional { .. }))
+                        .cloned()
+                        .collect();
+                    if let Some(e) = violations_error(version, "request", &rest) {
+                        return Err(e);
+                    }
+                }
+                return Err(e);
+            }
         }
         let Some(service) = self.service(action) else {
             return Err(CallError::not_supported(action));
         };
-        let response = service.call(charging_station_id, action, payload).await?;
+        let future = service.call(charging_station_id, action, payload);
+        let response = Scoped {
+            inner: future,
+            unknown: relaxed.unknown,
+            lenient: relaxed.lenient,
+        }
+        .await?;
         let violations = validate(feature.response, &response);
         if !violations.is_empty() {
-            let e = internal_response_error(&violations);
-            return Err(CallError::new(
-                version.error_code(Situation::Internal),
-                e.description,
-            ));
+            let leniency = self
+                .policy
+                .leniency(Direction::Outgoing, charging_station_id, action);
+            let delivered = leniency == Leniency::Report;
+            if leniency != Leniency::Strict {
+                self.policy.report(&Report {
+                    charging_station_id,
+                    action,
+                    direction: Direction::Outgoing,
+                    leniency,
+                    violations: &violations,
+                    delivered,
+                });
+            }
+            if !delivered {
+                let e = internal_response_error(&violations);
+                return Err(CallError::new(
+                    version.error_code(Situation::Internal),
+                    e.description,
+                ));
+            }
         }
         Ok(response)
+    }
+
+    /// Applies the policy to an incoming request with `violations`: takes unknown members out
+    /// of `payload` where a rule allows it, and says whether the rest can be delivered.
+    fn relax_request(
+        &self,
+        charging_station_id: &str,
+        feature: &FeatureInfo,
+        payload: &mut Value,
+        violations: &[Violation],
+    ) -> Relaxed {
+        let leniency = self
+            .policy
+            .leniency(Direction::Incoming, charging_station_id, feature.name);
+        let mut relaxed = Relaxed {
+            leniency,
+            ..Relaxed::default()
+        };
+        match leniency {
+            Leniency::Strict => return relaxed,
+            Leniency::AllowUnknownMembers => {
+                let only_unknown = violations
+                    .iter()
+                    .all(|v| matches!(v.kind, ViolationKind::Additional { .. }));
+                if only_unknown {
+                    relaxed.unknown = Some(Arc::new(UnknownMembers::take(payload, violations)));
+                    relaxed.delivered = true;
+                }
+            }
+            Leniency::Report => {
+                let mut rest = payload.clone();
+                let unknown = UnknownMembers::take(&mut rest, violations);
+                // Whether the type can hold what is left: decoded once, leniently, here.
+                if crate::codec::leniently(|| (feature.reencode_request)(rest.clone())).is_ok() {
+                    *payload = rest;
+                    relaxed.unknown = (!unknown.is_empty()).then(|| Arc::new(unknown));
+                    relaxed.lenient = true;
+                    relaxed.delivered = true;
+                }
+            }
+        }
+        self.policy.report(&Report {
+            charging_station_id,
+            action: feature.name,
+            direction: Direction::Incoming,
+            leniency,
+            violations,
+            delivered: relaxed.delivered,
+        });
+        relaxed
+    }
+}
+
+/// What the policy made of an invalid request.
+#[derive(Default)]
+struct Relaxed {
+    /// The leniency of the rule that applied.
+    leniency: Leniency,
+    /// Whether it goes to the handler.
+    delivered: bool,
+    /// The members taken out of it, for [`crate::policy::unknown_members`].
+    unknown: Option<Arc<UnknownMembers>>,
+    /// Whether it is decoded leniently.
+    lenient: bool,
+}
+
+/// A handler's future, polled with [`crate::policy::unknown_members`] set to its request's
+/// and, on the first poll (where the request is decoded), lenient decoding if asked for.
+struct Scoped<'a> {
+    inner: BoxFuture<'a, Result<Value, CallError>>,
+    unknown: Option<Arc<UnknownMembers>>,
+    lenient: bool,
+}
+
+impl Future for Scoped<'_> {
+    type Output = Result<Value, CallError>;
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        let _unknown = crate::policy::enter(this.unknown.clone());
+        let lenient = std::mem::take(&mut this.lenient);
+        crate::codec::set_lenient_next(lenient);
+        let poll = this.inner.as_mut().poll(cx);
+        if lenient {
+            crate::codec::set_lenient_next(false);
+        }
+        poll
     }
 }
 

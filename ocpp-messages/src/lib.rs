@@ -67,6 +67,7 @@ mod error;
 mod feature;
 pub mod frame;
 pub mod limits;
+pub mod policy;
 pub mod validate;
 mod version;
 
