@@ -19,11 +19,11 @@
 //! ```
 //! use ocpp_messages::limits::{Limits, LimitError};
 //!
-//! let limits = Limits::default().with_max_string_chars(8).with_max_depth(4);
+//! let limits = Limits::default().with_max_string_chars(10).with_max_depth(4);
 //! assert_eq!(limits.check(r#"[2,"1","Heartbeat",{}]"#), Ok(()));
 //! assert!(matches!(
 //!     limits.check(r#"[2,"1","DataTransfer",{"vendorId":"far too long"}]"#),
-//!     Err(LimitError::String { limit: 8 })
+//!     Err(LimitError::String { limit: 10 })
 //! ));
 //! assert!(matches!(limits.check("[[[[[1]]]]]"), Err(LimitError::Depth { limit: 4 })));
 //! ```
