@@ -24,7 +24,8 @@ use crate::codec::decode;
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
 use crate::frame::{Frame, MAX_MESSAGE_ID_CHARS};
-use crate::validate::{validate, HasSchema, Schema, Violations};
+use crate::policy::{Leniency, UnknownMembers};
+use crate::validate::{validate, HasSchema, Schema, Violation, ViolationKind, Violations};
 use crate::version::OcppVersion;
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it
@@ -180,6 +181,11 @@ pub struct Answer {
     pub action: &'static str,
     /// The validated CALLRESULT payload, or why there is none.
     pub result: Result<Value, ResponseError>,
+    /// Members a relaxed policy let through and took out of `result` (see
+    /// [`Answer::unknown_members`]).
+    unknown: Option<UnknownMembers>,
+    /// Whether a [`Leniency::Report`] rule delivers `result` although it breaks its schema.
+    lenient: bool,
 }
 
 impl Answer {
@@ -191,8 +197,28 @@ impl Answer {
                 actual: self.action,
             });
         }
-        decode(self.result?).map_err(ResponseError::Invalid)
+        let payload = self.result?;
+        if self.lenient {
+            crate::codec::leniently(|| decode(payload)).map_err(ResponseError::Invalid)
+        } else {
+            decode(payload).map_err(ResponseError::Invalid)
+        }
     }
+
+    /// The members of the CALLRESULT its schema does not define, when a relaxed policy of
+    /// [`crate::dispatch::Dispatcher::receive`] let them through (they are not in
+    /// [`Answer::result`]; [`UnknownMembers::restore`] puts them back).
+    pub fn unknown_members(&self) -> Option<&UnknownMembers> {
+        self.unknown.as_ref()
+    }
+}
+
+/// What a relaxed rule did with an answer, for the policy's report.
+#[derive(Debug)]
+pub(crate) struct Relaxation {
+    pub(crate) leniency: Leniency,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) delivered: bool,
 }
 
 /// A frame that answers no pending call.
@@ -310,7 +336,82 @@ impl PendingCalls {
             message_id,
             action: feature.name,
             result,
+            unknown: None,
+            lenient: false,
         })
+    }
+
+    /// [`PendingCalls::answer`] under a validation policy: `leniency` gives, for the call's
+    /// action, how a CALLRESULT that breaks its schema is treated (see [`crate::policy`]).
+    /// Also returns the leniency and the violations when a relaxed rule applied.
+    pub(crate) fn answer_relaxed(
+        &mut self,
+        frame: Frame,
+        leniency: impl FnOnce(&'static str) -> Leniency,
+    ) -> Result<(Answer, Option<Relaxation>), Unmatched> {
+        let (message_id, mut payload) = match frame {
+            Frame::CallResult {
+                message_id,
+                payload,
+            } => (message_id, payload),
+            other => return self.answer(other).map(|answer| (answer, None)),
+        };
+        let Some(feature) = self.pending.get(&message_id).copied() else {
+            return Err(Unmatched { message_id });
+        };
+        let violations = validate(feature.response, &payload);
+        let leniency = if violations.is_empty() {
+            Leniency::Strict
+        } else {
+            leniency(feature.name)
+        };
+        if leniency == Leniency::Strict {
+            let frame = Frame::CallResult {
+                message_id,
+                payload,
+            };
+            return self.answer(frame).map(|answer| (answer, None));
+        }
+        self.pending.remove(&message_id);
+        let others: Vec<Violation> = violations
+            .iter()
+            .filter(|v| !matches!(v.kind, ViolationKind::Additional { .. }))
+            .cloned()
+            .collect();
+        let mut answer = Answer {
+            message_id,
+            action: feature.name,
+            result: Ok(Value::Null),
+            unknown: None,
+            lenient: false,
+        };
+        let mut rest = payload.clone();
+        let unknown = UnknownMembers::take(&mut rest, &violations);
+        let delivered = match leniency {
+            Leniency::AllowUnknownMembers => others.is_empty(),
+            _ => crate::codec::leniently(|| (feature.reencode_response)(rest.clone())).is_ok(),
+        };
+        if delivered {
+            payload = rest;
+            answer.result = Ok(payload);
+            answer.unknown = (!unknown.is_empty()).then_some(unknown);
+            answer.lenient = leniency == Leniency::Report;
+        } else {
+            let error = self
+                .version
+                .violations_error("response", &others)
+                .or_else(|| self.version.violations_error("response", &violations))
+                .unwrap_or_else(|| CallError::internal("invalid response"));
+            answer.result = Err(ResponseError::Invalid(error));
+        }
+        Ok((
+            answer,
+            Some(Relaxation {
+                leniency,
+                violations,
+                delivered,
+            }),
+        ))
     }
 
     /// Ends a pending call with an error of this side's own instead of the peer's answer: the
@@ -327,6 +428,8 @@ impl PendingCalls {
             message_id: message_id.to_owned(),
             action: feature.name,
             result: Err(ResponseError::Invalid(error)),
+            unknown: None,
+            lenient: false,
         })
     }
 

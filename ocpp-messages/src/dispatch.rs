@@ -139,6 +139,8 @@ pub struct Dispatcher {
     policy: Policy,
     /// Whether `policy` may relax outgoing responses (the fast path then stands aside).
     relaxes_outgoing: bool,
+    /// Whether `policy` may relax incoming payloads (answers are then matched under it).
+    relaxes_incoming: bool,
 }
 
 pub use crate::limits::DEFAULT_MAX_FRAME_LEN;
@@ -234,6 +236,29 @@ impl Dispatcher {
         let answer = match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => return Received::Reply(reply),
             // A poisoned lock still holds a consistent map of pending calls.
+            Incoming::Response(frame) if self.relaxes_incoming => {
+                let leniency = |action: &str| {
+                    self.policy
+                        .leniency(Direction::Incoming, charging_station_id, action)
+                };
+                let answer = pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .answer_relaxed(frame, leniency);
+                answer.map(|(answer, relaxation)| {
+                    if let Some(relaxation) = relaxation {
+                        self.policy.report(&Report {
+                            charging_station_id,
+                            action: answer.action,
+                            direction: Direction::Incoming,
+                            leniency: relaxation.leniency,
+                            violations: &relaxation.violations,
+                            delivered: relaxation.delivered,
+                        });
+                    }
+                    answer
+                })
+            }
             Incoming::Response(frame) => pending
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -260,6 +285,7 @@ impl Dispatcher {
             limits: Limits::DEFAULT,
             policy: Policy::strict(),
             relaxes_outgoing: false,
+            relaxes_incoming: false,
         }
     }
 
@@ -279,6 +305,7 @@ impl Dispatcher {
     #[must_use]
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.relaxes_outgoing = policy.relaxes_outgoing();
+        self.relaxes_incoming = policy.relaxes_incoming();
         self.policy = policy;
         self
     }

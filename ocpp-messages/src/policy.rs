@@ -21,8 +21,11 @@
 //!   refused as under `Strict`). For [`Direction::Outgoing`], a handler's response that breaks
 //!   its schema is reported and sent anyway.
 //!
-//! Outgoing payloads stay strict unless a rule names [`Direction::Outgoing`]; CALLs made with
-//! [`crate::call::PendingCalls`] are always checked.
+//! Incoming payloads are the requests of the CALLs the dispatcher serves and the CALLRESULTs
+//! [`crate::dispatch::Dispatcher::receive`] matches to this side's calls (their unknown members
+//! are in [`crate::call::Answer::unknown_members`], and [`crate::call::Answer::into_response`]
+//! decodes what a `Report` rule let through). Outgoing payloads stay strict unless a rule names
+//! [`Direction::Outgoing`]; CALLs made with [`crate::call::PendingCalls`] are always checked.
 //!
 //! ```
 //! use ocpp_messages::policy::{Leniency, Policy, Rule};
@@ -50,7 +53,8 @@ use crate::validate::{Violation, ViolationKind};
 /// Which way a payload travels, seen from this side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
-    /// Payloads the peer sends: the requests of the CALLs this side serves.
+    /// Payloads the peer sends: the requests of the CALLs this side serves, and the responses
+    /// to its own CALLs (matched by [`crate::dispatch::Dispatcher::receive`]).
     Incoming,
     /// Payloads this side sends: its handlers' responses.
     Outgoing,
@@ -250,6 +254,13 @@ impl Policy {
         self.rules
             .iter()
             .any(|r| r.direction == Direction::Outgoing && r.leniency == Leniency::Report)
+    }
+
+    /// Whether some rule may relax incoming payloads.
+    pub(crate) fn relaxes_incoming(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.direction == Direction::Incoming && r.leniency != Leniency::Strict)
     }
 
     pub(crate) fn report(&self, report: &Report<'_>) {

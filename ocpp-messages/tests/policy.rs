@@ -283,3 +283,70 @@ fn the_first_matching_rule_decides() {
         Leniency::Strict
     );
 }
+
+#[test]
+fn answers_to_our_calls_are_relaxed_by_the_same_rules() {
+    use ocpp_messages::call::{PendingCalls, ResponseError};
+    use ocpp_messages::dispatch::Received;
+    use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest, ResetStatus};
+    use std::sync::Mutex;
+
+    let policy = Policy::strict()
+        .rule(Rule::incoming(Leniency::AllowUnknownMembers).for_station("ACME-1"))
+        .rule(Rule::incoming(Leniency::Report).for_station("ACME-2"));
+    let (dispatcher, _, reports) = csms(policy);
+    let answer = |station: &str, result: &str| {
+        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+        let (id, _) = pending
+            .lock()
+            .unwrap()
+            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+            .unwrap();
+        let frame = format!(r#"[3,"{id}",{result}]"#);
+        let Received::Answer(answer) = ready(dispatcher.receive(station, &frame, &pending)) else {
+            panic!("{frame}: the answer is matched")
+        };
+        assert!(pending.lock().unwrap().is_empty());
+        answer
+    };
+    let unknown = r#"{"status":"Accepted","acmeDelay":5}"#;
+    let long =
+        r#"{"status":"Scheduled","statusInfo":{"reasonCode":"a reason code longer than twenty"}}"#;
+
+    // Unknown members from ACME-1: delivered, kept beside the response.
+    let a = answer("ACME-1", unknown);
+    let kept = a.unknown_members().unwrap().to_json();
+    assert_eq!(kept, json!({"/acmeDelay": 5}));
+    assert_eq!(
+        a.into_response::<ResetFeature>().unwrap().status,
+        ResetStatus::Accepted
+    );
+    // ... but not a string too long.
+    assert!(matches!(
+        answer("ACME-1", long).into_response::<ResetFeature>(),
+        Err(ResponseError::Invalid(e)) if e.code.as_str() == "PropertyConstraintViolation"
+    ));
+    // ACME-2 reports, and the typed response holds the long string.
+    let response = answer("ACME-2", long)
+        .into_response::<ResetFeature>()
+        .unwrap();
+    assert_eq!(
+        response.status_info.unwrap().reason_code,
+        "a reason code longer than twenty"
+    );
+    // Everyone else: strict.
+    for result in [unknown, long] {
+        let a = answer("OTHER", result);
+        assert!(a.unknown_members().is_none());
+        assert!(matches!(
+            a.into_response::<ResetFeature>(),
+            Err(ResponseError::Invalid(_))
+        ));
+    }
+    let reports = reports.lock().unwrap();
+    let outcomes: Vec<(&str, bool)> = reports.iter().map(|r| (r.0.as_str(), r.2)).collect();
+    assert_eq!(
+        outcomes,
+        [("ACME-1", true), ("ACME-1", false), ("ACME-2", true)]
+    );
+}
