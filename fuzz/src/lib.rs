@@ -12,8 +12,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ocpp_messages::call::PendingCalls;
+use ocpp_messages::call::{Answer, PendingCalls};
 use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::limits::Limits;
+use ocpp_messages::policy::{Leniency, Policy, Rule};
 use ocpp_messages::{FeatureInfo, OcppVersion};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -53,14 +55,25 @@ pub struct Dispatchers {
     pub csms: Dispatcher,
     /// The charging station's dispatcher (serves what the CSMS sends).
     pub station: Dispatcher,
+    /// Both roles again, with a policy that relaxes everything ([`relaxed`]).
+    pub relaxed: [Dispatcher; 2],
+    /// Both roles again, strict, with tight limits ([`tight`]).
+    pub tight: [Dispatcher; 2],
     clear: Box<dyn Fn() + Send + Sync>,
     pending: fn() -> PendingCalls,
+    decode: fn(Answer) -> bool,
 }
 
 impl Dispatchers {
     /// Forgets the calls the handlers recorded, so that memory stays flat over a long run.
     pub fn clear(&self) {
         (self.clear)()
+    }
+
+    /// Whether an answer to one of [`Dispatchers::pending`]'s calls decodes to its typed
+    /// response.
+    pub fn decodes(&self, answer: Answer) -> bool {
+        (self.decode)(answer)
     }
 
     /// Calls pending with ids `"1"` and `"2"`, for `Dispatcher::receive`.
@@ -76,9 +89,16 @@ pub fn dispatchers(version: OcppVersion) -> Option<Dispatchers> {
             use ocpp_messages::v2_0_1::{availability, provisioning};
             let recorder = Arc::new(v2_0_1_recorder::Recorder::default());
             let records = Arc::clone(&recorder);
+            let csms = || v2_0_1_recorder::csms_dispatcher(&recorder);
+            let station = || v2_0_1_recorder::charging_station_dispatcher(&recorder);
             Some(Dispatchers {
-                csms: v2_0_1_recorder::csms_dispatcher(&recorder),
-                station: v2_0_1_recorder::charging_station_dispatcher(&recorder),
+                csms: csms(),
+                station: station(),
+                relaxed: [
+                    csms().with_policy(relaxed()),
+                    station().with_policy(relaxed()),
+                ],
+                tight: [csms().with_limits(tight()), station().with_limits(tight())],
                 clear: Box::new(move || {
                     records
                         .calls
@@ -86,6 +106,12 @@ pub fn dispatchers(version: OcppVersion) -> Option<Dispatchers> {
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .clear()
                 }),
+                decode: |answer| match answer.action {
+                    "Heartbeat" => answer
+                        .into_response::<availability::HeartbeatFeature>()
+                        .is_ok(),
+                    _ => answer.into_response::<provisioning::ResetFeature>().is_ok(),
+                },
                 pending: || {
                     let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
                     let heartbeat = availability::HeartbeatRequest::new();
@@ -103,6 +129,26 @@ pub fn dispatchers(version: OcppVersion) -> Option<Dispatchers> {
         }
         OcppVersion::V1_6 | OcppVersion::V2_1 => None,
     }
+}
+
+/// A policy that relaxes every payload in both directions, reporting every violation.
+pub fn relaxed() -> Policy {
+    Policy::strict()
+        .rule(Rule::incoming(Leniency::AllowUnknownMembers).for_stations(|id| id.ends_with('A')))
+        .rule(Rule::incoming(Leniency::Report))
+        .rule(Rule::outgoing(Leniency::Report))
+        .on_violation(|report| {
+            assert!(!report.violations.is_empty(), "{report}");
+        })
+}
+
+/// Limits far below the defaults, so that fuzzed frames reach them.
+pub fn tight() -> Limits {
+    Limits::default()
+        .with_max_depth(8)
+        .with_max_string_chars(64)
+        .with_max_array_items(16)
+        .with_max_frame_len(4096)
 }
 
 /// Polls a future that never waits (the dispatcher with handlers that answer at once) to its
