@@ -331,7 +331,8 @@ impl Dispatcher {
     /// `FormationViolation`) with message id `-1`; a string too long,
     /// `PropertyConstraintViolation`, an array too large, `OccurrenceConstraintViolation`, with
     /// the frame's message id (when it is a CALLRESULT or CALLERROR, nothing is sent and the
-    /// call it answers fails: [`Incoming::Refused`]).
+    /// call it answers fails: [`Incoming::Refused`]). Text that is not JSON is unreadable
+    /// whatever limit it breaks.
     ///
     /// ```
     /// use ocpp_messages::dispatch::Dispatcher;
@@ -361,8 +362,17 @@ impl Dispatcher {
 
     /// The answer to a frame that breaks a limit, without parsing it.
     fn refuse(&self, text: &str, breach: LimitError) -> Incoming {
-        let situation = breach.situation();
-        let error = CallError::new(self.version.error_code(situation), breach.to_string());
+        let mut situation = breach.situation();
+        let mut description = breach.to_string();
+        // Only JSON is answered with its id: text that is not is unreadable, limit or no limit.
+        // (Checked without building anything, and only for a frame that breaks a limit.)
+        if situation != Situation::UnreadableFrame
+            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+        {
+            situation = Situation::UnreadableFrame;
+            description = "frame is not valid JSON".to_owned();
+        }
+        let error = CallError::new(self.version.error_code(situation), description);
         if situation != Situation::UnreadableFrame {
             match crate::frame::head(text) {
                 Some((3 | 4, message_id)) => {

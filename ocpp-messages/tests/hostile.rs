@@ -743,3 +743,30 @@ fn calls_beyond_the_pending_limit_are_refused() {
         );
     }
 }
+
+/// Found by the `dispatch` fuzz target: a frame that is not JSON (raw newlines in a string) and
+/// has a string beyond the limit was answered `PropertyConstraintViolation` with the id read
+/// in place; it is unreadable, limit or no limit: `RpcFrameworkError` with id `-1`.
+#[test]
+fn text_that_is_not_json_is_unreadable_even_beyond_a_limit() {
+    let limits = Limits::default()
+        .with_max_depth(8)
+        .with_max_string_chars(64)
+        .with_max_array_items(16);
+    for side in both_roles(limits) {
+        let newlines = "\n".repeat(48);
+        for text in [
+            format!(r#"[2,"a","SecurityEve{newlines}ntNotificat{newlines}ntNotification"x":1}}]"#),
+            format!(r#"[2,"a","{}",{{"x":"{}"}}"#, side.action, "x".repeat(100)),
+            format!(r#"[2,"a","{}",[{}]"#, side.action, vec!["1"; 20].join(",")),
+            format!(r#"[3,"a",{{"x":"{}"}}"#, "x".repeat(100)),
+        ] {
+            assert_eq!(
+                timed_answer(&side.dispatcher, &text),
+                ("-1".to_owned(), Some("RpcFrameworkError".to_owned())),
+                "{text}"
+            );
+        }
+        assert_eq!(side.seen(), 0);
+    }
+}
