@@ -4,15 +4,19 @@
 //! blocks the application supports (each block's `CsmsService` or `ChargingStationService`,
 //! wrapping the application's implementation of that block's handler trait). For each CALL it:
 //!
-//! 1. parses the frame (unreadable frames get `RpcFrameworkError` with message id `-1`);
+//! 1. checks the frame against its [`Limits`] ([`Dispatcher::with_limits`]) and parses it
+//!    (unreadable frames get `RpcFrameworkError` with message id `-1`);
 //! 2. looks the action up among the version's actions (unknown: `NotImplemented`) and checks
 //!    that the peer may send it (otherwise `NotSupported`);
 //! 3. validates the payload against the request schema, reporting every violation in the
-//!    CALLERROR's details and choosing the code by [`OcppVersion::error_code_for`];
+//!    CALLERROR's details and choosing the code by [`OcppVersion::error_code_for`] (unless
+//!    the [`Policy`] set with [`Dispatcher::with_policy`] relaxes it for this station and
+//!    action);
 //! 4. hands the typed request to the block's handler method (no service for the block:
 //!    `NotSupported`);
 //! 5. validates the handler's response against the response schema (`InternalError` if it is
-//!    invalid: the dispatcher never sends a frame the schema rejects) and encodes the CALLRESULT.
+//!    invalid: the dispatcher never sends a frame the schema rejects, unless an outgoing rule
+//!    of the policy says otherwise) and encodes the CALLRESULT.
 
 use std::future::Future;
 use std::pin::Pin;
