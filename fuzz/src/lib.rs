@@ -148,6 +148,7 @@ pub fn tight() -> Limits {
         .with_max_depth(8)
         .with_max_string_chars(64)
         .with_max_array_items(16)
+        .with_max_values(64)
         .with_max_frame_len(4096)
 }
 

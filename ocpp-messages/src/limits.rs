@@ -1,5 +1,6 @@
 //! Limits on what a peer can make this side parse and hold: the size of a frame, the nesting
-//! depth of its JSON, and the size of any string or array in it, whatever the schema says.
+//! depth of its JSON, the number of values in it, and the size of any string or array in it,
+//! whatever the schema says.
 //!
 //! A [`crate::dispatch::Dispatcher`] checks every incoming frame against its [`Limits`]
 //! before reading it (set them with [`crate::dispatch::Dispatcher::with_limits`]). The checks
@@ -13,8 +14,8 @@
 //! only if it is longer than [`DEFAULT_MAX_FRAME_LEN`], carries a string of more than
 //! [`DEFAULT_MAX_STRING_CHARS`] characters or an array of more than
 //! [`DEFAULT_MAX_ARRAY_ITEMS`] items where its schema sets no bound (a vendor member of
-//! `customData`, the `data` of a `DataTransfer`, an unbounded list), or nests deeper than
-//! [`MAX_DEPTH`] levels.
+//! `customData`, the `data` of a `DataTransfer`, an unbounded list), holds more than
+//! [`DEFAULT_MAX_VALUES`] values, or nests deeper than [`MAX_DEPTH`] levels.
 //!
 //! ```
 //! use ocpp_messages::limits::{Limits, LimitError};
@@ -47,6 +48,9 @@ pub const DEFAULT_MAX_STRING_CHARS: usize = 1 << 20;
 /// The default largest array anywhere in a frame, in items (100,000).
 pub const DEFAULT_MAX_ARRAY_ITEMS: usize = 100_000;
 
+/// The default largest number of values in a frame (500,000): see [`Limits::with_max_values`].
+pub const DEFAULT_MAX_VALUES: usize = 500_000;
+
 /// Limits on one incoming frame, checked before it is parsed. See the [module](self)
 /// documentation for the defaults and what they cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +59,7 @@ pub struct Limits {
     max_depth: usize,
     max_string_chars: usize,
     max_array_items: usize,
+    max_values: usize,
 }
 
 impl Default for Limits {
@@ -88,16 +93,23 @@ pub enum LimitError {
         /// The limit.
         limit: usize,
     },
+    /// The frame holds more than [`Limits::max_values`] values.
+    Values {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl LimitError {
-    /// The situation a CALLERROR answering it is for: a frame too long or too deep cannot be
-    /// read (so its message id is not either: it is answered with `-1`); a string or array too
-    /// large is a payload violation of a property or occurrence constraint, answered with the
-    /// frame's own message id.
+    /// The situation a CALLERROR answering it is for: a frame too long, too deep or with too
+    /// many values cannot be read (so its message id is not either: it is answered with `-1`);
+    /// a string or array too large is a payload violation of a property or occurrence
+    /// constraint, answered with the frame's own message id.
     pub fn situation(self) -> Situation {
         match self {
-            LimitError::FrameLen { .. } | LimitError::Depth { .. } => Situation::UnreadableFrame,
+            LimitError::FrameLen { .. } | LimitError::Depth { .. } | LimitError::Values { .. } => {
+                Situation::UnreadableFrame
+            }
             LimitError::String { .. } => Situation::Payload(ViolationClass::Property),
             LimitError::Array { .. } => Situation::Payload(ViolationClass::Occurrence),
         }
@@ -125,6 +137,7 @@ impl fmt::Display for LimitError {
             LimitError::Array { limit } => {
                 write!(f, "frame has an array of more than {limit} items")
             }
+            LimitError::Values { limit } => write!(f, "frame holds more than {limit} values"),
         }
     }
 }
@@ -133,12 +146,13 @@ impl std::error::Error for LimitError {}
 
 impl Limits {
     /// The defaults: [`DEFAULT_MAX_FRAME_LEN`], [`MAX_DEPTH`], [`DEFAULT_MAX_STRING_CHARS`],
-    /// [`DEFAULT_MAX_ARRAY_ITEMS`].
+    /// [`DEFAULT_MAX_ARRAY_ITEMS`], [`DEFAULT_MAX_VALUES`].
     pub const DEFAULT: Limits = Limits {
         max_frame_len: DEFAULT_MAX_FRAME_LEN,
         max_depth: MAX_DEPTH,
         max_string_chars: DEFAULT_MAX_STRING_CHARS,
         max_array_items: DEFAULT_MAX_ARRAY_ITEMS,
+        max_values: DEFAULT_MAX_VALUES,
     };
 
     /// Sets the largest frame, in bytes. A longer frame is not parsed at all.
@@ -181,6 +195,21 @@ impl Limits {
         self
     }
 
+    /// Sets the largest number of values in a frame (at least 8), counted as the arrays and
+    /// objects opened plus the commas between items and members: what bounds the memory a
+    /// frame's JSON tree takes (some 70 bytes a value), where the frame length alone would let
+    /// a few megabytes of `[0,0,0,...]` become hundreds of megabytes.
+    #[must_use]
+    pub const fn with_max_values(mut self, values: usize) -> Self {
+        self.max_values = if values < 8 { 8 } else { values };
+        self
+    }
+
+    /// The largest number of values in a frame.
+    pub const fn max_values(&self) -> usize {
+        self.max_values
+    }
+
     /// The largest frame, in bytes.
     pub const fn max_frame_len(&self) -> usize {
         self.max_frame_len
@@ -203,12 +232,13 @@ impl Limits {
 
     /// The longest frame that cannot break the depth, string or array limit, whatever it
     /// holds: nesting `d` levels takes `2d` bytes, a string of `n` characters `n + 2`, an
-    /// array of `n` items `2n + 1`.
+    /// array of `n` items `2n + 1`, and each value counted takes a byte of its own.
     fn safe_len(&self) -> usize {
         let mut safe = self
             .max_string_chars
             .saturating_add(2)
-            .min(self.max_array_items.saturating_mul(2).saturating_add(2));
+            .min(self.max_array_items.saturating_mul(2).saturating_add(2))
+            .min(self.max_values);
         if self.max_depth < MAX_DEPTH {
             safe = safe.min(self.max_depth * 2 + 1);
         }
@@ -237,6 +267,8 @@ impl Limits {
         let bytes = text.as_bytes();
         // For each open array or object: whether it is an array, and its commas so far.
         let mut open: Vec<(bool, usize)> = Vec::new();
+        // Arrays and objects opened, and commas.
+        let mut values = 0usize;
         let mut i = 0;
         while let Some(&byte) = bytes.get(i) {
             match byte {
@@ -273,6 +305,12 @@ impl Limits {
                     continue;
                 }
                 b'[' | b'{' => {
+                    values += 1;
+                    if values > self.max_values {
+                        return Err(LimitError::Values {
+                            limit: self.max_values,
+                        });
+                    }
                     open.push((byte == b'[', 0));
                     if open.len() > self.max_depth {
                         return Err(LimitError::Depth {
@@ -284,6 +322,12 @@ impl Limits {
                     open.pop();
                 }
                 b',' => {
+                    values += 1;
+                    if values > self.max_values {
+                        return Err(LimitError::Values {
+                            limit: self.max_values,
+                        });
+                    }
                     if let Some((true, commas)) = open.last_mut() {
                         *commas += 1;
                         if *commas >= self.max_array_items {
@@ -344,6 +388,12 @@ mod tests {
         ] {
             assert_eq!(limits.check(bad), Err(error), "{bad}");
         }
+        let few = Limits::default().with_max_values(8);
+        assert_eq!(few.check("[[1,2],{\"a\":[3,4]},5]"), Ok(()));
+        assert_eq!(
+            few.check("[[1,2],{\"a\":[3,4],\"b\":6},5]"),
+            Err(LimitError::Values { limit: 8 })
+        );
         let short = Limits::default().with_max_frame_len(4);
         assert_eq!(
             short.check("[1,2]"),
