@@ -767,3 +767,49 @@ fn every_2_0_1_action_is_covered() {
         .iter()
         .any(|v| v["action"] == "BootNotification" && v["valid"] == false));
 }
+
+#[test]
+fn a_member_given_twice_counts_once_the_last_time_as_in_the_library() {
+    // The table of ocpp-messages/tests/duplicates.rs: (payload, the payload that counts or the
+    // error code).
+    let cases: [(&str, Result<Value, &str>); 7] = [
+        (r#"{"csr":null,"csr":"x"}"#, Ok(json!({"csr": "x"}))),
+        (r#"{"csr":"x","csr":null}"#, Err("TypeConstraintViolation")),
+        (r#"{"csr":"a","csr":"b"}"#, Ok(json!({"csr": "b"}))),
+        (
+            r#"{"csr":"x","certificateType":"Bogus","certificateType":"V2GCertificate"}"#,
+            Ok(json!({"csr": "x", "certificateType": "V2GCertificate"})),
+        ),
+        (
+            r#"{"csr":"x","certificateType":"V2GCertificate","certificateType":"Bogus"}"#,
+            Err("PropertyConstraintViolation"),
+        ),
+        (
+            r#"{"customData":{"vendorId":"v","k":1,"k":[2]},"csr":"x"}"#,
+            Ok(json!({"csr": "x", "customData": {"vendorId": "v", "k": [2]}})),
+        ),
+        (r#"{"csr":"x","x":1,"x":2}"#, Err("ProtocolError")),
+    ];
+    let input: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (payload, _))| format!("[2,\"{i}\",\"SignCertificate\",{payload}]\n"))
+        .collect();
+    // With --reencode every frame takes the full check; without, valid ones the one-pass one.
+    for extra in [&["--json"][..], &["--json", "--reencode"]] {
+        let run = validate(extra, input.as_bytes());
+        let verdicts = run.json();
+        assert_eq!(verdicts.len(), cases.len(), "{}", run.stderr);
+        for ((payload, expected), verdict) in cases.iter().zip(&verdicts) {
+            match expected {
+                Ok(value) => {
+                    assert_eq!(verdict["valid"], true, "{payload}: {verdict}");
+                    if extra.contains(&"--reencode") {
+                        assert_eq!(&verdict["payload"], value, "{payload}");
+                    }
+                }
+                Err(code) => assert_eq!(verdict["errorCode"], *code, "{payload}: {verdict}"),
+            }
+        }
+    }
+}

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_messages::call::{Answer, CallWithIdError, PendingCalls, ResponseError};
+use ocpp_messages::call::{Answer, CallRefused, PendingCalls, ResponseError};
 use ocpp_messages::dispatch::{Dispatcher, NoReply, Received};
 use ocpp_messages::validate::Violations;
 use ocpp_messages::{Feature, Message as _, OcppVersion, Role};
@@ -41,7 +41,7 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum CallFailed {
     /// The request violates its schema, so it was not sent.
     #[error("the request was not sent: {0}")]
-    Invalid(CallWithIdError),
+    Invalid(CallRefused),
     /// The connection closed before the answer came.
     #[error("the connection is closed")]
     Closed,

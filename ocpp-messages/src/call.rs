@@ -23,8 +23,9 @@ use serde_json::{Map, Value};
 use crate::codec::decode;
 use crate::error::CallError;
 use crate::feature::{Feature, FeatureInfo};
-use crate::frame::Frame;
-use crate::validate::{validate, HasSchema, Schema, Violations};
+use crate::frame::{Frame, MAX_MESSAGE_ID_CHARS};
+use crate::policy::{Leniency, UnknownMembers};
+use crate::validate::{validate, HasSchema, Schema, Violation, ViolationKind, Violations};
 use crate::version::OcppVersion;
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it
@@ -45,16 +46,34 @@ pub fn call_frame<F: Feature>(
     Ok(frame)
 }
 
-/// Why [`PendingCalls::call_with_id`] made no CALL.
+/// Why [`PendingCalls::call`] or [`PendingCalls::call_with_id`] made no CALL.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CallWithIdError {
+pub enum CallRefused {
     /// A call with this message id is already waiting for its answer.
     #[error("message id {0:?} is already pending")]
     AlreadyPending(String),
+    /// The message id is empty or longer than [`MAX_MESSAGE_ID_CHARS`] characters, so the
+    /// peer could not read it.
+    #[error("a message id has 1 to 36 characters")]
+    InvalidMessageId,
+    /// As many calls as [`PendingCalls::with_max_pending`] allows are waiting for their
+    /// answers: answer, cancel or time some out first.
+    #[error("{limit} calls are already waiting for their answers")]
+    TooManyPending {
+        /// The limit.
+        limit: usize,
+    },
     /// The request violates its schema, so it is not sent.
     #[error("the request violates its schema: {0}")]
     Invalid(Violations),
 }
+
+/// The default largest number of calls a [`PendingCalls`] lets wait for their answers (64).
+///
+/// OCPP-J itself lets a side send a CALL only when every earlier one has been answered or
+/// has timed out (OCPP 2.0.1 Part 4 §4.1.1, OCPP-J 1.6 §4.1.1); `with_max_pending(1)` holds
+/// a connection to that.
+pub const DEFAULT_MAX_PENDING: usize = 64;
 
 /// Why an answer to our CALL did not yield a response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -152,6 +171,7 @@ pub struct PendingCalls {
     version: OcppVersion,
     pending: HashMap<String, &'static FeatureInfo>,
     next_id: u64,
+    max_pending: usize,
 }
 
 /// An answer matched to the CALL it answers.
@@ -163,6 +183,11 @@ pub struct Answer {
     pub action: &'static str,
     /// The validated CALLRESULT payload, or why there is none.
     pub result: Result<Value, ResponseError>,
+    /// Members a relaxed policy let through and took out of `result` (see
+    /// [`Answer::unknown_members`]).
+    unknown: Option<UnknownMembers>,
+    /// Whether a [`Leniency::Report`] rule delivers `result` although it breaks its schema.
+    lenient: bool,
 }
 
 impl Answer {
@@ -174,8 +199,28 @@ impl Answer {
                 actual: self.action,
             });
         }
-        decode(self.result?).map_err(ResponseError::Invalid)
+        let payload = self.result?;
+        if self.lenient {
+            crate::codec::leniently(|| decode(payload)).map_err(ResponseError::Invalid)
+        } else {
+            decode(payload).map_err(ResponseError::Invalid)
+        }
     }
+
+    /// The members of the CALLRESULT its schema does not define, when a relaxed policy of
+    /// [`crate::dispatch::Dispatcher::receive`] let them through (they are not in
+    /// [`Answer::result`]; [`UnknownMembers::restore`] puts them back).
+    pub fn unknown_members(&self) -> Option<&UnknownMembers> {
+        self.unknown.as_ref()
+    }
+}
+
+/// What a relaxed rule did with an answer, for the policy's report.
+#[derive(Debug)]
+pub(crate) struct Relaxation {
+    pub(crate) leniency: Leniency,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) delivered: bool,
 }
 
 /// A frame that answers no pending call.
@@ -187,12 +232,54 @@ pub struct Unmatched {
 }
 
 impl PendingCalls {
-    /// No pending calls; message ids count up from 1.
+    /// No pending calls; message ids count up from 1; at most [`DEFAULT_MAX_PENDING`] calls
+    /// wait for their answers at once.
     pub fn new(version: OcppVersion) -> Self {
         PendingCalls {
             version,
             pending: HashMap::new(),
             next_id: 1,
+            max_pending: DEFAULT_MAX_PENDING,
+        }
+    }
+
+    /// Sets how many calls may wait for their answers at once (at least 1); a call beyond it
+    /// is refused with [`CallRefused::TooManyPending`], so a peer that never answers cannot
+    /// make this map grow without bound.
+    ///
+    /// ```
+    /// use ocpp_messages::call::{CallRefused, PendingCalls};
+    /// use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest};
+    /// use ocpp_messages::OcppVersion;
+    ///
+    /// let mut pending = PendingCalls::new(OcppVersion::V2_0_1).with_max_pending(1);
+    /// let request = ResetRequest::new(Reset::OnIdle);
+    /// let (id, _frame) = pending.call::<ResetFeature>(&request).unwrap();
+    /// assert_eq!(
+    ///     pending.call::<ResetFeature>(&request),
+    ///     Err(CallRefused::TooManyPending { limit: 1 })
+    /// );
+    /// pending.cancel(&id);
+    /// assert!(pending.call::<ResetFeature>(&request).is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_max_pending(mut self, max_pending: usize) -> Self {
+        self.max_pending = max_pending.max(1);
+        self
+    }
+
+    /// How many calls may wait for their answers at once.
+    pub fn max_pending(&self) -> usize {
+        self.max_pending
+    }
+
+    fn check_room(&self) -> Result<(), CallRefused> {
+        if self.pending.len() >= self.max_pending {
+            Err(CallRefused::TooManyPending {
+                limit: self.max_pending,
+            })
+        } else {
+            Ok(())
         }
     }
 
@@ -201,7 +288,8 @@ impl PendingCalls {
     pub fn call<F: Feature>(
         &mut self,
         request: &F::Request,
-    ) -> Result<(String, String), Violations> {
+    ) -> Result<(String, String), CallRefused> {
+        self.check_room()?;
         let id = loop {
             let id = self.next_id.to_string();
             self.next_id += 1;
@@ -210,22 +298,27 @@ impl PendingCalls {
             }
         };
         // The id is not pending: only the request can be wrong.
-        let frame = call_frame::<F>(&id, request)?;
+        let frame = call_frame::<F>(&id, request).map_err(CallRefused::Invalid)?;
         self.pending.insert(id.clone(), &F::INFO);
         Ok((id, frame))
     }
 
     /// Builds the CALL frame for `request` with the given message id and records it as
-    /// pending. Fails if a call with that id is already pending.
+    /// pending. Fails if a call with that id is already pending, if the id is not 1 to 36
+    /// characters, or if [`PendingCalls::max_pending`] calls are pending.
     pub fn call_with_id<F: Feature>(
         &mut self,
         message_id: &str,
         request: &F::Request,
-    ) -> Result<String, CallWithIdError> {
+    ) -> Result<String, CallRefused> {
         if self.pending.contains_key(message_id) {
-            return Err(CallWithIdError::AlreadyPending(message_id.to_owned()));
+            return Err(CallRefused::AlreadyPending(message_id.to_owned()));
         }
-        let frame = call_frame::<F>(message_id, request).map_err(CallWithIdError::Invalid)?;
+        if message_id.is_empty() || message_id.chars().count() > MAX_MESSAGE_ID_CHARS {
+            return Err(CallRefused::InvalidMessageId);
+        }
+        self.check_room()?;
+        let frame = call_frame::<F>(message_id, request).map_err(CallRefused::Invalid)?;
         self.pending.insert(message_id.to_owned(), &F::INFO);
         Ok(frame)
     }
@@ -245,6 +338,100 @@ impl PendingCalls {
             message_id,
             action: feature.name,
             result,
+            unknown: None,
+            lenient: false,
+        })
+    }
+
+    /// [`PendingCalls::answer`] under a validation policy: `leniency` gives, for the call's
+    /// action, how a CALLRESULT that breaks its schema is treated (see [`crate::policy`]).
+    /// Also returns the leniency and the violations when a relaxed rule applied.
+    pub(crate) fn answer_relaxed(
+        &mut self,
+        frame: Frame,
+        leniency: impl FnOnce(&'static str) -> Leniency,
+    ) -> Result<(Answer, Option<Relaxation>), Unmatched> {
+        let (message_id, mut payload) = match frame {
+            Frame::CallResult {
+                message_id,
+                payload,
+            } => (message_id, payload),
+            other => return self.answer(other).map(|answer| (answer, None)),
+        };
+        let Some(feature) = self.pending.get(&message_id).copied() else {
+            return Err(Unmatched { message_id });
+        };
+        let violations = validate(feature.response, &payload);
+        let leniency = if violations.is_empty() {
+            Leniency::Strict
+        } else {
+            leniency(feature.name)
+        };
+        if leniency == Leniency::Strict {
+            let frame = Frame::CallResult {
+                message_id,
+                payload,
+            };
+            return self.answer(frame).map(|answer| (answer, None));
+        }
+        self.pending.remove(&message_id);
+        let others: Vec<Violation> = violations
+            .iter()
+            .filter(|v| !matches!(v.kind, ViolationKind::Additional { .. }))
+            .cloned()
+            .collect();
+        let mut answer = Answer {
+            message_id,
+            action: feature.name,
+            result: Ok(Value::Null),
+            unknown: None,
+            lenient: false,
+        };
+        let mut rest = payload.clone();
+        let unknown = UnknownMembers::take(&mut rest, &violations);
+        let delivered = match leniency {
+            Leniency::AllowUnknownMembers => others.is_empty(),
+            _ => crate::codec::leniently(|| (feature.reencode_response)(rest.clone())).is_ok(),
+        };
+        if delivered {
+            payload = rest;
+            answer.result = Ok(payload);
+            answer.unknown = (!unknown.is_empty()).then_some(unknown);
+            answer.lenient = leniency == Leniency::Report;
+        } else {
+            let error = self
+                .version
+                .violations_error("response", &others)
+                .or_else(|| self.version.violations_error("response", &violations))
+                .unwrap_or_else(|| CallError::internal("invalid response"));
+            answer.result = Err(ResponseError::Invalid(error));
+        }
+        Ok((
+            answer,
+            Some(Relaxation {
+                leniency,
+                violations,
+                delivered,
+            }),
+        ))
+    }
+
+    /// Ends a pending call with an error of this side's own instead of the peer's answer: the
+    /// dispatcher does this when the answer breaks one of its limits ([`crate::limits`]), and
+    /// a transport may when the connection drops. The answer carries
+    /// [`ResponseError::Invalid`] with `error`.
+    pub fn fail(&mut self, message_id: &str, error: CallError) -> Result<Answer, Unmatched> {
+        let Some(feature) = self.pending.remove(message_id) else {
+            return Err(Unmatched {
+                message_id: message_id.to_owned(),
+            });
+        };
+        Ok(Answer {
+            message_id: message_id.to_owned(),
+            action: feature.name,
+            result: Err(ResponseError::Invalid(error)),
+            unknown: None,
+            lenient: false,
         })
     }
 

@@ -9,6 +9,7 @@
 //! finds nothing, and decodes it to the same value.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -73,6 +74,40 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+thread_local! {
+    /// Whether the seeds accept values their type can hold although the schema does not (a
+    /// string too long, a number out of range, an item count out of bounds): set only while
+    /// [`decode`] decodes a request a relaxed policy delivers.
+    static LENIENT: Cell<bool> = const { Cell::new(false) };
+    /// Whether the next [`decode`] on this thread is lenient: set by the dispatcher just
+    /// before it first polls a handler's future, whose first step decodes the request.
+    static LENIENT_NEXT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a constraint the type does not express may be broken (checked only on failure,
+/// so the strict path pays nothing).
+fn lenient() -> bool {
+    LENIENT.with(Cell::get)
+}
+
+/// Makes the next [`decode`] on this thread lenient (or not).
+pub(crate) fn set_lenient_next(on: bool) {
+    LENIENT_NEXT.with(|next| next.set(on));
+}
+
+/// Runs `f` with the seeds lenient.
+pub(crate) fn leniently<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            LENIENT.with(|l| l.set(false));
+        }
+    }
+    LENIENT.with(|l| l.set(true));
+    let _reset = Reset;
+    f()
+}
+
 /// Decodes a string satisfying a [`StringSchema`].
 #[derive(Clone, Copy)]
 pub struct Str(pub StringSchema);
@@ -90,14 +125,14 @@ impl Visitor<'_> for Str {
         f.write_str("a string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        if self.0.accepts(v) {
+        if self.0.accepts(v) || lenient() {
             Ok(v.to_owned())
         } else {
             Err(E::custom("string out of bounds"))
         }
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        if self.0.accepts(&v) {
+        if self.0.accepts(&v) || lenient() {
             Ok(v)
         } else {
             Err(E::custom("string out of bounds"))
@@ -124,7 +159,7 @@ impl Visitor<'_> for Int {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
         // The validator compares numbers as f64, and so does this.
         #[allow(clippy::cast_precision_loss)]
-        if self.0.accepts(v as f64) {
+        if self.0.accepts(v as f64) || lenient() {
             Ok(v)
         } else {
             Err(E::custom("integer out of range"))
@@ -199,7 +234,7 @@ impl Visitor<'_> for Num {
         f.write_str("a number")
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        if self.0.accepts(v) {
+        if self.0.accepts(v) || lenient() {
             Ok(v)
         } else {
             Err(E::custom("number out of range"))
@@ -246,12 +281,12 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for Items<S> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
         while let Some(item) = seq.next_element_seed(self.item)? {
-            if self.max_items.is_some_and(|m| out.len() >= m) {
+            if self.max_items.is_some_and(|m| out.len() >= m) && !lenient() {
                 return Err(de::Error::custom("too many items"));
             }
             out.push(item);
         }
-        if count_ok(out.len(), self.min_items, None) {
+        if count_ok(out.len(), self.min_items, None) || lenient() {
             Ok(out)
         } else {
             Err(de::Error::custom("too few items"))
@@ -362,8 +397,15 @@ pub fn result_payload<T: Codec>(text: &str) -> Option<T> {
 /// The typed decoding is as strict as the schema, so this fails only for a valid value the Rust
 /// type cannot hold (an integer beyond the 64-bit range).
 #[doc(hidden)]
+///
+/// Lenient (see [`crate::policy::Leniency::Report`]) when the dispatcher has asked for it.
 pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, CallError> {
-    serde_json::from_value(payload).map_err(|e| {
+    let decoded = if LENIENT_NEXT.with(|next| next.replace(false)) {
+        leniently(|| serde_json::from_value(payload))
+    } else {
+        serde_json::from_value(payload)
+    };
+    decoded.map_err(|e| {
         // Validation passed, so this is a value the Rust type cannot hold (an integer beyond
         // the 64-bit range); the payload is valid but this receiver cannot process it.
         CallError::new(

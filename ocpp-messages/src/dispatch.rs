@@ -4,19 +4,23 @@
 //! blocks the application supports (each block's `CsmsService` or `ChargingStationService`,
 //! wrapping the application's implementation of that block's handler trait). For each CALL it:
 //!
-//! 1. parses the frame (unreadable frames get `RpcFrameworkError` with message id `-1`);
+//! 1. checks the frame against its [`Limits`] ([`Dispatcher::with_limits`]) and parses it
+//!    (unreadable frames get `RpcFrameworkError` with message id `-1`);
 //! 2. looks the action up among the version's actions (unknown: `NotImplemented`) and checks
 //!    that the peer may send it (otherwise `NotSupported`);
 //! 3. validates the payload against the request schema, reporting every violation in the
-//!    CALLERROR's details and choosing the code by [`OcppVersion::error_code_for`];
+//!    CALLERROR's details and choosing the code by [`OcppVersion::error_code_for`] (unless
+//!    the [`Policy`] set with [`Dispatcher::with_policy`] relaxes it for this station and
+//!    action);
 //! 4. hands the typed request to the block's handler method (no service for the block:
 //!    `NotSupported`);
 //! 5. validates the handler's response against the response schema (`InternalError` if it is
-//!    invalid: the dispatcher never sends a frame the schema rejects) and encodes the CALLRESULT.
+//!    invalid: the dispatcher never sends a frame the schema rejects, unless an outgoing rule
+//!    of the policy says otherwise) and encodes the CALLRESULT.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
@@ -26,7 +30,9 @@ use crate::codec::Codec;
 use crate::error::{CallError, ErrorCode};
 use crate::feature::{FeatureInfo, Role};
 use crate::frame::{Envelope, Frame};
-use crate::validate::{validate, Violation};
+use crate::limits::{LimitError, Limits};
+use crate::policy::{Direction, Leniency, Policy, Report, UnknownMembers};
+use crate::validate::{validate, Violation, ViolationKind};
 use crate::version::{OcppVersion, Situation};
 
 /// A boxed, `Send` future, as returned by [`Service::call`].
@@ -140,11 +146,15 @@ pub struct Dispatcher {
     services: Vec<Box<dyn Service>>,
     /// The index in `services` of the service answering each action, sorted by action.
     by_action: Vec<(&'static str, usize)>,
-    max_frame_len: usize,
+    limits: Limits,
+    policy: Policy,
+    /// Whether `policy` may relax outgoing responses (the fast path then stands aside).
+    relaxes_outgoing: bool,
+    /// Whether `policy` may relax incoming payloads (answers are then matched under it).
+    relaxes_incoming: bool,
 }
 
-/// The default largest frame a [`Dispatcher`] parses, in bytes (8 MiB).
-pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
+pub use crate::limits::DEFAULT_MAX_FRAME_LEN;
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,7 +162,8 @@ impl std::fmt::Debug for Dispatcher {
             .field("version", &self.version)
             .field("role", &self.role)
             .field("services", &self.services.len())
-            .field("max_frame_len", &self.max_frame_len)
+            .field("limits", &self.limits)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -165,6 +176,15 @@ pub enum Incoming {
     /// The frame answers one of our own CALLs (a CALLRESULT or CALLERROR): match it to the
     /// pending call by message id, e.g. with [`crate::call::decode_response`].
     Response(Frame),
+    /// A CALLRESULT or CALLERROR this side refused to read because it breaks one of the
+    /// [`Limits`] (a string or array too large): nothing is sent back, and the call it answers
+    /// has failed with `error` ([`PendingCalls::fail`]).
+    Refused {
+        /// The frame's message id.
+        message_id: String,
+        /// Why it was refused, as the CALLERROR this side would have sent for a CALL.
+        error: CallError,
+    },
     /// A frame that is never answered (OCPP 2.1's SEND and CALLRESULTERROR): nothing to send
     /// back.
     NoReply(NoReply),
@@ -269,23 +289,52 @@ impl Dispatcher {
         text: &str,
         pending: &Mutex<PendingCalls>,
     ) -> Received {
-        match self.handle_frame(charging_station_id, text).await {
-            Incoming::Reply(reply) => Received::Reply(reply),
-            Incoming::NoReply(no_reply) => Received::NoReply(no_reply),
-            Incoming::Response(frame) => {
-                // A poisoned lock still holds a consistent map of pending calls.
-                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-                match pending.answer(frame) {
-                    Ok(answer) => match (&answer.result, self.version.has_call_result_error()) {
-                        (Err(crate::call::ResponseError::Invalid(error)), true) => {
-                            let reply = error.to_result_error_frame(&answer.message_id);
-                            Received::RejectedAnswer { answer, reply }
-                        }
-                        _ => Received::Answer(answer),
-                    },
-                    Err(unmatched) => Received::Unmatched(unmatched),
-                }
+        let answer = match self.handle_frame(charging_station_id, text).await {
+            Incoming::Reply(reply) => return Received::Reply(reply),
+            Incoming::NoReply(no_reply) => return Received::NoReply(no_reply),
+            // A poisoned lock still holds a consistent map of pending calls.
+            Incoming::Response(frame) if self.relaxes_incoming => {
+                let leniency = |action: &str| {
+                    self.policy
+                        .leniency(Direction::Incoming, charging_station_id, action)
+                };
+                let answer = pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .answer_relaxed(frame, leniency);
+                answer.map(|(answer, relaxation)| {
+                    if let Some(relaxation) = relaxation {
+                        self.policy.report(&Report {
+                            charging_station_id,
+                            action: answer.action,
+                            direction: Direction::Incoming,
+                            leniency: relaxation.leniency,
+                            violations: &relaxation.violations,
+                            delivered: relaxation.delivered,
+                        });
+                    }
+                    answer
+                })
             }
+            Incoming::Response(frame) => pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .answer(frame),
+            Incoming::Refused { message_id, error } => pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fail(&message_id, error),
+        };
+        match answer {
+            // OCPP 2.1: an invalid CALLRESULT is answered with a CALLRESULTERROR.
+            Ok(answer) => match (&answer.result, self.version.has_call_result_error()) {
+                (Err(crate::call::ResponseError::Invalid(error)), true) => {
+                    let reply = error.to_result_error_frame(&answer.message_id);
+                    Received::RejectedAnswer { answer, reply }
+                }
+                _ => Received::Answer(answer),
+            },
+            Err(unmatched) => Received::Unmatched(unmatched),
         }
     }
 
@@ -297,17 +346,110 @@ impl Dispatcher {
             role,
             services: Vec::new(),
             by_action: Vec::new(),
-            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            limits: Limits::DEFAULT,
+            policy: Policy::strict(),
+            relaxes_outgoing: false,
+            relaxes_incoming: false,
         }
+    }
+
+    /// Sets the validation policy (default [`Policy::strict`]): which payloads, from or to
+    /// which charging stations, may break their schema and how. See [`crate::policy`].
+    ///
+    /// ```
+    /// use ocpp_messages::dispatch::Dispatcher;
+    /// use ocpp_messages::policy::{Leniency, Policy, Rule};
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with_policy(
+    ///     Policy::strict().rule(Rule::incoming(Leniency::AllowUnknownMembers).for_station("CS-OLD")),
+    /// );
+    /// # let _ = csms;
+    /// ```
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.relaxes_outgoing = policy.relaxes_outgoing();
+        self.relaxes_incoming = policy.relaxes_incoming();
+        self.policy = policy;
+        self
+    }
+
+    /// The validation policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]). A longer
     /// frame is answered `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`
-    /// without being parsed, so its size cannot multiply into memory.
+    /// without being parsed, so its size cannot multiply into memory. The same as
+    /// [`Dispatcher::with_limits`] with [`Limits::with_max_frame_len`].
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.max_frame_len = max_frame_len;
+        self.limits = self.limits.with_max_frame_len(max_frame_len);
         self
+    }
+
+    /// Sets the limits every incoming frame is checked against before it is read (default
+    /// [`Limits::DEFAULT`]; see [`crate::limits`]). A frame that breaks one is answered
+    /// without being parsed: too long or too deep, `RpcFrameworkError` (1.6:
+    /// `FormationViolation`) with message id `-1`; a string too long,
+    /// `PropertyConstraintViolation`, an array too large, `OccurrenceConstraintViolation`, with
+    /// the frame's message id (when it is a CALLRESULT or CALLERROR, nothing is sent and the
+    /// call it answers fails: [`Incoming::Refused`]). Text that is not JSON is unreadable
+    /// whatever limit it breaks.
+    ///
+    /// ```
+    /// use ocpp_messages::dispatch::Dispatcher;
+    /// use ocpp_messages::limits::Limits;
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+    ///     .with_limits(Limits::default().with_max_string_chars(4096).with_max_depth(16));
+    /// let frame = format!(
+    ///     r#"[2,"7","DataTransfer",{{"vendorId":"v","data":"{}"}}]"#,
+    ///     "x".repeat(5000)
+    /// );
+    /// let reply = tokio::runtime::Builder::new_current_thread().build().unwrap()
+    ///     .block_on(csms.handle("CS-1", &frame)).unwrap();
+    /// assert!(reply.starts_with(r#"[4,"7","PropertyConstraintViolation","#));
+    /// ```
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits incoming frames are checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The answer to a frame that breaks a limit, without parsing it.
+    fn refuse(&self, text: &str, breach: LimitError) -> Incoming {
+        let mut situation = breach.situation();
+        let mut description = breach.to_string();
+        // Only JSON is answered with its id: text that is not is unreadable, limit or no limit.
+        // (Checked without building anything, and only for a frame that breaks a limit.)
+        if situation != Situation::UnreadableFrame
+            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+        {
+            situation = Situation::UnreadableFrame;
+            description = "frame is not valid JSON".to_owned();
+        }
+        let error = CallError::new(self.version.error_code(situation), description);
+        if situation != Situation::UnreadableFrame {
+            match crate::frame::head(text) {
+                Some((3 | 4, message_id)) => {
+                    return Incoming::Refused {
+                        message_id: message_id.to_owned(),
+                        error,
+                    }
+                }
+                Some((_, message_id)) => return Incoming::Reply(error.to_frame(message_id)),
+                None => {}
+            }
+        }
+        Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID))
     }
 
     /// Adds a functional block's service.
@@ -369,6 +511,15 @@ impl Dispatcher {
         if feature.send || !feature.initiator.may_be_sent_by(self.role.peer()) {
             return None;
         }
+        // An invalid response the policy may let through is encoded on the slow path.
+        if self.relaxes_outgoing
+            && self
+                .policy
+                .leniency(Direction::Outgoing, charging_station_id, action)
+                == Leniency::Report
+        {
+            return None;
+        }
         let future = self.service(action)?.call_text(
             charging_station_id,
             action,
@@ -403,16 +554,8 @@ impl Dispatcher {
     /// For a CALL (and for anything that is not a readable frame) the result is the frame to
     /// send back; CALLRESULTs and CALLERRORs are handed back as [`Incoming::Response`].
     pub async fn handle_frame(&self, charging_station_id: &str, text: &str) -> Incoming {
-        if text.len() > self.max_frame_len {
-            let error = CallError::new(
-                self.version.error_code(Situation::UnreadableFrame),
-                format!(
-                    "frame of {} bytes is longer than the limit of {} bytes",
-                    text.len(),
-                    self.max_frame_len
-                ),
-            );
-            return Incoming::Reply(error.to_frame(crate::frame::UNREADABLE_MESSAGE_ID));
+        if let Err(breach) = self.limits.check(text) {
+            return self.refuse(text, breach);
         }
         if let Some(reply) = self.handle_fast(charging_station_id, text).await {
             return Incoming::Reply(reply);
@@ -472,8 +615,39 @@ impl Dispatcher {
     pub async fn handle(&self, charging_station_id: &str, text: &str) -> Option<String> {
         match self.handle_frame(charging_station_id, text).await {
             Incoming::Reply(reply) => Some(reply),
-            Incoming::Response(_) | Incoming::NoReply(_) => None,
+            Incoming::Response(_) | Incoming::NoReply(_) | Incoming::Refused { .. } => None,
         }
+    }
+
+    /// [`Dispatcher::handle`] for a frame as bytes (a binary WebSocket frame, or a transport
+    /// that does not check UTF-8): bytes that are not UTF-8 are an unreadable frame, answered
+    /// `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`.
+    pub async fn handle_bytes(&self, charging_station_id: &str, bytes: &[u8]) -> Option<String> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.handle(charging_station_id, text).await,
+            Err(_) => Some(self.not_utf8()),
+        }
+    }
+
+    /// [`Dispatcher::receive`] for a frame as bytes, as [`Dispatcher::handle_bytes`].
+    pub async fn receive_bytes(
+        &self,
+        charging_station_id: &str,
+        bytes: &[u8],
+        pending: &Mutex<PendingCalls>,
+    ) -> Received {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.receive(charging_station_id, text, pending).await,
+            Err(_) => Received::Reply(self.not_utf8()),
+        }
+    }
+
+    fn not_utf8(&self) -> String {
+        CallError::new(
+            self.version.error_code(Situation::UnreadableFrame),
+            "frame is not UTF-8 text",
+        )
+        .to_frame(crate::frame::UNREADABLE_MESSAGE_ID)
     }
 
     /// Serves one incoming CALL whose frame has already been parsed: validates, dispatches,
@@ -498,17 +672,159 @@ impl Dispatcher {
                 format!("{action} is a SEND (message type 6), never a CALL"),
             ));
         }
-        let service = self.accept(feature, action, &payload)?;
-        let response = service.call(charging_station_id, action, payload).await?;
-        let violations = validate(feature.response, &response);
-        if !violations.is_empty() {
-            let e = internal_response_error(&violations);
+        if !feature.initiator.may_be_sent_by(self.role.peer()) {
             return Err(CallError::new(
-                version.error_code(Situation::Internal),
-                e.description,
+                version.error_code(Situation::UnsupportedAction),
+                format!(
+                    "{action} is not sent by the {}",
+                    role_name(self.role.peer())
+                ),
             ));
         }
+        let mut payload = payload;
+        let violations = validate(feature.request, &payload);
+        let mut relaxed = Relaxed::default();
+        if let Some(e) = violations_error(version, "request", &violations) {
+            relaxed = self.relax_request(charging_station_id, feature, &mut payload, &violations);
+            if !relaxed.delivered {
+                // What the policy allowed is not why the request is refused.
+                if relaxed.leniency != Leniency::Strict {
+                    let rest: Vec<Violation> = violations
+                        .iter()
+                        .filter(|v| !matches!(v.kind, ViolationKind::Additional { .. }))
+                        .cloned()
+                        .collect();
+                    if let Some(e) = violations_error(version, "request", &rest) {
+                        return Err(e);
+                    }
+                }
+                return Err(e);
+            }
+        }
+        let Some(service) = self.service(action) else {
+            return Err(CallError::not_supported(action));
+        };
+        let future = service.call(charging_station_id, action, payload);
+        let response = Scoped {
+            inner: future,
+            unknown: relaxed.unknown,
+            lenient: relaxed.lenient,
+        }
+        .await?;
+        let violations = validate(feature.response, &response);
+        if !violations.is_empty() {
+            let leniency = self
+                .policy
+                .leniency(Direction::Outgoing, charging_station_id, action);
+            let delivered = leniency == Leniency::Report;
+            if leniency != Leniency::Strict {
+                self.policy.report(&Report {
+                    charging_station_id,
+                    action,
+                    direction: Direction::Outgoing,
+                    leniency,
+                    violations: &violations,
+                    delivered,
+                });
+            }
+            if !delivered {
+                let e = internal_response_error(&violations);
+                return Err(CallError::new(
+                    version.error_code(Situation::Internal),
+                    e.description,
+                ));
+            }
+        }
         Ok(response)
+    }
+
+    /// Applies the policy to an incoming request with `violations`: takes unknown members out
+    /// of `payload` where a rule allows it, and says whether the rest can be delivered.
+    fn relax_request(
+        &self,
+        charging_station_id: &str,
+        feature: &FeatureInfo,
+        payload: &mut Value,
+        violations: &[Violation],
+    ) -> Relaxed {
+        let leniency = self
+            .policy
+            .leniency(Direction::Incoming, charging_station_id, feature.name);
+        let mut relaxed = Relaxed {
+            leniency,
+            ..Relaxed::default()
+        };
+        match leniency {
+            Leniency::Strict => return relaxed,
+            Leniency::AllowUnknownMembers => {
+                let only_unknown = violations
+                    .iter()
+                    .all(|v| matches!(v.kind, ViolationKind::Additional { .. }));
+                if only_unknown {
+                    relaxed.unknown = Some(Arc::new(UnknownMembers::take(payload, violations)));
+                    relaxed.delivered = true;
+                }
+            }
+            Leniency::Report => {
+                let mut rest = payload.clone();
+                let unknown = UnknownMembers::take(&mut rest, violations);
+                // Whether the type can hold what is left: decoded once, leniently, here.
+                if crate::codec::leniently(|| (feature.reencode_request)(rest.clone())).is_ok() {
+                    *payload = rest;
+                    relaxed.unknown = (!unknown.is_empty()).then(|| Arc::new(unknown));
+                    relaxed.lenient = true;
+                    relaxed.delivered = true;
+                }
+            }
+        }
+        self.policy.report(&Report {
+            charging_station_id,
+            action: feature.name,
+            direction: Direction::Incoming,
+            leniency,
+            violations,
+            delivered: relaxed.delivered,
+        });
+        relaxed
+    }
+}
+
+/// What the policy made of an invalid request.
+#[derive(Default)]
+struct Relaxed {
+    /// The leniency of the rule that applied.
+    leniency: Leniency,
+    /// Whether it goes to the handler.
+    delivered: bool,
+    /// The members taken out of it, for [`crate::policy::unknown_members`].
+    unknown: Option<Arc<UnknownMembers>>,
+    /// Whether it is decoded leniently.
+    lenient: bool,
+}
+
+/// A handler's future, polled with [`crate::policy::unknown_members`] set to its request's
+/// and, on the first poll (where the request is decoded), lenient decoding if asked for.
+struct Scoped<'a> {
+    inner: BoxFuture<'a, Result<Value, CallError>>,
+    unknown: Option<Arc<UnknownMembers>>,
+    lenient: bool,
+}
+
+impl Future for Scoped<'_> {
+    type Output = Result<Value, CallError>;
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        let _unknown = crate::policy::enter(this.unknown.clone());
+        let lenient = std::mem::take(&mut this.lenient);
+        crate::codec::set_lenient_next(lenient);
+        let poll = this.inner.as_mut().poll(cx);
+        if lenient {
+            crate::codec::set_lenient_next(false);
+        }
+        poll
     }
 }
 

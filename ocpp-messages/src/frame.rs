@@ -644,6 +644,27 @@ pub(crate) fn scan(text: &str) -> Option<(Envelope<'_>, usize)> {
     Some((Envelope::Call { message_id, action }, i))
 }
 
+/// The message type number (one digit) and the message id at the start of a frame's `text`,
+/// read in place as [`Envelope::peek`] reads them, for any message type: what a frame that is
+/// refused unread (see [`crate::limits`]) is answered with.
+pub(crate) fn head(text: &str) -> Option<(u8, &str)> {
+    let bytes = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
+            i += 1;
+        }
+        i
+    };
+    let expect =
+        |i: usize, byte: u8| (bytes.get(skip_ws(i)) == Some(&byte)).then(|| skip_ws(i) + 1);
+    let i = skip_ws(expect(0, b'[')?);
+    let digit = *bytes.get(i).filter(|b| b.is_ascii_digit())? - b'0';
+    let start = expect(expect(i + 1, b',')?, b'"')?;
+    let end = start + plain_string_len(bytes.get(start..)?)?;
+    let id = text.get(start..end)?;
+    (!id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS).then_some((digit, id))
+}
+
 trait ClassifyStr {
     fn classify_str(&self) -> &'static str;
 }

@@ -68,6 +68,8 @@ pub mod dispatch;
 mod error;
 mod feature;
 pub mod frame;
+pub mod limits;
+pub mod policy;
 pub mod validate;
 mod version;
 

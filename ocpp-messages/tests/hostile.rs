@@ -6,8 +6,15 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use ocpp_messages::dispatch::{Dispatcher, Incoming};
+use std::time::{Duration, Instant};
+
+use ocpp_messages::call::{CallRefused, PendingCalls, ResponseError};
+use ocpp_messages::dispatch::{Dispatcher, Incoming, Received};
+use ocpp_messages::limits::Limits;
 use ocpp_messages::v2_0_1::meter::{self, MeterValuesRequest, MeterValuesResponse};
+use ocpp_messages::v2_0_1::provisioning::{
+    self, Reset, ResetFeature, ResetRequest, ResetResponse, ResetStatus,
+};
 use ocpp_messages::v2_0_1::security::{
     self, SecurityEventNotificationRequest, SecurityEventNotificationResponse,
 };
@@ -41,6 +48,13 @@ impl meter::CsmsHandler for &'static Csms {
     }
 }
 
+impl provisioning::ChargingStationHandler for &'static Csms {
+    async fn on_reset(&self, request: ResetRequest) -> Result<ResetResponse, CallError> {
+        self.seen.lock().unwrap().push(format!("{request:?}"));
+        Ok(ResetResponse::new(ResetStatus::Accepted))
+    }
+}
+
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
@@ -56,6 +70,53 @@ fn dispatcher() -> (Dispatcher, &'static Csms) {
         .with(security::CsmsService(csms))
         .with(meter::CsmsService(csms));
     (dispatcher, csms)
+}
+
+/// One side of a connection: its dispatcher, what reached its handlers, and an action the
+/// peer sends it with a valid payload (with `{}` where a member may go).
+struct Side {
+    dispatcher: Dispatcher,
+    seen: &'static Csms,
+    action: &'static str,
+    /// A valid payload, `{member}` marking where more members may be written.
+    payload: &'static str,
+}
+
+impl Side {
+    fn payload(&self, extra: &str) -> String {
+        self.payload.replace("{member}", extra)
+    }
+
+    fn call(&self, id: &str, extra: &str) -> String {
+        call(id, self.action, &self.payload(extra))
+    }
+
+    fn seen(&self) -> usize {
+        self.seen.seen.lock().unwrap().len()
+    }
+}
+
+/// The CSMS (serving what a station sends) and the charging station (serving what the CSMS
+/// sends), each with `limits`.
+fn both_roles(limits: Limits) -> [Side; 2] {
+    let (csms, seen) = dispatcher();
+    let station_seen: &'static Csms = Box::leak(Box::default());
+    let station = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
+        .with(provisioning::ChargingStationService(station_seen));
+    [
+        Side {
+            dispatcher: csms.with_limits(limits),
+            seen,
+            action: "SecurityEventNotification",
+            payload: r#"{"type":"T","timestamp":"2024-01-01T00:00:00Z"{member}}"#,
+        },
+        Side {
+            dispatcher: station.with_limits(limits),
+            seen: station_seen,
+            action: "Reset",
+            payload: r#"{"type":"Immediate"{member}}"#,
+        },
+    ]
 }
 
 /// The reply's message id and error code (`None` for a CALLRESULT).
@@ -265,4 +326,447 @@ fn the_description_names_the_violation_that_chose_the_code() {
         .map(|e| e["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["/timestamp", "/type"]);
+}
+
+/// A hostile frame is answered well within this, even in a debug build on a busy machine.
+const BOUNDED: Duration = Duration::from_secs(20);
+
+fn timed_answer(dispatcher: &Dispatcher, text: &str) -> (String, Option<String>) {
+    let start = Instant::now();
+    let answer = answer(dispatcher, text);
+    assert!(start.elapsed() < BOUNDED, "{:?}", start.elapsed());
+    answer
+}
+
+#[test]
+fn both_roles_answer_unreadable_frames_with_rpc_framework_error_and_id_minus_one() {
+    for side in both_roles(Limits::default()) {
+        let valid = side.call("a", "");
+        let frames = [
+            String::new(),
+            "\u{feff}".to_owned() + &valid,
+            "[".repeat(100_000) + &"]".repeat(100_000),
+            side.call(
+                "a",
+                &format!(
+                    r#","customData":{{"vendorId":"v","x":{}1{}}}"#,
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ),
+            ),
+            side.call(&"x".repeat(10_000), ""),
+            side.call(
+                "a",
+                &format!(
+                    r#","customData":{{"vendorId":"v","x":"{}"}}"#,
+                    "x".repeat(10 << 20)
+                ),
+            ),
+            side.call("a", r#","customData":{"vendorId":"v","x":"\ud800"}"#),
+            side.call("a", r#","customData":{"vendorId":"v","x":"\udc00\ud800"}"#),
+            side.call("a", r#","customData":{"vendorId":"v","x":1e400}"#),
+            side.call("a", r#","customData":{"vendorId":"v","x":-1e400}"#),
+            r#"{"0":2,"1":"a"}"#.to_owned(),
+            r#""[2,\"a\",\"Heartbeat\",{}]""#.to_owned(),
+            valid[..valid.len() - 1].to_owned(),
+            valid.clone() + "]",
+        ];
+        for text in &frames {
+            let shown: String = text.chars().take(60).collect();
+            assert_eq!(
+                timed_answer(&side.dispatcher, text),
+                ("-1".to_owned(), Some("RpcFrameworkError".to_owned())),
+                "{} {shown}",
+                side.action
+            );
+        }
+        // Bytes that are not UTF-8, through the byte entry points.
+        for bytes in [
+            &b"\xff"[..],
+            b"[2,\"a\",\"Reset\",{\"type\":\"\xc3\x28\"}]",
+            b"[2,\"\xed\xa0\x80\",\"Reset\",{}]",
+        ] {
+            let reply = ready(side.dispatcher.handle_bytes("CS-1", bytes)).unwrap();
+            assert!(
+                reply.starts_with(r#"[4,"-1","RpcFrameworkError","#),
+                "{reply}"
+            );
+            let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+            let received = ready(side.dispatcher.receive_bytes("CS-1", bytes, &pending));
+            assert_eq!(received, Received::Reply(reply));
+        }
+        let valid_bytes = ready(side.dispatcher.handle_bytes("CS-1", valid.as_bytes()));
+        assert_eq!(valid_bytes, ready(side.dispatcher.handle("CS-1", &valid)));
+        assert_eq!(
+            side.seen(),
+            2,
+            "{}: only the valid frames reached the handler",
+            side.action
+        );
+    }
+}
+
+#[test]
+fn both_roles_keep_the_id_of_frames_they_can_read() {
+    for side in both_roles(Limits::default()) {
+        let payload = side.payload("");
+        for (text, code) in [
+            (r#"[2,"a"]"#.to_owned(), "RpcFrameworkError"),
+            (format!(r#"[2,"a","{}"]"#, side.action), "RpcFrameworkError"),
+            (
+                format!(r#"[2,"a","{}",{payload},{{}}]"#, side.action),
+                "RpcFrameworkError",
+            ),
+            (
+                format!(r#"[2,"a",["{}"],{payload}]"#, side.action),
+                "RpcFrameworkError",
+            ),
+            (r#"[3,"a"]"#.to_owned(), "RpcFrameworkError"),
+            (r#"[3,"a",{},{}]"#.to_owned(), "RpcFrameworkError"),
+            (
+                r#"[4,"a","GenericError",""]"#.to_owned(),
+                "RpcFrameworkError",
+            ),
+            (
+                r#"[4,"a","GenericError","",[]]"#.to_owned(),
+                "RpcFrameworkError",
+            ),
+            (
+                format!(r#"[5,"a","{}",{payload}]"#, side.action),
+                "MessageTypeNotSupported",
+            ),
+            (
+                format!(r#"[-2,"a","{}",{payload}]"#, side.action),
+                "MessageTypeNotSupported",
+            ),
+            (
+                format!(r#"[2.5,"a","{}",{payload}]"#, side.action),
+                "MessageTypeNotSupported",
+            ),
+            (
+                format!(r#"[18446744073709551618,"a","{}",{payload}]"#, side.action),
+                "MessageTypeNotSupported",
+            ),
+            (
+                format!(r#"[2,"a","{}",null]"#, side.action),
+                "FormatViolation",
+            ),
+            (
+                format!(r#"[2,"a","{}",[{payload}]]"#, side.action),
+                "FormatViolation",
+            ),
+            (side.call("a", r#","x":1"#), "ProtocolError"),
+            (
+                side.call(
+                    "a",
+                    r#","customData":{"vendorId":5,"x":18446744073709551616}"#,
+                ),
+                "TypeConstraintViolation",
+            ),
+            (call("a", &"N".repeat(10_000), "{}"), "NotImplemented"),
+        ] {
+            let shown: String = text.chars().take(80).collect();
+            assert_eq!(
+                timed_answer(&side.dispatcher, &text),
+                ("a".to_owned(), Some(code.to_owned())),
+                "{} {shown}",
+                side.action
+            );
+        }
+        assert_eq!(side.seen(), 0);
+    }
+}
+
+#[test]
+fn both_roles_serve_odd_but_valid_numbers_duplicates_and_whitespace() {
+    for side in both_roles(Limits::default()) {
+        for text in [
+            side.call(
+                "a",
+                r#","customData":{"vendorId":"v","n":-0,"big":18446744073709551616,"tiny":1e-400}"#,
+            ),
+            // The last of two equal names counts; the first may be invalid.
+            side.call("a", "")
+                .replacen(r#"{"type":"#, r#"{"type":null,"type":"#, 1),
+            format!(
+                "\t[ 2 ,\n\"a\" ,\r\"{}\" , {} ]  ",
+                side.action,
+                side.payload("")
+            ),
+        ] {
+            assert_eq!(
+                timed_answer(&side.dispatcher, &text),
+                ("a".to_owned(), None),
+                "{text}"
+            );
+        }
+        assert_eq!(side.seen(), 3, "{}", side.action);
+    }
+}
+
+#[test]
+fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
+    for side in both_roles(Limits::default()) {
+        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+        let (id, _) = pending
+            .lock()
+            .unwrap()
+            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+            .unwrap();
+        let receive = |text: &str| ready(side.dispatcher.receive("CS-1", text, &pending));
+        for text in [
+            r#"[3,"never-sent",{"status":"Accepted"}]"#.to_owned(),
+            r#"[4,"never-sent","GenericError","",{}]"#.to_owned(),
+            format!(r#"[3,"{id}x",{{"status":"Accepted"}}]"#),
+        ] {
+            assert_eq!(
+                receive(&text),
+                Received::Unmatched(ocpp_messages::call::Unmatched {
+                    message_id: serde_json::from_str::<serde_json::Value>(&text).unwrap()[1]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                }),
+                "{text}"
+            );
+            assert_eq!(pending.lock().unwrap().len(), 1, "{text}");
+        }
+        // The first answer is matched; the same answer again, or a CALLERROR for the same id,
+        // is unmatched, and nothing is ever sent back for an answer.
+        let answer = format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#);
+        let Received::Answer(first) = receive(&answer) else {
+            panic!("the first answer is matched")
+        };
+        assert_eq!(
+            first.into_response::<ResetFeature>().unwrap().status,
+            ResetStatus::Accepted
+        );
+        for again in [
+            answer.clone(),
+            format!(r#"[4,"{id}","GenericError","",{{}}]"#),
+        ] {
+            assert!(matches!(receive(&again), Received::Unmatched(u) if u.message_id == id));
+            assert_eq!(ready(side.dispatcher.handle("CS-1", &again)), None);
+        }
+        assert!(pending.lock().unwrap().is_empty());
+        // An invalid answer is matched and reported, not replied to.
+        let (id, _) = pending
+            .lock()
+            .unwrap()
+            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+            .unwrap();
+        let Received::Answer(invalid) = receive(&format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#))
+        else {
+            panic!("an invalid answer is matched")
+        };
+        assert!(
+            matches!(invalid.result, Err(ResponseError::Invalid(e)) if e.code.as_str() == "PropertyConstraintViolation")
+        );
+        assert_eq!(side.seen(), 0);
+    }
+}
+
+#[test]
+fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
+    let limits = Limits::default()
+        .with_max_string_chars(1000)
+        .with_max_array_items(100)
+        .with_max_depth(8);
+    for side in both_roles(limits) {
+        let long = "é".repeat(1001);
+        let many = vec!["1"; 101].join(",");
+        for (extra, id, code) in [
+            (
+                format!(r#","customData":{{"vendorId":"v","x":"{long}"}}"#),
+                "a",
+                "PropertyConstraintViolation",
+            ),
+            (
+                format!(r#","customData":{{"vendorId":"v","{long}":1}}"#),
+                "a",
+                "PropertyConstraintViolation",
+            ),
+            (
+                format!(r#","customData":{{"vendorId":"v","x":[{many}]}}"#),
+                "a",
+                "OccurrenceConstraintViolation",
+            ),
+            (
+                format!(
+                    r#","customData":{{"vendorId":"v","x":{}1{}}}"#,
+                    "[".repeat(6),
+                    "]".repeat(6)
+                ),
+                "-1",
+                "RpcFrameworkError",
+            ),
+        ] {
+            let text = side.call("a", &extra);
+            assert_eq!(
+                timed_answer(&side.dispatcher, &text),
+                (id.to_owned(), Some(code.to_owned())),
+                "{}",
+                &text[..80]
+            );
+        }
+        // At the limits exactly, the frame is served.
+        let at_limits = format!(
+            r#","customData":{{"vendorId":"v","s":"{}","a":[{}],"d":{}1{}}}"#,
+            "é".repeat(1000),
+            vec!["1"; 100].join(","),
+            "[".repeat(5),
+            "]".repeat(5)
+        );
+        assert_eq!(
+            timed_answer(&side.dispatcher, &side.call("a", &at_limits)),
+            ("a".to_owned(), None)
+        );
+        assert_eq!(side.seen(), 1);
+
+        // An answer that breaks a limit is not replied to; the call it answers fails.
+        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+        let (id, _) = pending
+            .lock()
+            .unwrap()
+            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+            .unwrap();
+        let answer = format!(
+            r#"[3,"{id}",{{"status":"Accepted","customData":{{"vendorId":"v","x":"{long}"}}}}]"#
+        );
+        assert!(matches!(
+            ready(side.dispatcher.handle_frame("CS-1", &answer)),
+            Incoming::Refused { message_id, error } if message_id == id && error.code.as_str() == "PropertyConstraintViolation"
+        ));
+        assert_eq!(ready(side.dispatcher.handle("CS-1", &answer)), None);
+        let Received::Answer(refused) = ready(side.dispatcher.receive("CS-1", &answer, &pending))
+        else {
+            panic!("the refused answer ends the call")
+        };
+        assert!(matches!(
+            refused.into_response::<ResetFeature>(),
+            Err(ResponseError::Invalid(_))
+        ));
+        assert!(pending.lock().unwrap().is_empty());
+        let error = format!(r#"[4,"{id}","GenericError","",{{"x":[{many}]}}]"#);
+        assert!(matches!(
+            ready(side.dispatcher.receive("CS-1", &error, &pending)),
+            Received::Unmatched(_)
+        ));
+    }
+}
+
+#[test]
+fn the_default_limits_refuse_a_huge_vendor_string_but_serve_every_schema_bound() {
+    for side in both_roles(Limits::default()) {
+        let huge = side.call(
+            "a",
+            &format!(
+                r#","customData":{{"vendorId":"v","x":"{}"}}"#,
+                "x".repeat((1 << 20) + 1)
+            ),
+        );
+        assert_eq!(
+            timed_answer(&side.dispatcher, &huge),
+            (
+                "a".to_owned(),
+                Some("PropertyConstraintViolation".to_owned())
+            )
+        );
+        let items = side.call(
+            "a",
+            &format!(
+                r#","customData":{{"vendorId":"v","x":[{}]}}"#,
+                vec!["0"; 100_001].join(",")
+            ),
+        );
+        assert_eq!(
+            timed_answer(&side.dispatcher, &items),
+            (
+                "a".to_owned(),
+                Some("OccurrenceConstraintViolation".to_owned())
+            )
+        );
+        // The longest maxLength of the 2.0.1 schemas is 32,768; the largest maxItems 1,024.
+        let bounded = side.call(
+            "a",
+            &format!(
+                r#","customData":{{"vendorId":"v","x":"{}","y":[{}]}}"#,
+                "x".repeat(32_768),
+                vec!["0"; 1024].join(",")
+            ),
+        );
+        assert_eq!(
+            timed_answer(&side.dispatcher, &bounded),
+            ("a".to_owned(), None)
+        );
+    }
+}
+
+#[test]
+fn calls_beyond_the_pending_limit_are_refused() {
+    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+    assert_eq!(
+        pending.max_pending(),
+        ocpp_messages::call::DEFAULT_MAX_PENDING
+    );
+    let request = ResetRequest::new(Reset::OnIdle);
+    for _ in 0..ocpp_messages::call::DEFAULT_MAX_PENDING {
+        pending.call::<ResetFeature>(&request).unwrap();
+    }
+    let limit = ocpp_messages::call::DEFAULT_MAX_PENDING;
+    assert_eq!(
+        pending.call::<ResetFeature>(&request),
+        Err(CallRefused::TooManyPending { limit })
+    );
+    assert_eq!(
+        pending.call_with_id::<ResetFeature>("fresh", &request),
+        Err(CallRefused::TooManyPending { limit })
+    );
+    assert_eq!(pending.len(), limit);
+    assert!(pending.cancel("1"));
+    assert!(pending
+        .call_with_id::<ResetFeature>("fresh", &request)
+        .is_ok());
+
+    let mut one = PendingCalls::new(OcppVersion::V2_0_1).with_max_pending(0);
+    assert_eq!(one.max_pending(), 1);
+    assert!(one.call::<ResetFeature>(&request).is_ok());
+    assert_eq!(
+        one.call::<ResetFeature>(&request),
+        Err(CallRefused::TooManyPending { limit: 1 })
+    );
+    // Ids the peer could not read are refused too.
+    for id in [String::new(), "x".repeat(37)] {
+        assert_eq!(
+            PendingCalls::new(OcppVersion::V2_0_1).call_with_id::<ResetFeature>(&id, &request),
+            Err(CallRefused::InvalidMessageId)
+        );
+    }
+}
+
+/// Found by the `dispatch` fuzz target: a frame that is not JSON (raw newlines in a string) and
+/// has a string beyond the limit was answered `PropertyConstraintViolation` with the id read
+/// in place; it is unreadable, limit or no limit: `RpcFrameworkError` with id `-1`.
+#[test]
+fn text_that_is_not_json_is_unreadable_even_beyond_a_limit() {
+    let limits = Limits::default()
+        .with_max_depth(8)
+        .with_max_string_chars(64)
+        .with_max_array_items(16);
+    for side in both_roles(limits) {
+        let newlines = "\n".repeat(48);
+        for text in [
+            format!(r#"[2,"a","SecurityEve{newlines}ntNotificat{newlines}ntNotification"x":1}}]"#),
+            format!(r#"[2,"a","{}",{{"x":"{}"}}"#, side.action, "x".repeat(100)),
+            format!(r#"[2,"a","{}",[{}]"#, side.action, vec!["1"; 20].join(",")),
+            format!(r#"[3,"a",{{"x":"{}"}}"#, "x".repeat(100)),
+        ] {
+            assert_eq!(
+                timed_answer(&side.dispatcher, &text),
+                ("-1".to_owned(), Some("RpcFrameworkError".to_owned())),
+                "{text}"
+            );
+        }
+        assert_eq!(side.seen(), 0);
+    }
 }

@@ -1,0 +1,257 @@
+//! What the fuzz targets share: the versions under test, their feature tables, a dispatcher per
+//! version and role with every block's service registered, and the checks the targets make.
+//!
+//! # Adding a version
+//!
+//! [`features`] follows `OcppVersion::profiles`, so the payload and differential targets cover a
+//! newly generated version as soon as the library lists its profiles. The dispatch target needs
+//! the version's generated recorder (`ocpp-messages/tests/generated/<module>_recorder.rs`): add a
+//! `#[path]` module for it below (behind the library's cargo feature for that version) and an
+//! arm in [`dispatchers`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use ocpp_messages::call::{Answer, PendingCalls};
+use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::limits::Limits;
+use ocpp_messages::policy::{Leniency, Policy, Rule};
+use ocpp_messages::{FeatureInfo, OcppVersion};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+#[path = "../../ocpp-messages/tests/generated/v2_0_1_recorder.rs"]
+#[rustfmt::skip]
+#[allow(clippy::all, missing_docs)]
+mod v2_0_1_recorder;
+
+/// The version an input selects with one byte: `OcppVersion::ALL[byte % 3]`.
+pub fn version(byte: u8) -> OcppVersion {
+    OcppVersion::ALL[usize::from(byte) % OcppVersion::ALL.len()]
+}
+
+/// The byte that selects `version` (the inverse of [`version`]).
+pub fn version_byte(version: OcppVersion) -> u8 {
+    OcppVersion::ALL
+        .iter()
+        .position(|v| *v == version)
+        .unwrap_or(0) as u8
+}
+
+/// Every feature the library has generated for `version`, in block order (each block's
+/// features sorted by action name). Empty for a version not generated yet.
+pub fn features(version: OcppVersion) -> Vec<&'static FeatureInfo> {
+    version
+        .profiles()
+        .iter()
+        .flat_map(|p| p.features.iter())
+        .collect()
+}
+
+/// The dispatchers of one version: both roles, every block's service registered (each handler
+/// records the call and answers `GenericError`).
+pub struct Dispatchers {
+    /// The CSMS's dispatcher (serves what stations send).
+    pub csms: Dispatcher,
+    /// The charging station's dispatcher (serves what the CSMS sends).
+    pub station: Dispatcher,
+    /// Both roles again, with a policy that relaxes everything ([`relaxed`]).
+    pub relaxed: [Dispatcher; 2],
+    /// Both roles again, strict, with tight limits ([`tight`]).
+    pub tight: [Dispatcher; 2],
+    clear: Box<dyn Fn() + Send + Sync>,
+    pending: fn() -> PendingCalls,
+    decode: fn(Answer) -> bool,
+}
+
+impl Dispatchers {
+    /// Forgets the calls the handlers recorded, so that memory stays flat over a long run.
+    pub fn clear(&self) {
+        (self.clear)()
+    }
+
+    /// Whether an answer to one of [`Dispatchers::pending`]'s calls decodes to its typed
+    /// response.
+    pub fn decodes(&self, answer: Answer) -> bool {
+        (self.decode)(answer)
+    }
+
+    /// Calls pending with ids `"1"` and `"2"`, for `Dispatcher::receive`.
+    pub fn pending(&self) -> PendingCalls {
+        (self.pending)()
+    }
+}
+
+/// The dispatchers of `version`, or `None` for a version without a generated recorder.
+pub fn dispatchers(version: OcppVersion) -> Option<Dispatchers> {
+    match version {
+        OcppVersion::V2_0_1 => {
+            use ocpp_messages::v2_0_1::{availability, provisioning};
+            let recorder = Arc::new(v2_0_1_recorder::Recorder::default());
+            let records = Arc::clone(&recorder);
+            let csms = || v2_0_1_recorder::csms_dispatcher(&recorder);
+            let station = || v2_0_1_recorder::charging_station_dispatcher(&recorder);
+            Some(Dispatchers {
+                csms: csms(),
+                station: station(),
+                relaxed: [
+                    csms().with_policy(relaxed()),
+                    station().with_policy(relaxed()),
+                ],
+                tight: [csms().with_limits(tight()), station().with_limits(tight())],
+                clear: Box::new(move || {
+                    records
+                        .calls
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clear()
+                }),
+                decode: |answer| match answer.action {
+                    "Heartbeat" => answer
+                        .into_response::<availability::HeartbeatFeature>()
+                        .is_ok(),
+                    _ => answer.into_response::<provisioning::ResetFeature>().is_ok(),
+                },
+                pending: || {
+                    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+                    let heartbeat = availability::HeartbeatRequest::new();
+                    let reset = provisioning::ResetRequest::new(provisioning::Reset::OnIdle);
+                    let ok = pending
+                        .call_with_id::<availability::HeartbeatFeature>("1", &heartbeat)
+                        .is_ok()
+                        && pending
+                            .call_with_id::<provisioning::ResetFeature>("2", &reset)
+                            .is_ok();
+                    assert!(ok, "two valid calls with fresh ids are made");
+                    pending
+                },
+            })
+        }
+        OcppVersion::V1_6 | OcppVersion::V2_1 => None,
+    }
+}
+
+/// A policy that relaxes every payload in both directions, reporting every violation.
+pub fn relaxed() -> Policy {
+    Policy::strict()
+        .rule(Rule::incoming(Leniency::AllowUnknownMembers).for_stations(|id| id.ends_with('A')))
+        .rule(Rule::incoming(Leniency::Report))
+        .rule(Rule::outgoing(Leniency::Report))
+        .on_violation(|report| {
+            assert!(!report.violations.is_empty(), "{report}");
+        })
+}
+
+/// Limits far below the defaults, so that fuzzed frames reach them.
+pub fn tight() -> Limits {
+    Limits::default()
+        .with_max_depth(8)
+        .with_max_string_chars(64)
+        .with_max_array_items(16)
+        .with_max_values(64)
+        .with_max_frame_len(4096)
+}
+
+/// Polls a future that never waits (the dispatcher with handlers that answer at once) to its
+/// output, without a runtime.
+///
+/// # Panics
+///
+/// If the future is pending: the dispatcher waited although every handler was ready.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the dispatcher waited on a ready handler"),
+    }
+}
+
+/// Equality of JSON values with numbers compared by value (`5.0 == 5`) and everything else
+/// exactly, as the differential test compares them.
+pub fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let int = |n: &serde_json::Number| {
+                n.as_i64()
+                    .map(i128::from)
+                    .or_else(|| n.as_u64().map(i128::from))
+            };
+            match (int(x), int(y)) {
+                (Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k, v), (l, w))| k == l && same_json(v, w))
+        }
+        _ => a == b,
+    }
+}
+
+/// Whether the JSON text gives some member name twice in one object (`None`: not JSON).
+pub fn has_duplicate_member(text: &str) -> Option<bool> {
+    struct Walk;
+    impl<'de> Visitor<'de> for Walk {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut dup = false;
+            while let Some(d) = seq.next_element::<Dup>()? {
+                dup |= d.0;
+            }
+            Ok(dup)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            let mut dup = false;
+            while let Some(key) = map.next_key::<String>()? {
+                dup |= !seen.insert(key);
+                dup |= map.next_value::<Dup>()?.0;
+            }
+            Ok(dup)
+        }
+    }
+    struct Dup(bool);
+    impl<'de> serde::Deserialize<'de> for Dup {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Walk).map(Dup)
+        }
+    }
+    serde_json::from_str::<Dup>(text).ok().map(|d| d.0)
+}
+
+/// The nesting depth of arrays and objects in `value` (a scalar is 0, `[]` is 1).
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
