@@ -137,7 +137,7 @@ fn seeds() -> BTreeMap<PathBuf, Vec<u8>> {
             add("dispatch", format!("hostile-{i:02}-{role}"), bytes);
         }
     }
-    for (v, version) in OcppVersion::ALL.into_iter().enumerate() {
+    for (v, version) in OcppVersion::ALL.iter().enumerate() {
         let features = version.profiles().iter().flat_map(|p| p.features.iter());
         for (f, feature) in features.enumerate() {
             let v = u8::try_from(v).unwrap();
