@@ -430,9 +430,7 @@ impl Dispatcher {
         let mut description = breach.to_string();
         // Only JSON is answered with its id: text that is not is unreadable, limit or no limit.
         // (Checked without building anything, and only for a frame that breaks a limit.)
-        if situation != Situation::UnreadableFrame
-            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
-        {
+        if situation != Situation::UnreadableFrame && !crate::frame::is_json(text) {
             situation = Situation::UnreadableFrame;
             description = "frame is not valid JSON".to_owned();
         }

@@ -665,6 +665,55 @@ pub(crate) fn head(text: &str) -> Option<(u8, &str)> {
     (!id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS).then_some((digit, id))
 }
 
+/// Whether `text` is JSON that [`Frame::parse`] can read (strings decoded, so a lone
+/// surrogate escape is refused; numbers within a double; nesting within the parser's limit),
+/// checked without keeping anything.
+pub(crate) fn is_json(text: &str) -> bool {
+    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Discard;
+    impl<'de> Deserialize<'de> for Discard {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Discard)
+        }
+    }
+    impl<'de> Visitor<'de> for Discard {
+        type Value = Discard;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_unit<E>(self) -> Result<Discard, E> {
+            Ok(Discard)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Discard, A::Error> {
+            while seq.next_element::<Discard>()?.is_some() {}
+            Ok(Discard)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Discard, A::Error> {
+            while map.next_key::<Discard>()?.is_some() {
+                map.next_value::<Discard>()?;
+            }
+            Ok(Discard)
+        }
+    }
+    serde_json::from_str::<Discard>(text).is_ok()
+}
+
 trait ClassifyStr {
     fn classify_str(&self) -> &'static str;
 }

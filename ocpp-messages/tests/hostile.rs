@@ -760,6 +760,22 @@ fn text_that_is_not_json_is_unreadable_even_beyond_a_limit() {
             format!(r#"[2,"a","{}",{{"x":"{}"}}"#, side.action, "x".repeat(100)),
             format!(r#"[2,"a","{}",[{}]"#, side.action, vec!["1"; 20].join(",")),
             format!(r#"[3,"a",{{"x":"{}"}}"#, "x".repeat(100)),
+            // Found by the same target: JSON in syntax, but not what the parser reads.
+            format!(
+                r#"[2,"a","{}",{{"type":"\ud800","x":"{}"}}]"#,
+                side.action,
+                "x".repeat(100)
+            ),
+            format!(
+                r#"[2,"a","{}",{{"type":1e400,"x":"{}"}}]"#,
+                side.action,
+                "x".repeat(100)
+            ),
+            format!(
+                r#"[2,"a","{}",{{"x":[{}],"y":1e400}}]"#,
+                side.action,
+                vec!["1"; 20].join(",")
+            ),
         ] {
             assert_eq!(
                 timed_answer(&side.dispatcher, &text),
