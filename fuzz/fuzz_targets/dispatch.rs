@@ -18,8 +18,8 @@ use ocpp_messages::dispatch::Received;
 use ocpp_messages::frame::{Frame, FrameError};
 use ocpp_messages::{ErrorCode, OcppVersion};
 
-fn all() -> &'static [Option<Dispatchers>] {
-    static ALL: OnceLock<Vec<Option<Dispatchers>>> = OnceLock::new();
+fn all() -> &'static [Dispatchers] {
+    static ALL: OnceLock<Vec<Dispatchers>> = OnceLock::new();
     ALL.get_or_init(|| OcppVersion::ALL.iter().map(|v| dispatchers(*v)).collect())
 }
 
@@ -105,7 +105,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let version = version(selector >> 1);
-    let Some(Some(set)) = all().get(usize::from(selector >> 1) % OcppVersion::ALL.len()) else {
+    let Some(set) = all().get(usize::from(selector >> 1) % OcppVersion::ALL.len()) else {
         return;
     };
     let Ok(text) = std::str::from_utf8(rest) else {

@@ -6,8 +6,7 @@
 //! [`features`] follows `OcppVersion::profiles`, so the payload and differential targets cover a
 //! newly generated version as soon as the library lists its profiles. The dispatch target needs
 //! the version's generated recorder (`ocpp-messages/tests/generated/<module>_recorder.rs`): add a
-//! `#[path]` module for it below (behind the library's cargo feature for that version) and an
-//! arm in [`dispatchers`].
+//! `#[path]` module for it below and an arm in [`dispatchers`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,10 +19,20 @@ use ocpp_messages::{FeatureInfo, OcppVersion};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+#[path = "../../ocpp-messages/tests/generated/v1_6_recorder.rs"]
+#[rustfmt::skip]
+#[allow(clippy::all, missing_docs)]
+mod v1_6_recorder;
+
 #[path = "../../ocpp-messages/tests/generated/v2_0_1_recorder.rs"]
 #[rustfmt::skip]
 #[allow(clippy::all, missing_docs)]
 mod v2_0_1_recorder;
+
+#[path = "../../ocpp-messages/tests/generated/v2_1_recorder.rs"]
+#[rustfmt::skip]
+#[allow(clippy::all, missing_docs)]
+mod v2_1_recorder;
 
 /// The version an input selects with one byte: `OcppVersion::ALL[byte % 3]`.
 pub fn version(byte: u8) -> OcppVersion {
@@ -82,52 +91,82 @@ impl Dispatchers {
     }
 }
 
-/// The dispatchers of `version`, or `None` for a version without a generated recorder.
-pub fn dispatchers(version: OcppVersion) -> Option<Dispatchers> {
+/// The dispatchers of one version from its recorder module and the two calls
+/// [`Dispatchers::pending`] makes (a Heartbeat with id `"1"`, a Reset with id `"2"`).
+macro_rules! dispatchers {
+    ($version:expr, $recorder:ident, $heartbeat:path, $heartbeat_request:expr, $reset:path, $reset_request:expr) => {{
+        let recorder = Arc::new($recorder::Recorder::default());
+        let records = Arc::clone(&recorder);
+        let csms = || $recorder::csms_dispatcher(&recorder);
+        let station = || $recorder::charging_station_dispatcher(&recorder);
+        Dispatchers {
+            csms: csms(),
+            station: station(),
+            relaxed: [
+                csms().with_policy(relaxed()),
+                station().with_policy(relaxed()),
+            ],
+            tight: [csms().with_limits(tight()), station().with_limits(tight())],
+            clear: Box::new(move || {
+                records
+                    .calls
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clear()
+            }),
+            decode: |answer| match answer.action {
+                "Heartbeat" => answer.into_response::<$heartbeat>().is_ok(),
+                _ => answer.into_response::<$reset>().is_ok(),
+            },
+            pending: || {
+                let mut pending = PendingCalls::new($version);
+                let ok = pending
+                    .call_with_id::<$heartbeat>("1", &$heartbeat_request)
+                    .is_ok()
+                    && pending.call_with_id::<$reset>("2", &$reset_request).is_ok();
+                assert!(ok, "two valid calls with fresh ids are made");
+                pending
+            },
+        }
+    }};
+}
+
+/// The dispatchers of `version`.
+pub fn dispatchers(version: OcppVersion) -> Dispatchers {
     match version {
+        OcppVersion::V1_6 => {
+            use ocpp_messages::v1_6::core;
+            dispatchers!(
+                OcppVersion::V1_6,
+                v1_6_recorder,
+                core::HeartbeatFeature,
+                core::HeartbeatRequest::new(),
+                core::ResetFeature,
+                core::ResetRequest::new(core::Reset::Soft)
+            )
+        }
         OcppVersion::V2_0_1 => {
             use ocpp_messages::v2_0_1::{availability, provisioning};
-            let recorder = Arc::new(v2_0_1_recorder::Recorder::default());
-            let records = Arc::clone(&recorder);
-            let csms = || v2_0_1_recorder::csms_dispatcher(&recorder);
-            let station = || v2_0_1_recorder::charging_station_dispatcher(&recorder);
-            Some(Dispatchers {
-                csms: csms(),
-                station: station(),
-                relaxed: [
-                    csms().with_policy(relaxed()),
-                    station().with_policy(relaxed()),
-                ],
-                tight: [csms().with_limits(tight()), station().with_limits(tight())],
-                clear: Box::new(move || {
-                    records
-                        .calls
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clear()
-                }),
-                decode: |answer| match answer.action {
-                    "Heartbeat" => answer
-                        .into_response::<availability::HeartbeatFeature>()
-                        .is_ok(),
-                    _ => answer.into_response::<provisioning::ResetFeature>().is_ok(),
-                },
-                pending: || {
-                    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
-                    let heartbeat = availability::HeartbeatRequest::new();
-                    let reset = provisioning::ResetRequest::new(provisioning::Reset::OnIdle);
-                    let ok = pending
-                        .call_with_id::<availability::HeartbeatFeature>("1", &heartbeat)
-                        .is_ok()
-                        && pending
-                            .call_with_id::<provisioning::ResetFeature>("2", &reset)
-                            .is_ok();
-                    assert!(ok, "two valid calls with fresh ids are made");
-                    pending
-                },
-            })
+            dispatchers!(
+                OcppVersion::V2_0_1,
+                v2_0_1_recorder,
+                availability::HeartbeatFeature,
+                availability::HeartbeatRequest::new(),
+                provisioning::ResetFeature,
+                provisioning::ResetRequest::new(provisioning::Reset::OnIdle)
+            )
         }
-        OcppVersion::V1_6 | OcppVersion::V2_1 => None,
+        OcppVersion::V2_1 => {
+            use ocpp_messages::v2_1::{availability, provisioning};
+            dispatchers!(
+                OcppVersion::V2_1,
+                v2_1_recorder,
+                availability::HeartbeatFeature,
+                availability::HeartbeatRequest::new(),
+                provisioning::ResetFeature,
+                provisioning::ResetRequest::new(provisioning::Reset::OnIdle)
+            )
+        }
     }
 }
 
