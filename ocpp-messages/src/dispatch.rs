@@ -670,15 +670,7 @@ impl Dispatcher {
                 format!("{action} is a SEND (message type 6), never a CALL"),
             ));
         }
-        if !feature.initiator.may_be_sent_by(self.role.peer()) {
-            return Err(CallError::new(
-                version.error_code(Situation::UnsupportedAction),
-                format!(
-                    "{action} is not sent by the {}",
-                    role_name(self.role.peer())
-                ),
-            ));
-        }
+        self.check_sender(feature, action)?;
         let mut payload = payload;
         let violations = validate(feature.request, &payload);
         let mut relaxed = Relaxed::default();
@@ -827,29 +819,18 @@ impl Future for Scoped<'_> {
 }
 
 impl Dispatcher {
-    /// Checks an incoming CALL or SEND of `feature`: sent by the right side, a valid payload,
-    /// a service to serve it. Returns the service.
-    fn accept(
-        &self,
-        feature: &FeatureInfo,
-        action: &str,
-        payload: &Value,
-    ) -> Result<&dyn Service, CallError> {
-        let version = self.version;
-        if !feature.initiator.may_be_sent_by(self.role.peer()) {
-            return Err(CallError::new(
-                version.error_code(Situation::UnsupportedAction),
-                format!(
-                    "{action} is not sent by the {}",
-                    role_name(self.role.peer())
-                ),
-            ));
+    /// Refuses an incoming CALL or SEND of `feature` that the peer's role does not send.
+    fn check_sender(&self, feature: &FeatureInfo, action: &str) -> Result<(), CallError> {
+        if feature.initiator.may_be_sent_by(self.role.peer()) {
+            return Ok(());
         }
-        if let Some(e) = violations_error(version, "request", &validate(feature.request, payload)) {
-            return Err(e);
-        }
-        self.service(action)
-            .ok_or_else(|| CallError::not_supported(action))
+        Err(CallError::new(
+            self.version.error_code(Situation::UnsupportedAction),
+            format!(
+                "{action} is not sent by the {}",
+                role_name(self.role.peer())
+            ),
+        ))
     }
 
     /// Delivers one incoming SEND (OCPP 2.1, message type 6) to its handler: checks it as a
@@ -877,7 +858,15 @@ impl Dispatcher {
                 ))
             }
         };
-        let service = self.accept(feature, action, &payload)?;
+        // Checked strictly: the validation policy does not apply to SENDs.
+        self.check_sender(feature, action)?;
+        let violations = validate(feature.request, &payload);
+        if let Some(e) = violations_error(version, "request", &violations) {
+            return Err(e);
+        }
+        let service = self
+            .service(action)
+            .ok_or_else(|| CallError::not_supported(action))?;
         service.call(charging_station_id, action, payload).await?;
         Ok(())
     }
