@@ -55,6 +55,36 @@ impl provisioning::ChargingStationHandler for &'static Csms {
     }
 }
 
+/// The same handlers for OCPP 2.1, whose SecurityEventNotification and Reset take the payloads
+/// the 2.0.1 ones do.
+mod v2_1 {
+    use ocpp_messages::v2_1::provisioning::{self, ResetRequest, ResetResponse, ResetStatus};
+    use ocpp_messages::v2_1::security::{
+        self, SecurityEventNotificationRequest, SecurityEventNotificationResponse,
+    };
+    use ocpp_messages::CallError;
+
+    use super::Csms;
+
+    impl security::CsmsHandler for &'static Csms {
+        async fn on_security_event_notification(
+            &self,
+            _: &str,
+            request: SecurityEventNotificationRequest,
+        ) -> Result<SecurityEventNotificationResponse, CallError> {
+            self.seen.lock().unwrap().push(format!("{request:?}"));
+            Ok(SecurityEventNotificationResponse::new())
+        }
+    }
+
+    impl provisioning::ChargingStationHandler for &'static Csms {
+        async fn on_reset(&self, request: ResetRequest) -> Result<ResetResponse, CallError> {
+            self.seen.lock().unwrap().push(format!("{request:?}"));
+            Ok(ResetResponse::new(ResetStatus::Accepted))
+        }
+    }
+}
+
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
@@ -74,8 +104,9 @@ fn dispatcher() -> (Dispatcher, &'static Csms) {
 
 /// One side of a connection: its dispatcher, what reached its handlers, and an action the
 /// peer sends it with a valid payload (with `{}` where a member may go).
+#[derive(Clone)]
 struct Side {
-    dispatcher: Dispatcher,
+    dispatcher: std::sync::Arc<Dispatcher>,
     seen: &'static Csms,
     action: &'static str,
     /// A valid payload, `{member}` marking where more members may be written.
@@ -97,21 +128,42 @@ impl Side {
 }
 
 /// The CSMS (serving what a station sends) and the charging station (serving what the CSMS
-/// sends), each with `limits`.
-fn both_roles(limits: Limits) -> [Side; 2] {
+/// sends), each with `limits`: those of OCPP 2.0.1, then those of 2.1.
+fn both_roles(limits: Limits) -> Vec<Side> {
+    let mut sides = roles_2_0_1(limits).to_vec();
+    let csms_seen: &'static Csms = Box::leak(Box::default());
+    let station_seen: &'static Csms = Box::leak(Box::default());
+    let csms = Dispatcher::new(OcppVersion::V2_1, Role::Csms)
+        .with(ocpp_messages::v2_1::security::CsmsService(csms_seen));
+    let station = Dispatcher::new(OcppVersion::V2_1, Role::ChargingStation).with(
+        ocpp_messages::v2_1::provisioning::ChargingStationService(station_seen),
+    );
+    sides.extend(roles(limits, (csms, csms_seen), (station, station_seen)));
+    sides
+}
+
+fn roles_2_0_1(limits: Limits) -> [Side; 2] {
     let (csms, seen) = dispatcher();
     let station_seen: &'static Csms = Box::leak(Box::default());
     let station = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
         .with(provisioning::ChargingStationService(station_seen));
+    roles(limits, (csms, seen), (station, station_seen))
+}
+
+fn roles(
+    limits: Limits,
+    (csms, seen): (Dispatcher, &'static Csms),
+    (station, station_seen): (Dispatcher, &'static Csms),
+) -> [Side; 2] {
     [
         Side {
-            dispatcher: csms.with_limits(limits),
+            dispatcher: std::sync::Arc::new(csms.with_limits(limits)),
             seen,
             action: "SecurityEventNotification",
             payload: r#"{"type":"T","timestamp":"2024-01-01T00:00:00Z"{member}}"#,
         },
         Side {
-            dispatcher: station.with_limits(limits),
+            dispatcher: std::sync::Arc::new(station.with_limits(limits)),
             seen: station_seen,
             action: "Reset",
             payload: r#"{"type":"Immediate"{member}}"#,
@@ -129,6 +181,20 @@ fn answer(dispatcher: &Dispatcher, text: &str) -> (String, Option<String>) {
         Some(4) => (id, Some(value[2].as_str().unwrap().to_owned())),
         _ => panic!("not an answer: {reply}"),
     }
+}
+
+/// Makes a Reset call of `version` pending in `pending`; returns its message id.
+fn reset_call(pending: &Mutex<PendingCalls>, version: OcppVersion) -> String {
+    let mut pending = pending.lock().unwrap();
+    let (id, _) = match version {
+        OcppVersion::V2_1 => {
+            use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
+            pending.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+        }
+        _ => pending.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle)),
+    }
+    .unwrap();
+    id
 }
 
 const EVENT: &str = r#"{"type":"T","timestamp":"2024-01-01T00:00:00Z"}"#;
@@ -391,7 +457,7 @@ fn both_roles_answer_unreadable_frames_with_rpc_framework_error_and_id_minus_one
                 reply.starts_with(r#"[4,"-1","RpcFrameworkError","#),
                 "{reply}"
             );
-            let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+            let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
             let received = ready(side.dispatcher.receive_bytes("CS-1", bytes, &pending));
             assert_eq!(received, Received::Reply(reply));
         }
@@ -432,7 +498,7 @@ fn both_roles_keep_the_id_of_frames_they_can_read() {
                 "RpcFrameworkError",
             ),
             (
-                format!(r#"[5,"a","{}",{payload}]"#, side.action),
+                format!(r#"[7,"a","{}",{payload}]"#, side.action),
                 "MessageTypeNotSupported",
             ),
             (
@@ -473,6 +539,23 @@ fn both_roles_keep_the_id_of_frames_they_can_read() {
                 side.action
             );
         }
+        // Types 5 and 6: 2.1's CALLRESULTERROR and SEND are never answered, not even when
+        // malformed; 2.0.1 does not have them.
+        for text in [
+            format!(r#"[5,"a","{}",{payload}]"#, side.action),
+            format!(r#"[6,"a","{}"]"#, side.action),
+        ] {
+            let reply = ready(side.dispatcher.handle("CS-1", &text));
+            match side.dispatcher.version() {
+                OcppVersion::V2_1 => assert_eq!(reply, None, "{text}"),
+                _ => assert!(
+                    reply
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(r#"[4,"a","MessageTypeNotSupported","#)),
+                    "{text}: {reply:?}"
+                ),
+            }
+        }
         assert_eq!(side.seen(), 0);
     }
 }
@@ -507,12 +590,8 @@ fn both_roles_serve_odd_but_valid_numbers_duplicates_and_whitespace() {
 #[test]
 fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
     for side in both_roles(Limits::default()) {
-        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
-        let (id, _) = pending
-            .lock()
-            .unwrap()
-            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
-            .unwrap();
+        let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
+        let id = reset_call(&pending, side.dispatcher.version());
         let receive = |text: &str| ready(side.dispatcher.receive("CS-1", text, &pending));
         for text in [
             r#"[3,"never-sent",{"status":"Accepted"}]"#.to_owned(),
@@ -537,10 +616,7 @@ fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
         let Received::Answer(first) = receive(&answer) else {
             panic!("the first answer is matched")
         };
-        assert_eq!(
-            first.into_response::<ResetFeature>().unwrap().status,
-            ResetStatus::Accepted
-        );
+        assert_eq!(first.result.unwrap()["status"], "Accepted");
         for again in [
             answer.clone(),
             format!(r#"[4,"{id}","GenericError","",{{}}]"#),
@@ -550,14 +626,20 @@ fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
         }
         assert!(pending.lock().unwrap().is_empty());
         // An invalid answer is matched and reported, not replied to.
-        let (id, _) = pending
-            .lock()
-            .unwrap()
-            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
-            .unwrap();
-        let Received::Answer(invalid) = receive(&format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#))
-        else {
-            panic!("an invalid answer is matched")
+        let id = reset_call(&pending, side.dispatcher.version());
+        // 2.1 answers it with a CALLRESULTERROR carrying its id; 2.0.1 sends nothing.
+        let invalid = match receive(&format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#)) {
+            Received::Answer(answer) if side.dispatcher.version() == OcppVersion::V2_0_1 => answer,
+            Received::RejectedAnswer { answer, reply }
+                if side.dispatcher.version() == OcppVersion::V2_1 =>
+            {
+                assert!(
+                    reply.starts_with(&format!(r#"[5,"{id}","PropertyConstraintViolation","#)),
+                    "{reply}"
+                );
+                answer
+            }
+            other => panic!("an invalid answer is matched: {other:?}"),
         };
         assert!(
             matches!(invalid.result, Err(ResponseError::Invalid(e)) if e.code.as_str() == "PropertyConstraintViolation")
@@ -624,12 +706,8 @@ fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
         assert_eq!(side.seen(), 1);
 
         // An answer that breaks a limit is not replied to; the call it answers fails.
-        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
-        let (id, _) = pending
-            .lock()
-            .unwrap()
-            .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
-            .unwrap();
+        let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
+        let id = reset_call(&pending, side.dispatcher.version());
         let answer = format!(
             r#"[3,"{id}",{{"status":"Accepted","customData":{{"vendorId":"v","x":"{long}"}}}}]"#
         );
@@ -638,14 +716,17 @@ fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
             Incoming::Refused { message_id, error } if message_id == id && error.code.as_str() == "PropertyConstraintViolation"
         ));
         assert_eq!(ready(side.dispatcher.handle("CS-1", &answer)), None);
-        let Received::Answer(refused) = ready(side.dispatcher.receive("CS-1", &answer, &pending))
-        else {
-            panic!("the refused answer ends the call")
+        let refused = match ready(side.dispatcher.receive("CS-1", &answer, &pending)) {
+            Received::Answer(answer) => answer,
+            // 2.1: the refused CALLRESULT is answered with a CALLRESULTERROR.
+            Received::RejectedAnswer { answer, .. }
+                if side.dispatcher.version() == OcppVersion::V2_1 =>
+            {
+                answer
+            }
+            other => panic!("the refused answer ends the call: {other:?}"),
         };
-        assert!(matches!(
-            refused.into_response::<ResetFeature>(),
-            Err(ResponseError::Invalid(_))
-        ));
+        assert!(matches!(refused.result, Err(ResponseError::Invalid(_))));
         assert!(pending.lock().unwrap().is_empty());
         let error = format!(r#"[4,"{id}","GenericError","",{{"x":[{many}]}}]"#);
         assert!(matches!(
@@ -785,4 +866,115 @@ fn text_that_is_not_json_is_unreadable_even_beyond_a_limit() {
         }
         assert_eq!(side.seen(), 0);
     }
+}
+
+mod v1_6 {
+    use ocpp_messages::v1_6::core::{
+        self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
+    };
+    use ocpp_messages::{CallError, DateTime};
+
+    use super::Csms;
+
+    impl core::CentralSystemHandler for &'static Csms {
+        async fn on_boot_notification(
+            &self,
+            _: &str,
+            request: BootNotificationRequest,
+        ) -> Result<BootNotificationResponse, CallError> {
+            self.seen.lock().unwrap().push(format!("{request:?}"));
+            Ok(BootNotificationResponse::new(
+                RegistrationStatus::Accepted,
+                DateTime::now(),
+                300,
+            ))
+        }
+    }
+}
+
+/// The same hostile frames against an OCPP 1.6 central system, answered with 1.6's codes: no
+/// RpcFrameworkError in 1.6, so an unreadable frame is a FormationViolation (id `-1`).
+#[test]
+fn ocpp_1_6_answers_hostile_frames_in_its_own_codes() {
+    let seen: &'static Csms = Box::leak(Box::default());
+    let d = Dispatcher::new(OcppVersion::V1_6, Role::CENTRAL_SYSTEM)
+        .with(ocpp_messages::v1_6::core::CentralSystemService(seen));
+    let boot = |extra: &str| {
+        call(
+            "a",
+            "BootNotification",
+            &format!(r#"{{"chargePointVendor":"V","chargePointModel":"M"{extra}}}"#),
+        )
+    };
+    let unreadable = ("-1".to_owned(), Some("FormationViolation".to_owned()));
+    for text in [
+        String::new(),
+        "\u{feff}".to_owned() + &boot(""),
+        "[".repeat(100_000) + &"]".repeat(100_000),
+        call(
+            "a",
+            "DataTransfer",
+            &format!(r#"{{"vendorId":"v","data":"{}"}}"#, "x".repeat(10 << 20)),
+        ),
+        call("a", "DataTransfer", r#"{"vendorId":"v","data":"\ud800"}"#),
+        call("a", "DataTransfer", r#"{"vendorId":"v","data":1e400}"#),
+        call(&"x".repeat(10_000), "Heartbeat", "{}"),
+        r#"{"0":2,"1":"a"}"#.to_owned(),
+    ] {
+        let shown: String = text.chars().take(60).collect();
+        assert_eq!(timed_answer(&d, &text), unreadable, "{shown}");
+    }
+    for (text, code) in [
+        (
+            r#"[2,"a","BootNotification"]"#.to_owned(),
+            "FormationViolation",
+        ),
+        (
+            r#"[7,"a","BootNotification",{}]"#.to_owned(),
+            "GenericError",
+        ),
+        (
+            boot(r#","chargePointSerialNumber":18446744073709551616"#),
+            "TypeConstraintViolation",
+        ),
+        (
+            call(
+                "a",
+                "StatusNotification",
+                r#"{"connectorId":18446744073709551616,"errorCode":"NoError","status":"Available"}"#,
+            ),
+            "GenericError",
+        ),
+        (
+            call(
+                "a",
+                "StatusNotification",
+                r#"{"connectorId":1.0,"errorCode":"NoError","status":"Available"}"#,
+            ),
+            "TypeConstraintViolation",
+        ),
+        (boot(r#","x":1"#), "FormationViolation"),
+    ] {
+        assert_eq!(
+            timed_answer(&d, &text),
+            ("a".to_owned(), Some(code.to_owned())),
+            "{text}"
+        );
+    }
+    // Repeated member names: the last one counts, as on every path.
+    assert_eq!(
+        timed_answer(&d, &boot(r#","chargePointVendor":"W""#)),
+        ("a".to_owned(), None)
+    );
+    assert!(seen.seen.lock().unwrap()[0].contains(r#"charge_point_vendor: "W""#));
+    // Answers to calls never sent, or sent twice, get no reply.
+    let pending = Mutex::new(PendingCalls::new(OcppVersion::V1_6));
+    for text in [r#"[3,"never",{}]"#, r#"[4,"never","GenericError","",{}]"#] {
+        assert_eq!(ready(d.handle("CP-1", text)), None);
+        assert!(matches!(
+            ready(d.receive("CP-1", text, &pending)),
+            Received::Unmatched(_)
+        ));
+    }
+    assert_eq!(seen.seen.lock().unwrap().len(), 1);
 }
