@@ -410,6 +410,21 @@ impl Csms {
         verdict
     }
 
+    /// DataTransfer: the verdict on the vendor and message ids, logged.
+    fn data_transfer(
+        &self,
+        station: &str,
+        vendor_id: &str,
+        message_id: Option<&str>,
+    ) -> crate::sessions::DataTransferVerdict {
+        let verdict = crate::sessions::data_transfer(vendor_id, message_id);
+        tracing::info!(
+            "{station}: DataTransfer {vendor_id} {}: {verdict}",
+            message_id.unwrap_or("(no messageId)")
+        );
+        verdict
+    }
+
     /// A transaction started: recorded and logged.
     fn transaction_started(
         &self,

@@ -167,25 +167,22 @@ impl core::CentralSystemHandler for Csms {
         charge_point: &str,
         request: DataTransferRequest,
     ) -> Result<DataTransferResponse, CallError> {
-        let verdict = sessions::data_transfer(&request.vendor_id, request.message_id.as_deref());
-        tracing::info!(
-            "{charge_point}: DataTransfer {} {}: {verdict}",
-            request.vendor_id,
-            request.message_id.as_deref().unwrap_or("(no messageId)")
-        );
-        Ok(match verdict {
-            DataTransferVerdict::Echo => {
-                let mut response = DataTransferResponse::new(DataTransferStatus::Accepted);
-                response.data = request.data;
-                response
-            }
-            DataTransferVerdict::UnknownVendorId => {
-                DataTransferResponse::new(DataTransferStatus::UnknownVendorId)
-            }
-            DataTransferVerdict::UnknownMessageId => {
-                DataTransferResponse::new(DataTransferStatus::UnknownMessageId)
-            }
-        })
+        let message_id = request.message_id.as_deref();
+        Ok(
+            match self.data_transfer(charge_point, &request.vendor_id, message_id) {
+                DataTransferVerdict::Echo => {
+                    let mut response = DataTransferResponse::new(DataTransferStatus::Accepted);
+                    response.data = request.data;
+                    response
+                }
+                DataTransferVerdict::UnknownVendorId => {
+                    DataTransferResponse::new(DataTransferStatus::UnknownVendorId)
+                }
+                DataTransferVerdict::UnknownMessageId => {
+                    DataTransferResponse::new(DataTransferStatus::UnknownMessageId)
+                }
+            },
+        )
     }
 }
 

@@ -223,26 +223,23 @@ macro_rules! v2_handlers {
                 charging_station_id: &str,
                 request: DataTransferRequest,
             ) -> Result<DataTransferResponse, CallError> {
-                let verdict =
-                    sessions::data_transfer(&request.vendor_id, request.message_id.as_deref());
-                tracing::info!(
-                    "{charging_station_id}: DataTransfer {} {}: {verdict}",
-                    request.vendor_id,
-                    request.message_id.as_deref().unwrap_or("(no messageId)")
-                );
-                Ok(match verdict {
-                    DataTransferVerdict::Echo => {
-                        let mut response = DataTransferResponse::new(DataTransferStatus::Accepted);
-                        response.data = request.data;
-                        response
-                    }
-                    DataTransferVerdict::UnknownVendorId => {
-                        DataTransferResponse::new(DataTransferStatus::UnknownVendorId)
-                    }
-                    DataTransferVerdict::UnknownMessageId => {
-                        DataTransferResponse::new(DataTransferStatus::UnknownMessageId)
-                    }
-                })
+                let message_id = request.message_id.as_deref();
+                Ok(
+                    match self.data_transfer(charging_station_id, &request.vendor_id, message_id) {
+                        DataTransferVerdict::Echo => {
+                            let mut response =
+                                DataTransferResponse::new(DataTransferStatus::Accepted);
+                            response.data = request.data;
+                            response
+                        }
+                        DataTransferVerdict::UnknownVendorId => {
+                            DataTransferResponse::new(DataTransferStatus::UnknownVendorId)
+                        }
+                        DataTransferVerdict::UnknownMessageId => {
+                            DataTransferResponse::new(DataTransferStatus::UnknownMessageId)
+                        }
+                    },
+                )
             }
         }
 
