@@ -12,12 +12,8 @@ use ocpp_messages::call::{CallRefused, PendingCalls, ResponseError};
 use ocpp_messages::dispatch::{Dispatcher, Incoming, Received};
 use ocpp_messages::limits::Limits;
 use ocpp_messages::v2_0_1::meter::{self, MeterValuesRequest, MeterValuesResponse};
-use ocpp_messages::v2_0_1::provisioning::{
-    self, Reset, ResetFeature, ResetRequest, ResetResponse, ResetStatus,
-};
-use ocpp_messages::v2_0_1::security::{
-    self, SecurityEventNotificationRequest, SecurityEventNotificationResponse,
-};
+use ocpp_messages::v2_0_1::provisioning::{self, Reset, ResetFeature, ResetRequest};
+use ocpp_messages::v2_0_1::security;
 use ocpp_messages::{CallError, OcppVersion, Role};
 
 /// Records the requests that reach it.
@@ -26,16 +22,39 @@ struct Csms {
     seen: Mutex<Vec<String>>,
 }
 
-impl security::CsmsHandler for &'static Csms {
-    async fn on_security_event_notification(
-        &self,
-        _: &str,
-        request: SecurityEventNotificationRequest,
-    ) -> Result<SecurityEventNotificationResponse, CallError> {
-        self.seen.lock().unwrap().push(format!("{request:?}"));
-        Ok(SecurityEventNotificationResponse::new())
-    }
+/// Each version's SecurityEventNotification (CSMS) and Reset (charging station) handlers
+/// record the request and accept it: 2.0.1's and 2.1's take the same payloads.
+macro_rules! recording_handlers {
+    ($version:ident) => {
+        impl ocpp_messages::$version::security::CsmsHandler for &'static Csms {
+            async fn on_security_event_notification(
+                &self,
+                _: &str,
+                request: ocpp_messages::$version::security::SecurityEventNotificationRequest,
+            ) -> Result<
+                ocpp_messages::$version::security::SecurityEventNotificationResponse,
+                CallError,
+            > {
+                self.seen.lock().unwrap().push(format!("{request:?}"));
+                Ok(ocpp_messages::$version::security::SecurityEventNotificationResponse::new())
+            }
+        }
+
+        impl ocpp_messages::$version::provisioning::ChargingStationHandler for &'static Csms {
+            async fn on_reset(
+                &self,
+                request: ocpp_messages::$version::provisioning::ResetRequest,
+            ) -> Result<ocpp_messages::$version::provisioning::ResetResponse, CallError> {
+                use ocpp_messages::$version::provisioning::{ResetResponse, ResetStatus};
+                self.seen.lock().unwrap().push(format!("{request:?}"));
+                Ok(ResetResponse::new(ResetStatus::Accepted))
+            }
+        }
+    };
 }
+
+recording_handlers!(v2_0_1);
+recording_handlers!(v2_1);
 
 impl meter::CsmsHandler for &'static Csms {
     async fn on_meter_values(
@@ -45,43 +64,6 @@ impl meter::CsmsHandler for &'static Csms {
     ) -> Result<MeterValuesResponse, CallError> {
         self.seen.lock().unwrap().push(format!("{request:?}"));
         Ok(MeterValuesResponse::new())
-    }
-}
-
-impl provisioning::ChargingStationHandler for &'static Csms {
-    async fn on_reset(&self, request: ResetRequest) -> Result<ResetResponse, CallError> {
-        self.seen.lock().unwrap().push(format!("{request:?}"));
-        Ok(ResetResponse::new(ResetStatus::Accepted))
-    }
-}
-
-/// The same handlers for OCPP 2.1, whose SecurityEventNotification and Reset take the payloads
-/// the 2.0.1 ones do.
-mod v2_1 {
-    use ocpp_messages::v2_1::provisioning::{self, ResetRequest, ResetResponse, ResetStatus};
-    use ocpp_messages::v2_1::security::{
-        self, SecurityEventNotificationRequest, SecurityEventNotificationResponse,
-    };
-    use ocpp_messages::CallError;
-
-    use super::Csms;
-
-    impl security::CsmsHandler for &'static Csms {
-        async fn on_security_event_notification(
-            &self,
-            _: &str,
-            request: SecurityEventNotificationRequest,
-        ) -> Result<SecurityEventNotificationResponse, CallError> {
-            self.seen.lock().unwrap().push(format!("{request:?}"));
-            Ok(SecurityEventNotificationResponse::new())
-        }
-    }
-
-    impl provisioning::ChargingStationHandler for &'static Csms {
-        async fn on_reset(&self, request: ResetRequest) -> Result<ResetResponse, CallError> {
-            self.seen.lock().unwrap().push(format!("{request:?}"));
-            Ok(ResetResponse::new(ResetStatus::Accepted))
-        }
     }
 }
 
