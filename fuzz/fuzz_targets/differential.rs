@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ocpp_fuzz::{features, has_duplicate_member, same_json, version};
+use ocpp_fuzz::{has_duplicate_member, payload_input, same_json, PayloadInput};
 use ocpp_messages::frame::Frame;
 use ocpp_messages::validate::{validate, Schema};
 use ocpp_messages::CallError;
@@ -29,30 +29,17 @@ fn slow(
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [v, f, side, rest @ ..] = data else {
+    let Some(PayloadInput {
+        feature,
+        request,
+        text,
+        schema,
+        reencode,
+        fast,
+        ..
+    }) = payload_input(data)
+    else {
         return;
-    };
-    let version = version(*v);
-    let features = features(version);
-    let Some(feature) = features.get(usize::from(*f)) else {
-        return;
-    };
-    let Ok(text) = std::str::from_utf8(rest) else {
-        return;
-    };
-    let request = side % 2 == 0;
-    let (schema, reencode, fast) = if request {
-        (
-            feature.request,
-            feature.reencode_request,
-            feature.fast_reencode_request,
-        )
-    } else {
-        (
-            feature.response,
-            feature.reencode_response,
-            feature.fast_reencode_response,
-        )
     };
 
     // The payload alone.

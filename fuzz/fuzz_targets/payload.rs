@@ -7,36 +7,23 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ocpp_fuzz::{depth, features, same_json, version};
+use ocpp_fuzz::{depth, payload_input, same_json, PayloadInput};
 use ocpp_messages::dispatch::violations_error;
 use ocpp_messages::validate::validate;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let [v, f, side, rest @ ..] = data else {
+    let Some(PayloadInput {
+        version,
+        feature,
+        request,
+        text,
+        schema,
+        reencode,
+        fast,
+    }) = payload_input(data)
+    else {
         return;
-    };
-    let version = version(*v);
-    let features = features(version);
-    let Some(feature) = features.get(usize::from(*f)) else {
-        return;
-    };
-    let Ok(text) = std::str::from_utf8(rest) else {
-        return;
-    };
-    let request = side % 2 == 0;
-    let (schema, reencode, fast) = if request {
-        (
-            feature.request,
-            feature.reencode_request,
-            feature.fast_reencode_request,
-        )
-    } else {
-        (
-            feature.response,
-            feature.reencode_response,
-            feature.fast_reencode_response,
-        )
     };
     let _ = fast(text);
     let Ok(value) = serde_json::from_str::<Value>(text) else {

@@ -57,6 +57,59 @@ pub fn features(version: OcppVersion) -> Vec<&'static FeatureInfo> {
         .collect()
 }
 
+/// One payload input of the payload and differential targets: the first three bytes pick the
+/// version, the feature and the side (request or response), the rest is the payload text.
+pub struct PayloadInput<'a> {
+    /// The version picked.
+    pub version: OcppVersion,
+    /// The feature picked.
+    pub feature: &'static FeatureInfo,
+    /// Whether the request side was picked (else the response).
+    pub request: bool,
+    /// The payload text.
+    pub text: &'a str,
+    /// That side's schema.
+    pub schema: &'static ocpp_messages::validate::Schema,
+    /// That side's slow round trip (validated `Value` in, re-encoded `Value` out).
+    pub reencode: fn(Value) -> Result<Value, ocpp_messages::CallError>,
+    /// That side's one-pass round trip from text (`None` when the fast path refuses it).
+    pub fast: fn(&str) -> Option<Value>,
+}
+
+/// Reads `data` as a [`PayloadInput`]; `None` when it is too short, picks no feature, or the
+/// text is not UTF-8.
+pub fn payload_input(data: &[u8]) -> Option<PayloadInput<'_>> {
+    let [v, f, side, rest @ ..] = data else {
+        return None;
+    };
+    let version = version(*v);
+    let feature = *features(version).get(usize::from(*f))?;
+    let text = std::str::from_utf8(rest).ok()?;
+    let request = side % 2 == 0;
+    let (schema, reencode, fast) = if request {
+        (
+            feature.request,
+            feature.reencode_request,
+            feature.fast_reencode_request,
+        )
+    } else {
+        (
+            feature.response,
+            feature.reencode_response,
+            feature.fast_reencode_response,
+        )
+    };
+    Some(PayloadInput {
+        version,
+        feature,
+        request,
+        text,
+        schema,
+        reencode,
+        fast,
+    })
+}
+
 /// The dispatchers of one version: both roles, every block's service registered (each handler
 /// records the call and answers `GenericError`).
 pub struct Dispatchers {
