@@ -545,7 +545,7 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
                 let call = quote!(<H as #handler>::#method(&self.0, #args).await);
                 let slow = quote! {
                     #action => ::std::boxed::Box::pin(async move {
-                        let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
+                        let request = payload.decode::<#request>()?;
                         #call;
                         ::core::result::Result::Ok(::ocpp_messages::__private::Value::Null)
                     }),
@@ -564,9 +564,9 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
             let call = quote!(<H as #handler>::#method(&self.0, #args).await?);
             let slow = quote! {
                 #action => ::std::boxed::Box::pin(async move {
-                    let request = ::ocpp_messages::dispatch::decode::<#request>(payload)?;
+                    let request = payload.decode::<#request>()?;
                     let response = #call;
-                    ::ocpp_messages::dispatch::encode(&response)
+                    ::ocpp_messages::__private::encode(&response)
                 }),
             };
             let fast = quote! {
@@ -574,7 +574,7 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
                     let request = frame.decode::<#request>()?;
                     ::core::option::Option::Some(::std::boxed::Box::pin(async move {
                         let response = #call;
-                        ::ocpp_messages::dispatch::encode_response(&response)
+                        ::ocpp_messages::__private::encode_response(&response)
                     }))
                 }
             };
@@ -632,7 +632,7 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
             pub H,
         );
 
-        impl<H: #handler> ::ocpp_messages::dispatch::Service for #service<H> {
+        impl<H: #handler> ::ocpp_messages::__private::Service for #service<H> {
             fn role(&self) -> ::ocpp_messages::Role {
                 #role
             }
@@ -653,8 +653,8 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
                 &'a self,
                 charging_station_id: &'a str,
                 action: &str,
-                payload: ::ocpp_messages::__private::Value,
-            ) -> ::ocpp_messages::dispatch::BoxFuture<
+                payload: ::ocpp_messages::__private::Payload,
+            ) -> ::ocpp_messages::__private::BoxFuture<
                 'a,
                 ::core::result::Result<::ocpp_messages::__private::Value, ::ocpp_messages::CallError>,
             > {
@@ -665,8 +665,8 @@ fn service(side: Side, block: &Block<'_>, features: &[&Handled<'_>]) -> TokenStr
                 &'a self,
                 charging_station_id: &'a str,
                 action: &str,
-                frame: ::ocpp_messages::dispatch::CallText<'_>,
-            ) -> ::core::option::Option<::ocpp_messages::dispatch::BoxFuture<
+                frame: ::ocpp_messages::__private::CallText<'_>,
+            ) -> ::core::option::Option<::ocpp_messages::__private::BoxFuture<
                 'a,
                 ::core::result::Result<::std::string::String, ::ocpp_messages::CallError>,
             >> {

@@ -382,7 +382,7 @@ fn seed(kind: &Kind, rules: &Rules) -> TokenStream {
     match kind {
         Kind::Str => {
             let strings = string_schema(rules);
-            quote!(#p::Str(#strings))
+            quote!(#p::Str(#strings, mode))
         }
         Kind::Int | Kind::Num => {
             let range = number_range(rules);
@@ -391,16 +391,16 @@ fn seed(kind: &Kind, rules: &Rules) -> TokenStream {
                 Kind::Int => quote!(Int),
                 _ => quote!(Num),
             };
-            quote!(#p::#seed(#range))
+            quote!(#p::#seed(#range, mode))
         }
         Kind::DateTime => phantom(quote!(::ocpp_messages::DateTime)),
         Kind::Bool => phantom(quote!(bool)),
         Kind::Any => phantom(quote!(::ocpp_messages::__private::Value)),
-        Kind::Named(ty) => phantom(quote!(#ty)),
+        Kind::Named(ty) => quote!(#p::Nested::<#ty>::new(mode)),
         Kind::Vec(inner, item_rules) => {
             let item = seed(inner, item_rules);
             let (min, max) = (opt_usize(rules.min_items), opt_usize(rules.max_items));
-            quote!(#p::Items { min_items: #min, max_items: #max, item: #item })
+            quote!(#p::Items { min_items: #min, max_items: #max, item: #item, mode })
         }
     }
 }
@@ -586,26 +586,7 @@ fn expand_struct(model: &Model) -> TokenStream {
         const _: () = {
             impl<'de> #serde::Deserialize<'de> for #ident {
                 fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> #serde::de::Visitor<'de> for Visitor {
-                        type Value = #ident;
-                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(#expecting)
-                        }
-                        #[allow(unused_mut)]
-                        fn visit_map<A: #serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#ident, A::Error> {
-                            #( let mut #slots = ::core::option::Option::None; )*
-                            #extra_decl
-                            while let ::core::option::Option::Some(key) = #serde::de::MapAccess::next_key::<#p::codec::Key<'de>>(&mut map)? {
-                                match key.as_str() {
-                                    #(#arms)*
-                                    #other
-                                }
-                            }
-                            ::core::result::Result::Ok(#ident { #(#inits,)* #extra_init })
-                        }
-                    }
-                    deserializer.deserialize_map(Visitor)
+                    <Self as ::ocpp_messages::Codec>::decode_in(deserializer, #p::Mode::Strict)
                 }
             }
 
@@ -630,6 +611,33 @@ fn expand_struct(model: &Model) -> TokenStream {
             impl ::ocpp_messages::Codec for #ident {
                 fn is_valid(&self) -> bool {
                     true #(#checks)* #extra_check
+                }
+
+                fn decode_in<'de, D: #serde::Deserializer<'de>>(
+                    deserializer: D,
+                    mode: #p::Mode,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    struct Visitor(#p::Mode);
+                    impl<'de> #serde::de::Visitor<'de> for Visitor {
+                        type Value = #ident;
+                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        #[allow(unused_mut, unused_variables)]
+                        fn visit_map<A: #serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#ident, A::Error> {
+                            let mode = self.0;
+                            #( let mut #slots = ::core::option::Option::None; )*
+                            #extra_decl
+                            while let ::core::option::Option::Some(key) = #serde::de::MapAccess::next_key::<#p::codec::Key<'de>>(&mut map)? {
+                                match key.as_str() {
+                                    #(#arms)*
+                                    #other
+                                }
+                            }
+                            ::core::result::Result::Ok(#ident { #(#inits,)* #extra_init })
+                        }
+                    }
+                    deserializer.deserialize_map(Visitor(mode))
                 }
             }
         };
@@ -770,6 +778,13 @@ fn expand_enum(model: &EnumModel) -> TokenStream {
             impl ::ocpp_messages::Codec for #ident {
                 fn is_valid(&self) -> bool {
                     true
+                }
+
+                fn decode_in<'de, D: #serde::Deserializer<'de>>(
+                    deserializer: D,
+                    _mode: #p::Mode,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    <Self as #serde::Deserialize<'de>>::deserialize(deserializer)
                 }
             }
         };

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Utc};
 
-use crate::error::ConversionError;
+use crate::spec::ConversionError;
 
 /// An RFC 3339 `date-time`, the JSON Schema `format: date-time` of every OCPP timestamp.
 ///

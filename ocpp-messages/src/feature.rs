@@ -1,9 +1,12 @@
-//! Feature metadata: which action a message pair belongs to and who may send it.
+//! Layer 6, feature metadata: which action a message pair belongs to, who may send it, and the
+//! message types' schemas and codecs as values.
 
 use serde_json::Value;
 
-use crate::codec::Codec;
+use crate::codec::{fast_reencode, reencode, to_checked_text, Codec, Mode};
+use crate::spec::CallError;
 use crate::validate::{HasSchema, Schema, Violation, ViolationKind, Violations};
+use crate::wire::{call_payload, result_payload};
 
 /// Who initiates an action: the side that sends its CALL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,14 +92,15 @@ pub trait Message: Codec + Send + 'static {
     /// is invalid.
     fn from_json(payload: Value) -> Result<Self, Violations> {
         Violations::check(crate::validate::validate(Self::SCHEMA, &payload))?;
-        crate::dispatch::decode(payload).map_err(|e| Violations::unrepresentable(e.description))
+        crate::codec::decode(payload, Mode::Strict)
+            .map_err(|e| Violations::unrepresentable(e.description))
     }
 
     /// Encodes the payload as JSON text, after checking it against the schema on the typed
     /// value (a value built in Rust can break limits the types do not express, such as a
     /// string's `maxLength`).
     fn to_json_string(&self) -> Result<String, Violations> {
-        crate::codec::to_checked_text(self)
+        to_checked_text(self)
     }
 
     /// Encodes the payload as a JSON value and validates the result against the schema.
@@ -132,17 +136,18 @@ pub trait Feature {
         send: Self::SEND,
         request: <Self::Request as HasSchema>::SCHEMA,
         response: <Self::Response as HasSchema>::SCHEMA,
-        reencode_request: crate::dispatch::reencode::<Self::Request>,
-        reencode_response: crate::dispatch::reencode::<Self::Response>,
-        fast_reencode_request: crate::dispatch::fast_reencode::<Self::Request>,
-        fast_reencode_response: crate::dispatch::fast_reencode::<Self::Response>,
+        reencode_request: reencode::<Self::Request>,
+        reencode_response: reencode::<Self::Response>,
+        fast_reencode_request: fast_reencode::<Self::Request>,
+        fast_reencode_response: fast_reencode::<Self::Response>,
         call_is_valid: call_is_valid::<Self::Request>,
         result_is_valid: result_is_valid::<Self::Response>,
     };
 }
 
-/// The metadata of a [`Feature`] as a value.
+/// The metadata of a [`Feature`] as a value (made only by [`Feature::INFO`]).
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct FeatureInfo {
     /// The action name, e.g. `"SignCertificate"`.
     pub name: &'static str,
@@ -154,17 +159,17 @@ pub struct FeatureInfo {
     pub request: &'static Schema,
     /// The schema the CALLRESULT payload must satisfy.
     pub response: &'static Schema,
-    /// Decodes a valid request payload into its Rust type and encodes it back.
-    pub reencode_request: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
-    /// Decodes a valid response payload into its Rust type and encodes it back.
-    pub reencode_response: fn(serde_json::Value) -> Result<serde_json::Value, crate::CallError>,
+    /// Decodes a valid request payload into its Rust type in a [`Mode`] and encodes it back.
+    pub reencode_request: fn(Value, Mode) -> Result<Value, CallError>,
+    /// Decodes a valid response payload into its Rust type in a [`Mode`] and encodes it back.
+    pub reencode_response: fn(Value, Mode) -> Result<Value, CallError>,
     /// Decodes request payload text on the fast path and encodes it back (`None` when the fast
     /// path rejects it), for differential tests.
     #[doc(hidden)]
-    pub fast_reencode_request: fn(&str) -> Option<serde_json::Value>,
+    pub fast_reencode_request: fn(&str) -> Option<Value>,
     /// As `fast_reencode_request`, for the response.
     #[doc(hidden)]
-    pub fast_reencode_response: fn(&str) -> Option<serde_json::Value>,
+    pub fast_reencode_response: fn(&str) -> Option<Value>,
     /// Whether a CALL frame's text is well-formed and its payload a valid request, in one pass
     /// over the text (`false` says only that the slow path must decide).
     pub call_is_valid: fn(&str) -> bool,
@@ -174,11 +179,11 @@ pub struct FeatureInfo {
 }
 
 fn call_is_valid<T: Codec>(frame: &str) -> bool {
-    crate::codec::call_payload::<T>(frame).is_some()
+    call_payload::<T>(frame).is_some()
 }
 
 fn result_is_valid<T: Codec>(frame: &str) -> bool {
-    crate::codec::result_payload::<T>(frame).is_some()
+    result_payload::<T>(frame).is_some()
 }
 
 /// The "response" of a SEND action (OCPP 2.1, message type 6): there is none, a SEND is never

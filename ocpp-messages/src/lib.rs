@@ -16,11 +16,12 @@
 //! report. Encoding checks the typed value ([`Codec::is_valid`]) and writes text directly.
 //!
 //! A CSMS that accepts every boot, in a few lines: implement the handler methods of the
-//! blocks you support, add their services to a [`dispatch::Dispatcher`], and hand it each
-//! text frame the WebSocket delivers; it answers with the frame to send back.
+//! blocks you support, add their services to a [`rpc::Dispatcher`], open a [`rpc::Session`]
+//! per connection, and hand it each frame the WebSocket delivers; it says what to send back
+//! and what happened.
 //!
 //! ```
-//! use ocpp_messages::dispatch::Dispatcher;
+//! use ocpp_messages::rpc::{Dispatcher, Event, Session};
 //! use ocpp_messages::v2_0_1::provisioning::{
 //!     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
 //! };
@@ -41,19 +42,46 @@
 //!
 //! let dispatcher = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
 //!     .with(provisioning::CsmsService(Csms));
+//! let session = Session::new(dispatcher, "CS-1");
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let frame = r#"[2,"1","BootNotification",{"chargingStation":{"model":"M1","vendorName":"V"},"reason":"PowerUp"}]"#;
-//! let reply = dispatcher.handle("CS-1", frame).await.unwrap();
-//! assert!(reply.starts_with(r#"[3,"1",{"currentTime":"#));
+//! let outcome = session.receive(frame).await;
+//! assert!(outcome.reply.unwrap().starts_with(r#"[3,"1",{"currentTime":"#));
+//! assert!(matches!(outcome.event, Event::Served { action: "BootNotification", error: None, .. }));
 //!
 //! // Invalid payloads never reach the handler; the CALLERROR says why.
-//! let reply = dispatcher.handle("CS-1", r#"[2,"2","BootNotification",{"reason":"PowerUp"}]"#).await;
-//! assert!(reply.unwrap().starts_with(r#"[4,"2","OccurrenceConstraintViolation","#));
+//! let outcome = session.receive(r#"[2,"2","BootNotification",{"reason":"PowerUp"}]"#).await;
+//! assert!(outcome.reply.unwrap().starts_with(r#"[4,"2","OccurrenceConstraintViolation","#));
+//! assert!(matches!(outcome.event, Event::Rejected(_)));
 //! # });
 //! ```
 //!
-//! The workspace README has more: a CSMS from several blocks, calling the other side with
-//! `call::PendingCalls`, the error-code table, and a WebSocket example.
+//! The workspace README has more: a CSMS from several blocks, calling the other side through
+//! the session, the error-code table, and a WebSocket example.
+//!
+//! # Layers
+//!
+//! The runtime is built in layers, each a module (a file or a folder of `src/`) that uses only
+//! the layers below it; the generated version modules sit on the services layer, and the RPC
+//! layer on top of them. `cargo xtask layers` checks this table against every `crate::` path
+//! in the source and finds any module cycle in the workspace (a test runs it, so
+//! `cargo test --workspace` fails on an upward import or a cycle).
+//!
+//! | layer | modules | what it holds |
+//! |---|---|---|
+//! | 1 | `spec` | what the specifications name: versions, OCPP-J error codes, situations and the code each version prescribes, [`CallError`] and [`PeerError`] |
+//! | 2 | `datetime` | RFC 3339 date-times |
+//! | 3 | `validate` | the schema tree, the validator and its reports |
+//! | 4 | `codec` | the decoding [`Mode`], the seeds, strict one-pass decoding and checked encoding |
+//! | 5 | `wire` | frames ([`frame`]), the byte scanner, the frame writer, typed payload decoding from frame text, [`limits`] |
+//! | 6 | `feature` | feature metadata: [`Feature`], [`FeatureInfo`], [`Message`], [`Profile`], [`Role`] |
+//! | 7 | `service` | the [`Service`] trait, the [`Payload`] it receives, the validation [`policy`], typed DataTransfer ([`vendor`]) |
+//! | 8 | `v1_6`, `v2_0_1`, `v2_1` | the generated version modules |
+//! | 9 | `catalog` | version -> blocks and actions ([`OcppVersion::profiles`], [`OcppVersion::feature`]) |
+//! | 10 | `rpc` | the dispatcher, the connection [`rpc::Session`], outgoing calls |
+//!
+//! What only generated code needs is re-exported by one hidden module, `__private`, from the
+//! layers below the generated modules.
 //!
 //! `serde_json` is used with `preserve_order`, so the vendor members of `customData` keep their
 //! order through a round trip and violations are reported in document order.
@@ -61,17 +89,15 @@
 // Generated code names this crate `::ocpp_messages`.
 extern crate self as ocpp_messages;
 
-pub mod call;
+mod catalog;
 mod codec;
 mod datetime;
-pub mod dispatch;
-mod error;
 mod feature;
-pub mod frame;
-pub mod limits;
-pub mod policy;
+pub mod rpc;
+mod service;
+mod spec;
 pub mod validate;
-mod version;
+mod wire;
 
 #[cfg(not(any(feature = "v1_6", feature = "v2_0_1", feature = "v2_1")))]
 compile_error!("ocpp-messages needs at least one version feature: v1_6, v2_0_1 or v2_1");
@@ -83,11 +109,18 @@ pub mod v2_0_1;
 #[cfg(feature = "v2_1")]
 pub mod v2_1;
 
-pub use codec::Codec;
+pub use codec::{Codec, Mode};
 pub use datetime::{is_rfc3339_date_time, DateTime};
-pub use error::{CallError, ConversionError, ErrorCode, MAX_DESCRIPTION_CHARS};
 pub use feature::{Feature, FeatureInfo, Initiator, Message, NoResponse, Profile, Role};
-pub use version::{OcppVersion, Situation};
+pub use service::{policy, BoxFuture, Payload, Service};
+pub use spec::{
+    CallError, ConversionError, ErrorCode, OcppVersion, PeerError, Situation, ViolationClass,
+    MAX_DESCRIPTION_CHARS,
+};
+pub use wire::{frame, limits};
+
+#[doc(hidden)]
+pub mod __private;
 
 /// Derives [`Feature`] for a unit struct from an
 /// `#[ocpp(action = "...", request = Type, response = Type, initiator = ...)]` attribute.
@@ -105,44 +138,3 @@ pub use ocpp_codegen::functional_block;
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-
-#[doc(hidden)]
-pub mod __private {
-    pub use serde;
-    pub use serde_json::{Map, Value};
-
-    /// Whether `name` is one of `names`, at compile time (the clash check of
-    /// `functional_block!` with `extends`).
-    pub const fn contains(names: &[&str], name: &str) -> bool {
-        let mut i = 0;
-        while i < names.len() {
-            let (a, b) = (names[i].as_bytes(), name.as_bytes());
-            if a.len() == b.len() {
-                let mut j = 0;
-                while j < a.len() && a[j] == b[j] {
-                    j += 1;
-                }
-                if j == a.len() {
-                    return true;
-                }
-            }
-            i += 1;
-        }
-        false
-    }
-
-    /// The seeds and helpers of the fast path, for generated code.
-    pub mod codec {
-        pub use crate::codec::{
-            count_ok, validate_value, Int, IntDraft4, Items, Key, Num, Str, UNKNOWN_MEMBER,
-        };
-    }
-
-    /// Deserializes a member that is present as `Some`, even when it is `null` (for optional
-    /// members of any type, where `null` is a value, not an absence).
-    pub fn present<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Value>, D::Error> {
-        <Value as serde::Deserialize>::deserialize(deserializer).map(Some)
-    }
-}

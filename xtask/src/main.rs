@@ -1,13 +1,18 @@
-//! Project automation: `cargo xtask codegen [--check]`.
+//! Project automation: `cargo xtask codegen [--check]`, `cargo xtask layers`.
 //!
 //! `codegen` turns the vendored OCPP schemas in `schemas/` into the checked-in Rust code under
 //! `ocpp-messages/src/<version>/generated/`. With `--check` it writes nothing and fails if any
 //! generated file is stale or orphaned.
+//!
+//! `layers` fails on a cycle between the top-level modules of any crate, and on a module of
+//! `ocpp-messages` that uses a layer above its own in the table of its crate docs (see
+//! `layers.rs`).
 
 mod codegen;
 mod constraints;
 mod docs;
 mod emit;
+mod layers;
 mod manifest;
 mod model;
 mod schema_diff;
@@ -22,9 +27,13 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::run(&project_root(), Mode::Write),
         ["codegen", "--check"] => codegen::run(&project_root(), Mode::Check),
+        ["layers"] => layers::run(&project_root()),
         ["schema-diff", old, new] => schema_diff::run(&project_root(), old, new),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check] | cargo xtask schema-diff <old> <new>");
+            eprintln!(
+                "usage: cargo xtask codegen [--check] | cargo xtask layers \
+                 | cargo xtask schema-diff <old> <new>"
+            );
             return ExitCode::from(2);
         }
     };

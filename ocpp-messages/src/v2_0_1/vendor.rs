@@ -74,8 +74,8 @@ use serde_json::Value;
 use super::data::{self, DataTransferRequest, DataTransferResponse, DataTransferStatus};
 use super::types::StatusInfo;
 use crate::codec::Codec;
-use crate::dispatch::BoxFuture;
-use crate::error::CallError;
+use crate::service::BoxFuture;
+use crate::spec::CallError;
 use crate::validate::{validate, Violations};
 
 /// One vendor-specific message carried by `DataTransfer`.

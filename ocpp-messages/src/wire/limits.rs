@@ -31,8 +31,7 @@
 
 use std::fmt;
 
-use crate::validate::ViolationClass;
-use crate::version::Situation;
+use crate::spec::{Situation, ViolationClass};
 
 /// The default largest frame, in bytes (8 MiB).
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;

@@ -1,16 +1,13 @@
 //! OCPP-J frames: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description, details]`,
 //! and OCPP 2.1's `[5, id, code, description, details]` and `[6, id, action, payload]`.
 
-use std::borrow::Cow;
+use serde_json::Value;
 
-use serde_json::{Map, Value};
+use crate::spec::{CallError, OcppVersion, PeerError, Situation};
 
-use crate::error::{CallError, ErrorCode};
-use crate::feature::{Feature, Message};
-use crate::version::{OcppVersion, Situation};
-
-/// The longest message id OCPP-J allows, in characters.
-pub const MAX_MESSAGE_ID_CHARS: usize = 36;
+pub use super::scan::{Envelope, MAX_MESSAGE_ID_CHARS};
+/// The frame writer, through which every frame this crate writes goes.
+pub use super::write;
 
 /// The message id used in a CALLERROR answering a frame whose own id cannot be read.
 pub const UNREADABLE_MESSAGE_ID: &str = "-1";
@@ -39,12 +36,9 @@ pub enum Frame {
     CallError {
         /// The id of the CALL this answers.
         message_id: String,
-        /// The error code as sent (not necessarily one this crate knows).
-        error_code: String,
-        /// The description.
-        description: String,
-        /// The details object.
-        details: Map<String, Value>,
+        /// The error: code (as sent, not necessarily one this crate knows), description and
+        /// details.
+        error: PeerError,
     },
     /// `[5, messageId, errorCode, errorDescription, errorDetails]`: CALLRESULTERROR, OCPP 2.1
     /// only ([`Frame::parse_for`]). Sent by the side that received a CALLRESULT it could not
@@ -53,12 +47,8 @@ pub enum Frame {
     CallResultError {
         /// The id of the CALLRESULT this reports on (the id of the CALL that CALLRESULT answered).
         message_id: String,
-        /// The error code as sent (not necessarily one this crate knows).
-        error_code: String,
-        /// The description.
-        description: String,
-        /// The details object.
-        details: Map<String, Value>,
+        /// The error: code (as sent), description and details.
+        error: PeerError,
     },
     /// `[6, messageId, action, payload]`: SEND, OCPP 2.1 only ([`Frame::parse_for`]). An
     /// unconfirmed message: the receiver validates and handles the payload but never answers,
@@ -271,9 +261,11 @@ impl Frame {
                         Some(Value::Object(details)),
                     ) => Ok(Frame::CallError {
                         message_id,
-                        error_code,
-                        description,
-                        details,
+                        error: PeerError {
+                            code: error_code,
+                            description,
+                            details,
+                        },
                     }),
                     _ => Err(FrameError::new(
                         id,
@@ -298,9 +290,11 @@ impl Frame {
                         Some(Value::Object(details)),
                     ) => Ok(Frame::CallResultError {
                         message_id,
-                        error_code,
-                        description,
-                        details,
+                        error: PeerError {
+                            code: error_code,
+                            description,
+                            details,
+                        },
                     }),
                     _ => Err(FrameError::unanswered(
                         id,
@@ -362,59 +356,38 @@ impl Frame {
         }
     }
 
-    /// The frame as JSON text.
+    /// The frame as JSON text, written by the frame writer ([`write`](super::write)).
     pub fn to_text(&self) -> String {
-        let value = match self {
+        match self {
             Frame::Call {
                 message_id,
                 action,
                 payload,
-            } => Value::Array(vec![
-                2.into(),
-                message_id.as_str().into(),
-                action.as_str().into(),
-                payload.clone(),
-            ]),
+            } => write::call(message_id, action, &payload.to_string()),
             Frame::CallResult {
                 message_id,
                 payload,
-            } => Value::Array(vec![3.into(), message_id.as_str().into(), payload.clone()]),
-            Frame::CallError {
+            } => write::call_result(message_id, &payload.to_string()),
+            Frame::CallError { message_id, error } => write::error_frame(
+                write::CALL_ERROR,
                 message_id,
-                error_code,
-                description,
-                details,
-            } => Value::Array(vec![
-                4.into(),
-                message_id.as_str().into(),
-                error_code.as_str().into(),
-                description.as_str().into(),
-                Value::Object(details.clone()),
-            ]),
-            Frame::CallResultError {
+                &error.code,
+                &error.description,
+                &error.details,
+            ),
+            Frame::CallResultError { message_id, error } => write::error_frame(
+                write::CALL_RESULT_ERROR,
                 message_id,
-                error_code,
-                description,
-                details,
-            } => Value::Array(vec![
-                5.into(),
-                message_id.as_str().into(),
-                error_code.as_str().into(),
-                description.as_str().into(),
-                Value::Object(details.clone()),
-            ]),
+                &error.code,
+                &error.description,
+                &error.details,
+            ),
             Frame::Send {
                 message_id,
                 action,
                 payload,
-            } => Value::Array(vec![
-                6.into(),
-                message_id.as_str().into(),
-                action.as_str().into(),
-                payload.clone(),
-            ]),
-        };
-        value.to_string()
+            } => write::send(message_id, action, &payload.to_string()),
+        }
     }
 }
 
@@ -426,292 +399,6 @@ fn parse_json(text: &str) -> Result<Value, FrameError> {
             format!("frame is not valid JSON ({})", e.classify_str()),
         )
     })
-}
-
-/// A CALL frame decoded to its typed, validated request by [`Frame::decode_call`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct TypedCall<'a, T> {
-    /// The message id, borrowed from the frame's text where it has no escapes.
-    pub message_id: Cow<'a, str>,
-    /// The request.
-    pub request: T,
-}
-
-/// Why a frame was not a valid CALL of the expected feature: the CALLERROR that answers it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    /// The message id to answer with ([`UNREADABLE_MESSAGE_ID`] when it could not be read).
-    pub message_id: String,
-    /// The error to answer with.
-    pub error: Box<CallError>,
-}
-
-impl Rejection {
-    /// The CALLERROR frame answering the rejected frame.
-    pub fn to_frame(&self) -> String {
-        self.error.to_frame(&self.message_id)
-    }
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error.code, self.error.description)
-    }
-}
-
-impl std::error::Error for Rejection {}
-
-impl Frame {
-    /// Decodes the CALL frame `text` of feature `F` into its typed request, validated against
-    /// the request schema.
-    ///
-    /// A valid frame is decoded in one pass from the text, without a JSON tree; anything else
-    /// is parsed in full and answered exactly as the [`crate::dispatch::Dispatcher`] would:
-    /// the error code [`OcppVersion::error_code`] or [`OcppVersion::error_code_for`] gives,
-    /// every violation listed in the details. A CALL of another action is `NotSupported`.
-    ///
-    /// ```
-    /// use ocpp_messages::frame::Frame;
-    /// use ocpp_messages::v2_0_1::security::SignCertificateFeature;
-    /// use ocpp_messages::OcppVersion;
-    ///
-    /// let call = Frame::decode_call::<SignCertificateFeature>(
-    ///     OcppVersion::V2_0_1,
-    ///     r#"[2,"7","SignCertificate",{"csr":"PEM"}]"#,
-    /// )
-    /// .unwrap();
-    /// assert_eq!((&*call.message_id, call.request.csr.as_str()), ("7", "PEM"));
-    ///
-    /// let rejected = Frame::decode_call::<SignCertificateFeature>(
-    ///     OcppVersion::V2_0_1,
-    ///     r#"[2,"8","SignCertificate",{"csr":null}]"#,
-    /// )
-    /// .unwrap_err();
-    /// assert!(rejected.to_frame().starts_with(r#"[4,"8","TypeConstraintViolation","#));
-    /// ```
-    pub fn decode_call<F: Feature>(
-        version: OcppVersion,
-        text: &str,
-    ) -> Result<TypedCall<'_, F::Request>, Rejection> {
-        if let Some((Envelope::Call { message_id, action }, start)) = scan(text) {
-            if action == F::NAME {
-                if let Some(request) = crate::codec::CallText::new(text, start).decode() {
-                    return Ok(TypedCall {
-                        message_id: Cow::Borrowed(message_id),
-                        request,
-                    });
-                }
-            }
-        }
-        let frame = Frame::parse(text).map_err(|e| Rejection {
-            error: Box::new(e.to_call_error(version)),
-            message_id: e.answer_id().to_owned(),
-        })?;
-        let Frame::Call {
-            message_id,
-            action,
-            payload,
-        } = frame
-        else {
-            return Err(Rejection {
-                message_id: frame.message_id().to_owned(),
-                error: Box::new(CallError::new(
-                    ErrorCode::NotSupported,
-                    "the frame is not a CALL",
-                )),
-            });
-        };
-        if action != F::NAME {
-            let description = format!("expected a CALL of {}", F::NAME);
-            return Err(Rejection {
-                message_id,
-                error: Box::new(CallError::new(ErrorCode::NotSupported, description)),
-            });
-        }
-        match F::Request::from_json(payload) {
-            Ok(request) => Ok(TypedCall {
-                message_id: Cow::Owned(message_id),
-                request,
-            }),
-            Err(violations) => {
-                let error = version
-                    .violations_error("request", &violations)
-                    .unwrap_or_else(|| CallError::new(ErrorCode::GenericError, "invalid request"));
-                Err(Rejection {
-                    message_id,
-                    error: Box::new(error),
-                })
-            }
-        }
-    }
-}
-
-/// The envelope of a CALL or CALLRESULT, read in place by [`Envelope::peek`]: what comes
-/// before the payload, borrowed from the frame's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Envelope<'a> {
-    /// `[2, "message_id", "action", ...`
-    Call {
-        /// The message id.
-        message_id: &'a str,
-        /// The action.
-        action: &'a str,
-    },
-    /// `[3, "message_id", ...`
-    CallResult {
-        /// The message id.
-        message_id: &'a str,
-    },
-}
-
-impl<'a> Envelope<'a> {
-    /// Reads the envelope of a CALL or CALLRESULT at the start of `text` without parsing the
-    /// rest. `None` for anything else, including what may be valid but is unusual (escapes in
-    /// the id or action, `2.0` as the type): parse such frames with [`Frame::parse`], which
-    /// decides. A message id returned is 1 to 36 characters of JSON string text without
-    /// escapes, so it can be written back verbatim. Whether the rest of the text is a
-    /// well-formed frame is not checked here.
-    pub fn peek(text: &'a str) -> Option<Self> {
-        scan(text).map(|(envelope, _)| envelope)
-    }
-}
-
-/// The length of the JSON string contents at the start of `bytes` (up to the closing quote),
-/// if they hold no escape and no control character. Eight bytes at a time: for each word, the
-/// lowest byte that is a quote, a backslash or below 0x20 is found with the usual "has a zero
-/// byte" arithmetic, whose lowest flagged byte is always exact.
-fn plain_string_len(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let stop = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
-    let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().ok()?);
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-        let found = zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
-        if found != 0 {
-            i += (found.trailing_zeros() / 8) as usize;
-            return (bytes[i] == b'"').then_some(i);
-        }
-        i += 8;
-    }
-    let len = bytes[i..].iter().position(|&c| stop(c))?;
-    (bytes[i + len] == b'"').then_some(i + len)
-}
-
-/// [`Envelope::peek`], with the byte offset where the payload starts.
-pub(crate) fn scan(text: &str) -> Option<(Envelope<'_>, usize)> {
-    let bytes = text.as_bytes();
-    let skip_ws = |mut i: usize| {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
-            i += 1;
-        }
-        i
-    };
-    // The index after `byte` (after whitespace).
-    let expect = |i: usize, byte: u8| -> Option<usize> {
-        let i = skip_ws(i);
-        (*bytes.get(i)? == byte).then_some(i + 1)
-    };
-    // A string without escapes or control characters, and the index after it.
-    let string = |i: usize| -> Option<(&str, usize)> {
-        let start = expect(i, b'"')?;
-        let end = start + plain_string_len(bytes.get(start..)?)?;
-        Some((text.get(start..end)?, end + 1))
-    };
-    let i = skip_ws(expect(0, b'[')?);
-    let call = match bytes.get(i)? {
-        b'2' => true,
-        b'3' => false,
-        _ => return None,
-    };
-    let (message_id, i) = string(expect(i + 1, b',')?)?;
-    // At most as many characters as bytes: count only when that matters.
-    if message_id.is_empty()
-        || (message_id.len() > MAX_MESSAGE_ID_CHARS
-            && message_id.chars().count() > MAX_MESSAGE_ID_CHARS)
-    {
-        return None;
-    }
-    let i = expect(i, b',')?;
-    if !call {
-        return Some((Envelope::CallResult { message_id }, i));
-    }
-    let (action, i) = string(i)?;
-    let i = expect(i, b',')?;
-    Some((Envelope::Call { message_id, action }, i))
-}
-
-/// The message type number (one digit) and the message id at the start of a frame's `text`,
-/// read in place as [`Envelope::peek`] reads them, for any message type: what a frame that is
-/// refused unread (see [`crate::limits`]) is answered with.
-pub(crate) fn head(text: &str) -> Option<(u8, &str)> {
-    let bytes = text.as_bytes();
-    let skip_ws = |mut i: usize| {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
-            i += 1;
-        }
-        i
-    };
-    let expect =
-        |i: usize, byte: u8| (bytes.get(skip_ws(i)) == Some(&byte)).then(|| skip_ws(i) + 1);
-    let i = skip_ws(expect(0, b'[')?);
-    let digit = *bytes.get(i).filter(|b| b.is_ascii_digit())? - b'0';
-    let start = expect(expect(i + 1, b',')?, b'"')?;
-    let end = start + plain_string_len(bytes.get(start..)?)?;
-    let id = text.get(start..end)?;
-    (!id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS).then_some((digit, id))
-}
-
-/// Whether `text` is JSON that [`Frame::parse`] can read (strings decoded, so a lone
-/// surrogate escape is refused; numbers within a double; nesting within the parser's limit),
-/// checked without keeping anything.
-pub(crate) fn is_json(text: &str) -> bool {
-    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
-    struct Discard;
-    impl<'de> Deserialize<'de> for Discard {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(Discard)
-        }
-    }
-    impl<'de> Visitor<'de> for Discard {
-        type Value = Discard;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("JSON")
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_unit<E>(self) -> Result<Discard, E> {
-            Ok(Discard)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Discard, A::Error> {
-            while seq.next_element::<Discard>()?.is_some() {}
-            Ok(Discard)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Discard, A::Error> {
-            while map.next_key::<Discard>()?.is_some() {
-                map.next_value::<Discard>()?;
-            }
-            Ok(Discard)
-        }
-    }
-    serde_json::from_str::<Discard>(text).is_ok()
 }
 
 trait ClassifyStr {
@@ -749,61 +436,6 @@ mod tests {
             assert_eq!(err.answer_id(), "-1", "{text}");
             assert_eq!(err.situation, Situation::UnreadableFrame, "{text}");
             assert!(!err.description.contains("Heartbeat"));
-        }
-    }
-
-    #[test]
-    fn peek_reads_plain_envelopes_only() {
-        assert_eq!(
-            Envelope::peek(r#" [ 2 , "a-1" , "Heartbeat" , {}]"#),
-            Some(Envelope::Call {
-                message_id: "a-1",
-                action: "Heartbeat"
-            })
-        );
-        assert_eq!(
-            Envelope::peek(r#"[3,"a",{}]"#),
-            Some(Envelope::CallResult { message_id: "a" })
-        );
-        for text in [
-            r#"[2.0,"a","Heartbeat",{}]"#,
-            r#"[20,"a","Heartbeat",{}]"#,
-            r#"[4,"a","NotSupported","",{}]"#,
-            r#"[2,"a\u0062","Heartbeat",{}]"#,
-            r#"[2,"","Heartbeat",{}]"#,
-            r#"[2,"a",5,{}]"#,
-            "[2,\"a\tb\",\"Heartbeat\",{}]",
-        ] {
-            assert_eq!(Envelope::peek(text), None, "{text}");
-        }
-        let long = format!(r#"[2,"{}","Heartbeat",{{}}]"#, "é".repeat(37));
-        assert_eq!(Envelope::peek(&long), None);
-    }
-
-    #[test]
-    fn plain_strings_end_at_the_first_quote_unless_escaped_or_controlled() {
-        for (text, expected) in [
-            ("\"", Some(0)),
-            ("abc\"", Some(3)),
-            ("abcdefgh\"", Some(8)),
-            ("abcdefghijklmnopq\"rest", Some(17)),
-            ("abcdefg\\\"", None),
-            ("abc\tdefgh\"", None),
-            ("abcdefghij", None),
-            ("é€😀\"", Some(9)),
-            ("\u{7f}\u{80}\u{ff}abcdef\"", Some(11)),
-        ] {
-            assert_eq!(plain_string_len(text.as_bytes()), expected, "{text:?}");
-        }
-        // Every position of the stop byte in a word, after every prefix length.
-        for n in 0..20 {
-            for stop in [b'"', b'\\', b'\n', 0] {
-                let mut bytes = vec![b'x'; n];
-                bytes.push(stop);
-                bytes.extend_from_slice(b"yy\"");
-                let expected = (stop == b'"').then_some(n);
-                assert_eq!(plain_string_len(&bytes), expected, "{n} {stop}");
-            }
         }
     }
 

@@ -1,4 +1,4 @@
-//! OCPP-J error codes and the CALLERROR a handler returns.
+//! OCPP-J error codes, the CALLERROR this side answers with, and the error the peer answers with.
 
 use std::fmt;
 use std::str::FromStr;
@@ -105,8 +105,9 @@ impl FromStr for ErrorCode {
 /// The longest CALLERROR description this crate sends, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 255;
 
-/// An OCPP-J CALLERROR: what a handler returns when it cannot answer with a response, and what
-/// the dispatcher sends for frames it rejects.
+/// The error this side answers a message with: what a handler returns when it cannot answer
+/// with a response, and what the dispatcher answers for a message it rejects (sent as a
+/// CALLERROR, or in OCPP 2.1 as a CALLRESULTERROR). The peer's errors are [`PeerError`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallError {
     /// The error code.
@@ -165,28 +166,6 @@ impl CallError {
             None => &self.description,
         }
     }
-
-    /// The CALLERROR frame `[4, message_id, code, description, details]` as JSON text.
-    pub fn to_frame(&self, message_id: &str) -> String {
-        self.frame_of_type(4, message_id)
-    }
-
-    /// The OCPP 2.1 CALLRESULTERROR frame `[5, message_id, code, description, details]` as
-    /// JSON text: the answer to a CALLRESULT that is invalid, with that CALLRESULT's id.
-    pub fn to_result_error_frame(&self, message_id: &str) -> String {
-        self.frame_of_type(5, message_id)
-    }
-
-    fn frame_of_type(&self, message_type: u8, message_id: &str) -> String {
-        Value::Array(vec![
-            Value::from(message_type),
-            Value::from(message_id),
-            Value::from(self.code.as_str()),
-            Value::from(self.wire_description()),
-            Value::Object(self.details.clone()),
-        ])
-        .to_string()
-    }
 }
 
 impl fmt::Display for CallError {
@@ -196,6 +175,34 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
+
+/// The error the peer sent: its CALLERROR answering one of our CALLs, or (OCPP 2.1) its
+/// CALLRESULTERROR on one of our CALLRESULTs. The code is kept as sent, even when it is not
+/// one this crate knows ([`PeerError::known_code`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerError {
+    /// The error code as sent.
+    pub code: String,
+    /// The description as sent.
+    pub description: String,
+    /// The details as sent.
+    pub details: Map<String, Value>,
+}
+
+impl PeerError {
+    /// The error code, if it is one this crate knows.
+    pub fn known_code(&self) -> Option<ErrorCode> {
+        self.code.parse().ok()
+    }
+}
+
+impl fmt::Display for PeerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for PeerError {}
 
 /// Error from a `FromStr` or `TryFrom` conversion of a generated type (an unknown enum value,
 /// a malformed date-time).

@@ -1,4 +1,4 @@
-//! How strictly a [`crate::dispatch::Dispatcher`] holds each payload to its schema: strict by
+//! How strictly a [`crate::rpc::Dispatcher`] holds each payload to its schema: strict by
 //! default, relaxed by rules an operator writes, per direction, per action and per charging
 //! station.
 //!
@@ -22,10 +22,10 @@
 //!   its schema is reported and sent anyway.
 //!
 //! Incoming payloads are the requests of the CALLs the dispatcher serves and the CALLRESULTs
-//! [`crate::dispatch::Dispatcher::receive`] matches to this side's calls (their unknown members
-//! are in [`crate::call::Answer::unknown_members`], and [`crate::call::Answer::into_response`]
+//! [`crate::rpc::Session::receive`] matches to this side's calls (their unknown members
+//! are in [`crate::rpc::Answer::unknown_members`], and [`crate::rpc::Answer::into_response`]
 //! decodes what a `Report` rule let through). Outgoing payloads stay strict unless a rule names
-//! [`Direction::Outgoing`]; CALLs made with [`crate::call::PendingCalls`] are always checked.
+//! [`Direction::Outgoing`]; CALLs made with [`crate::rpc::Session`] are always checked.
 //!
 //! ```
 //! use ocpp_messages::policy::{Leniency, Policy, Rule};
@@ -54,7 +54,7 @@ use crate::validate::{Violation, ViolationKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Payloads the peer sends: the requests of the CALLs this side serves, and the responses
-    /// to its own CALLs (matched by [`crate::dispatch::Dispatcher::receive`]).
+    /// to its own CALLs (matched by [`crate::rpc::Session::receive`]).
     Incoming,
     /// Payloads this side sends: its handlers' responses.
     Outgoing,
@@ -192,6 +192,16 @@ impl fmt::Display for Report<'_> {
     }
 }
 
+/// What a relaxed rule did with one invalid payload: the leniency that applied, every
+/// violation, and whether the payload was delivered. The dispatcher reports it with
+/// [`Policy::report_relaxed`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Relaxed {
+    pub(crate) leniency: Leniency,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) delivered: bool,
+}
+
 type Reporter = Arc<dyn Fn(&Report<'_>) + Send + Sync>;
 
 /// The validation policy of a dispatcher: rules, first match wins, and a callback for what
@@ -267,6 +277,25 @@ impl Policy {
         if let Some(reporter) = &self.reporter {
             reporter(report);
         }
+    }
+
+    /// Reports what a relaxed rule did with a payload of `action` from or to
+    /// `charging_station_id`.
+    pub(crate) fn report_relaxed(
+        &self,
+        charging_station_id: &str,
+        action: &str,
+        direction: Direction,
+        relaxed: &Relaxed,
+    ) {
+        self.report(&Report {
+            charging_station_id,
+            action,
+            direction,
+            leniency: relaxed.leniency,
+            violations: &relaxed.violations,
+            delivered: relaxed.delivered,
+        });
     }
 }
 
@@ -351,7 +380,9 @@ thread_local! {
 /// relaxed rule let them through; `None` otherwise (and outside a handler).
 ///
 /// Set by the dispatcher while it polls the handler's future, like a task-local value: read it
-/// from the handler's body, at any point of it.
+/// from the handler's body, at any point of it. (It is information for the handler; it decides
+/// nothing about decoding, which the [`Payload`](crate::Payload) a service receives carries
+/// explicitly, together with these members.)
 ///
 /// ```
 /// # use ocpp_messages::v2_0_1::provisioning::{self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus};

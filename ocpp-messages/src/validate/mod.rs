@@ -13,6 +13,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::datetime::is_rfc3339_date_time;
+pub use crate::spec::ViolationClass;
+
+mod report;
+pub use report::MAX_REPORTED_VIOLATIONS;
+pub(crate) use report::violations_report;
 
 /// A generated type that knows the schema it was generated from.
 pub trait HasSchema {
@@ -240,24 +245,6 @@ pub enum ViolationKind {
     Unrepresentable(String),
     /// The payload text is not JSON.
     NotJson(String),
-}
-
-/// The class of a violation, which decides the OCPP-J error code (see
-/// [`crate::OcppVersion::error_code_for`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ViolationClass {
-    /// The payload is not a JSON object at all.
-    Format,
-    /// The payload does not have the structure of the PDU: a member it does not define.
-    Structure,
-    /// A value of the wrong JSON type.
-    Type,
-    /// A required member is missing.
-    Missing,
-    /// An array has too few or too many items.
-    Occurrence,
-    /// A value outside what the schema allows (length, enum, format, range).
-    Property,
 }
 
 impl ViolationKind {
