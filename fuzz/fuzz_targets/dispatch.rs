@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use ocpp_fuzz::{dispatchers, ready, version, Dispatchers};
-use ocpp_messages::dispatch::Received;
+use ocpp_messages::rpc::Received;
 use ocpp_messages::frame::{Frame, FrameError};
 use ocpp_messages::{ErrorCode, OcppVersion};
 

@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ocpp_fuzz::{depth, payload_input, same_json, PayloadInput};
-use ocpp_messages::dispatch::violations_error;
+use ocpp_messages::rpc::violations_error;
 use ocpp_messages::validate::validate;
 use serde_json::Value;
 

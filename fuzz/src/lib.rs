@@ -11,8 +11,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ocpp_messages::call::{Answer, PendingCalls};
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::{Answer, PendingCalls};
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::limits::Limits;
 use ocpp_messages::policy::{Leniency, Policy, Rule};
 use ocpp_messages::{FeatureInfo, OcppVersion};

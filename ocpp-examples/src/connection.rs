@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_messages::call::{Answer, CallRefused, PendingCalls, ResponseError};
-use ocpp_messages::dispatch::{Dispatcher, NoReply, Received};
+use ocpp_messages::rpc::{Answer, CallRefused, PendingCalls, ResponseError};
+use ocpp_messages::rpc::{Dispatcher, NoReply, Received};
 use ocpp_messages::validate::Violations;
 use ocpp_messages::{Feature, Message as _, OcppVersion, Role};
 use tokio::io::{AsyncRead, AsyncWrite};

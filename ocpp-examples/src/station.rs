@@ -35,7 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::{DateTime, Feature, OcppVersion};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

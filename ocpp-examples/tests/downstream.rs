@@ -3,8 +3,8 @@
 //! `Dispatcher` next to generated blocks and called through `PendingCalls`.
 #![allow(clippy::unwrap_used)]
 
-use ocpp_messages::call::PendingCalls;
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::PendingCalls;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::availability::{self, HeartbeatRequest, HeartbeatResponse};
 use ocpp_messages::v2_0_1::data::{self, DataTransferFeature};
@@ -115,7 +115,7 @@ async fn exchange(
     csms: &Dispatcher,
     pending: &mut PendingCalls,
     frame: &str,
-) -> ocpp_messages::call::Answer {
+) -> ocpp_messages::rpc::Answer {
     let reply = csms.handle("CS-9", frame).await.unwrap();
     pending.answer(Frame::parse(&reply).unwrap()).unwrap()
 }

@@ -29,7 +29,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ocpp_kit::decode::DecodeOptions;
 use ocpp_kit::v2_0_1 as kit;
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::security::{
     self, SecurityEventNotificationFeature, SecurityEventNotificationRequest,

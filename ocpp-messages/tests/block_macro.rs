@@ -7,7 +7,7 @@
 use std::any::TypeId;
 use std::sync::{Arc, Mutex};
 
-use ocpp_messages::dispatch::{Dispatcher, Service};
+use ocpp_messages::rpc::{Dispatcher, Service};
 use ocpp_messages::validate::Schema;
 use ocpp_messages::{CallError, Codec, ErrorCode, Feature, Initiator, Message, OcppVersion, Role};
 use serde_json::{json, Value};

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ocpp_messages::call::{call_frame, decode_response, ResponseError};
-use ocpp_messages::dispatch::{Dispatcher, Incoming};
+use ocpp_messages::rpc::{call_frame, decode_response, ResponseError};
+use ocpp_messages::rpc::{Dispatcher, Incoming};
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::security::{
     self, CertificateSignedFeature, CertificateSignedRequest, CertificateSignedResponse,
@@ -332,8 +332,8 @@ fn handler_futures_run_on_a_multi_threaded_runtime() {
 
 #[test]
 fn receive_serves_calls_and_matches_answers_to_pending_calls() {
-    use ocpp_messages::call::PendingCalls;
-    use ocpp_messages::dispatch::Received;
+    use ocpp_messages::rpc::PendingCalls;
+    use ocpp_messages::rpc::Received;
     use std::sync::Mutex;
 
     let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)

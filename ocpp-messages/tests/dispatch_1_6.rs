@@ -13,7 +13,7 @@ mod recorder;
 use std::sync::Arc;
 
 use helpers::{minimal, run};
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v1_6::core::{
     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
 };

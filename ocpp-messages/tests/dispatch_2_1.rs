@@ -14,8 +14,8 @@ mod recorder;
 use std::sync::{Arc, Mutex};
 
 use helpers::{minimal, run};
-use ocpp_messages::call::{PendingCalls, ResponseError};
-use ocpp_messages::dispatch::{Dispatcher, NoReply, Received};
+use ocpp_messages::rpc::{PendingCalls, ResponseError};
+use ocpp_messages::rpc::{Dispatcher, NoReply, Received};
 use ocpp_messages::v2_1::diagnostics::{self, NotifyPeriodicEventStreamRequest};
 use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
 use ocpp_messages::v2_1::PROFILES;

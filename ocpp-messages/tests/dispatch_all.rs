@@ -12,7 +12,7 @@ mod recorder;
 use std::sync::Arc;
 
 use helpers::{minimal, run};
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::PROFILES;
 use ocpp_messages::validate::validate;
 use ocpp_messages::{Initiator, OcppVersion, Role};

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::security::{
     self, SignCertificateFeature, SignCertificateRequest, SignCertificateResponse,
@@ -77,7 +77,7 @@ fn the_last_of_two_equal_names_counts_on_every_path() {
         let tree: Value = serde_json::from_str(text).unwrap();
         let violations = validate(info.request, &tree);
         let error =
-            ocpp_messages::dispatch::violations_error(OcppVersion::V2_0_1, "request", &violations);
+            ocpp_messages::rpc::violations_error(OcppVersion::V2_0_1, "request", &violations);
         let code = error.map(|e| e.code.as_str());
         assert_eq!(code, expected.as_ref().err().copied(), "{text}");
         // Message::from_json_str: the one-pass decoder, the validator when it fails.

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use std::time::{Duration, Instant};
 
-use ocpp_messages::call::{CallRefused, PendingCalls, ResponseError};
-use ocpp_messages::dispatch::{Dispatcher, Incoming, Received};
+use ocpp_messages::rpc::{CallRefused, PendingCalls, ResponseError};
+use ocpp_messages::rpc::{Dispatcher, Incoming, Received};
 use ocpp_messages::limits::Limits;
 use ocpp_messages::v2_0_1::meter::{self, MeterValuesRequest, MeterValuesResponse};
 use ocpp_messages::v2_0_1::provisioning::{self, Reset, ResetFeature, ResetRequest};
@@ -582,7 +582,7 @@ fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
         ] {
             assert_eq!(
                 receive(&text),
-                Received::Unmatched(ocpp_messages::call::Unmatched {
+                Received::Unmatched(ocpp_messages::rpc::Unmatched {
                     message_id: serde_json::from_str::<serde_json::Value>(&text).unwrap()[1]
                         .as_str()
                         .unwrap()
@@ -770,13 +770,13 @@ fn calls_beyond_the_pending_limit_are_refused() {
     let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
     assert_eq!(
         pending.max_pending(),
-        ocpp_messages::call::DEFAULT_MAX_PENDING
+        ocpp_messages::rpc::DEFAULT_MAX_PENDING
     );
     let request = ResetRequest::new(Reset::OnIdle);
-    for _ in 0..ocpp_messages::call::DEFAULT_MAX_PENDING {
+    for _ in 0..ocpp_messages::rpc::DEFAULT_MAX_PENDING {
         pending.call::<ResetFeature>(&request).unwrap();
     }
-    let limit = ocpp_messages::call::DEFAULT_MAX_PENDING;
+    let limit = ocpp_messages::rpc::DEFAULT_MAX_PENDING;
     assert_eq!(
         pending.call::<ResetFeature>(&request),
         Err(CallRefused::TooManyPending { limit })

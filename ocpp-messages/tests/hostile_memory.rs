@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(target_os = "linux")]
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::security;
 use ocpp_messages::{CallError, OcppVersion, Role};
 

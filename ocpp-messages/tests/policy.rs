@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::policy::{unknown_members, Direction, Leniency, Policy, Rule};
 use ocpp_messages::v2_0_1::provisioning::{
     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
@@ -286,8 +286,8 @@ fn the_first_matching_rule_decides() {
 
 #[test]
 fn answers_to_our_calls_are_relaxed_by_the_same_rules() {
-    use ocpp_messages::call::{PendingCalls, ResponseError};
-    use ocpp_messages::dispatch::Received;
+    use ocpp_messages::rpc::{PendingCalls, ResponseError};
+    use ocpp_messages::rpc::Received;
     use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest, ResetStatus};
     use std::sync::Mutex;
 

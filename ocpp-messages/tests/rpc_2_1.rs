@@ -1,7 +1,7 @@
 //! OCPP 2.1 Part 4's message types 5 (CALLRESULTERROR) and 6 (SEND): parsed only for 2.1; for
 //! 1.6 and 2.0.1 they stay unknown message types.
 
-use ocpp_messages::call::{decode_response, PendingCalls, ResponseError};
+use ocpp_messages::rpc::{decode_response, PendingCalls, ResponseError};
 use ocpp_messages::frame::{Frame, FrameError};
 use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest};
 use ocpp_messages::{ErrorCode, OcppVersion, Situation};

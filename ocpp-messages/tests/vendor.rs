@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use ocpp_messages::call::PendingCalls;
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::PendingCalls;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::data::{self, DataTransferFeature, DataTransferStatus};
 use ocpp_messages::v2_0_1::vendor::{self, DataTransferRouter, VendorError, VendorMessage};

@@ -483,7 +483,7 @@ pub fn recorder(model: &Version) -> Result<String> {
         })?,
         unparse(quote! {
             use std::sync::{Arc, Mutex};
-            use ocpp_messages::dispatch::Dispatcher;
+            use ocpp_messages::rpc::Dispatcher;
             use ocpp_messages::#module::*;
             use ocpp_messages::{CallError, ErrorCode, OcppVersion, Role};
         })?,

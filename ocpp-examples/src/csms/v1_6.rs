@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v1_6::core::{
     self, AuthorizeRequest, AuthorizeResponse, BootNotificationRequest, BootNotificationResponse,
     DataTransferRequest, DataTransferResponse, DataTransferStatus, HeartbeatRequest,

@@ -18,7 +18,7 @@ macro_rules! v2_handlers {
     ($v:ident) => {
         use std::sync::Arc;
 
-        use ocpp_messages::dispatch::Dispatcher;
+        use ocpp_messages::rpc::Dispatcher;
         use ocpp_messages::$v::authorization::{self, AuthorizeRequest, AuthorizeResponse};
         use ocpp_messages::$v::availability::{
             self, HeartbeatRequest, HeartbeatResponse, StatusNotificationRequest,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v1_6::core::{
     AuthorizeFeature, AuthorizeRequest, BootNotificationFeature, BootNotificationRequest,
     ChargePointErrorCode, ChargePointStatus, DataTransferFeature, DataTransferRequest,

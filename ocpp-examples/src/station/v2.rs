@@ -13,7 +13,7 @@ macro_rules! v2_steps {
     ($v:ident, $Version:ident, { $($extra:tt)* }) => {
         use std::time::Duration;
 
-        use ocpp_messages::dispatch::Dispatcher;
+        use ocpp_messages::rpc::Dispatcher;
         use ocpp_messages::$v::authorization::{AuthorizeFeature, AuthorizeRequest};
         use ocpp_messages::$v::availability::{
             ConnectorStatus, HeartbeatFeature, HeartbeatRequest, StatusNotificationFeature,

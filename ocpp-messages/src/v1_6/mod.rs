@@ -12,7 +12,7 @@
 //! refuses the services of other versions.
 //!
 //! ```
-//! use ocpp_messages::dispatch::Dispatcher;
+//! use ocpp_messages::rpc::Dispatcher;
 //! use ocpp_messages::v1_6::core::{
 //!     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
 //! };

@@ -16,7 +16,7 @@
 //! ```
 //! use ocpp_messages::v2_0_1::data::{self, DataTransferFeature, DataTransferStatus};
 //! use ocpp_messages::v2_0_1::vendor::{self, DataTransferRouter, VendorMessage};
-//! use ocpp_messages::dispatch::Dispatcher;
+//! use ocpp_messages::rpc::Dispatcher;
 //! use ocpp_messages::{Codec, OcppVersion, Role};
 //!
 //! /// `com.example` / `Temperature`: a station reports its cabinet temperature.

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
-use ocpp_messages::dispatch::Dispatcher;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v1_6::*;
 use ocpp_messages::{CallError, ErrorCode, OcppVersion, Role};
 
