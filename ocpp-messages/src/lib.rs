@@ -9,6 +9,10 @@
 //! what its schema says (see [`validate`]), and every rejection carries the OCPP-J error code
 //! the specification prescribes (see [`OcppVersion::error_code`]).
 //!
+//! Typed vendor messages over `DataTransfer` are [`vendor`]: a vendor message is declared once
+//! and served, with the answers the specification gives, on a connection of any version
+//! (each version's hand-written `vendor` module names it for its own `DataTransfer`).
+//!
 //! Decoding is one pass on the happy path: [`frame::Frame::decode_call`], the dispatcher and
 //! [`Message::from_json_str`] go from text straight to the typed value with serde code that
 //! [`derive@Codec`] generates from each type's constraints, as strict as the schema; only a
@@ -112,7 +116,7 @@ pub mod v2_1;
 pub use codec::{Codec, Mode};
 pub use datetime::{is_rfc3339_date_time, DateTime};
 pub use feature::{Feature, FeatureInfo, Initiator, Message, NoResponse, Profile, Role};
-pub use service::{policy, BoxFuture, Payload, Service};
+pub use service::{policy, vendor, BoxFuture, Payload, Service};
 pub use spec::{
     CallError, ConversionError, ErrorCode, OcppVersion, PeerError, Situation, ViolationClass,
     MAX_DESCRIPTION_CHARS,

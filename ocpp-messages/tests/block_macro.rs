@@ -7,7 +7,8 @@
 use std::any::TypeId;
 use std::sync::{Arc, Mutex};
 
-use ocpp_messages::rpc::{Dispatcher, Service};
+use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::{Payload, Service};
 use ocpp_messages::validate::Schema;
 use ocpp_messages::{CallError, Codec, ErrorCode, Feature, Initiator, Message, OcppVersion, Role};
 use serde_json::{json, Value};
@@ -315,7 +316,7 @@ async fn services_answer_not_supported_for_defaults_and_other_actions() {
     let csms = demo::CsmsService(Nothing);
     for action in ["Hello", "DataTransfer", "Reset", "NoSuchAction"] {
         let e = csms
-            .call("CS1", action, payload.clone())
+            .call("CS1", action, Payload::new(payload.clone()))
             .await
             .expect_err("not supported");
         assert_eq!(e, CallError::not_supported(action));
@@ -323,18 +324,18 @@ async fn services_answer_not_supported_for_defaults_and_other_actions() {
     let station = demo::ChargingStationService(Nothing);
     for action in ["Reset", "Hello"] {
         let e = station
-            .call("CS1", action, payload.clone())
+            .call("CS1", action, Payload::new(payload.clone()))
             .await
             .expect_err("not supported");
         assert_eq!(e, CallError::not_supported(action));
     }
     let e = csms_only::CsmsService(Nothing)
-        .call("CS1", "ClearCache", payload.clone())
+        .call("CS1", "ClearCache", Payload::new(payload.clone()))
         .await
         .expect_err("not supported");
     assert_eq!(e, CallError::not_supported("ClearCache"));
     let e = empty::ChargingStationService(Nothing)
-        .call("CS1", "Anything", payload)
+        .call("CS1", "Anything", Payload::new(payload))
         .await
         .expect_err("not supported");
     assert_eq!(e, CallError::not_supported("Anything"));
@@ -350,7 +351,7 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
     assert_eq!(future.await.expect("hello").text, "hello CS1, you said hi");
 
     let service = Arc::new(demo::CsmsService(App::default()));
-    let call = service.call("CS1", "Hello", json!({ "text": "hi" }));
+    let call = service.call("CS1", "Hello", Payload::new(json!({ "text": "hi" })));
     assert_send(&call);
     drop(call);
 
@@ -358,7 +359,7 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
         let service = Arc::clone(&service);
         async move {
             service
-                .call("CS 7", "Hello", json!({ "text": "there" }))
+                .call("CS 7", "Hello", Payload::new(json!({ "text": "there" })))
                 .await
         }
     });
@@ -367,7 +368,7 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
 
     // A handler's CallError is the service's answer.
     let e = service
-        .call("CS1", "DataTransfer", json!({ "text": "x" }))
+        .call("CS1", "DataTransfer", Payload::new(json!({ "text": "x" })))
         .await
         .expect_err("handler error");
     assert_eq!(e.code, ErrorCode::SecurityError);
@@ -375,7 +376,7 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
     // A payload the Rust type cannot hold (validation is the dispatcher's job) is a CallError,
     // not a panic.
     let e = service
-        .call("CS1", "Hello", json!({ "text": 5 }))
+        .call("CS1", "Hello", Payload::new(json!({ "text": 5 })))
         .await
         .expect_err("undecodable");
     assert_eq!(e.code, ErrorCode::GenericError);
@@ -390,12 +391,12 @@ async fn implemented_async_fn_is_called_through_the_service_on_another_thread() 
 async fn charging_station_service_calls_handlers_without_the_station_id() {
     let service = demo::ChargingStationService(Station);
     let result = service
-        .call("ignored", "Reset", json!({ "text": "now" }))
+        .call("ignored", "Reset", Payload::new(json!({ "text": "now" })))
         .await
         .expect("CALLRESULT");
     assert_eq!(result, json!({}));
     let result = service
-        .call("ignored", "DataTransfer", json!({ "text": "abc" }))
+        .call("ignored", "DataTransfer", Payload::new(json!({ "text": "abc" })))
         .await
         .expect("CALLRESULT");
     assert_eq!(result, json!({ "text": "ABC" }));
@@ -413,7 +414,7 @@ async fn arc_forwards_so_one_app_serves_several_blocks() {
     let csms_only_service = csms_only::CsmsService(Arc::clone(&app));
     let result = tokio::spawn(async move {
         demo_service
-            .call("CS2", "Hello", json!({ "text": "spawned" }))
+            .call("CS2", "Hello", Payload::new(json!({ "text": "spawned" })))
             .await
     })
     .await

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ocpp_messages::rpc::{call_frame, decode_response, ResponseError};
-use ocpp_messages::rpc::{Dispatcher, Incoming};
+use ocpp_messages::rpc::{Dispatcher, Event, Ignored, Session};
 use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::security::{
     self, CertificateSignedFeature, CertificateSignedRequest, CertificateSignedResponse,
@@ -254,11 +254,17 @@ fn malformed_frames() {
 fn responses_are_handed_back() {
     let (_, d) = csms();
     let frame = r#"[3,"42",{"status":"Accepted"}]"#;
-    match run(d.handle_frame("CS-1", frame)) {
-        Incoming::Response(f) => assert_eq!(f.message_id(), "42"),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(run(d.handle("CS-1", frame)), None);
+    // Through a session, an answer to nothing pending is ignored, not answered.
+    let session = Session::new(d, "CS-1");
+    let outcome = run(session.receive(frame));
+    assert_eq!(outcome.reply, None);
+    assert_eq!(
+        outcome.event,
+        Event::Ignored(Ignored::Unmatched {
+            message_id: "42".to_owned()
+        })
+    );
+    assert_eq!(run(session.dispatcher().handle("CS-1", frame)), None);
 }
 
 #[test]
@@ -294,7 +300,7 @@ fn outgoing_calls_and_their_answers() {
     let refused = Frame::parse(r#"[4,"c1","NotSupported","no",{}]"#).unwrap();
     assert!(matches!(
         decode_response::<CertificateSignedFeature>(v, refused),
-        Err(ResponseError::Rejected { error_code, .. }) if error_code == "NotSupported"
+        Err(ResponseError::Peer(e)) if e.code == "NotSupported"
     ));
 }
 
@@ -332,55 +338,55 @@ fn handler_futures_run_on_a_multi_threaded_runtime() {
 
 #[test]
 fn receive_serves_calls_and_matches_answers_to_pending_calls() {
-    use ocpp_messages::rpc::PendingCalls;
-    use ocpp_messages::rpc::Received;
-    use std::sync::Mutex;
-
     let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
         .with(security::CsmsService(Arc::new(Csms::default())));
-    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
+    let session = Session::new(csms, "CS-1");
     let request = CertificateSignedRequest::new("PEM");
-    let (first, _) = pending
-        .lock()
-        .unwrap()
-        .call::<CertificateSignedFeature>(&request)
-        .unwrap();
-    let (second, _) = pending
-        .lock()
-        .unwrap()
-        .call::<CertificateSignedFeature>(&request)
-        .unwrap();
+    let (first, _) = session.call::<CertificateSignedFeature>(&request).unwrap();
+    let (second, _) = session.call::<CertificateSignedFeature>(&request).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let receive = |text: &str| rt.block_on(csms.receive("CS-1", text, &pending));
+    let receive = |text: &str| rt.block_on(session.receive(text));
 
     // A CALL is served.
-    let reply = receive(r#"[2,"c1","SignCertificate",{"csr":"x"}]"#);
+    let outcome = receive(r#"[2,"c1","SignCertificate",{"csr":"x"}]"#);
     assert_eq!(
-        reply,
-        Received::Reply(r#"[3,"c1",{"status":"Accepted"}]"#.to_owned())
+        outcome.reply.as_deref(),
+        Some(r#"[3,"c1",{"status":"Accepted"}]"#)
+    );
+    assert_eq!(
+        outcome.event,
+        Event::Served {
+            message_id: "c1".to_owned(),
+            action: "SignCertificate",
+            error: None
+        }
     );
     // A CALLRESULT answers the first call, typed and validated.
-    let Received::Answer(answer) = receive(&format!(r#"[3,"{first}",{{"status":"Rejected"}}]"#))
-    else {
+    let outcome = receive(&format!(r#"[3,"{first}",{{"status":"Rejected"}}]"#));
+    assert_eq!(outcome.reply, None);
+    let Event::Answered(answer) = outcome.event else {
         panic!("not an answer")
     };
     let response = answer.into_response::<CertificateSignedFeature>().unwrap();
     assert_eq!(response.status, CertificateSignedStatus::Rejected);
     // A CALLERROR answers the second.
-    let Received::Answer(answer) = receive(&format!(r#"[4,"{second}","NotSupported","no",{{}}]"#))
+    let Event::Answered(answer) =
+        receive(&format!(r#"[4,"{second}","NotSupported","no",{{}}]"#)).event
     else {
         panic!("not an answer")
     };
     assert!(matches!(
         answer.into_response::<CertificateSignedFeature>(),
-        Err(ResponseError::Rejected { .. })
+        Err(ResponseError::Peer(e)) if e.code == "NotSupported" && e.description == "no"
     ));
     // An answer to nothing pending is handed back, not answered.
+    let outcome = receive(&format!(r#"[3,"{first}",{{"status":"Accepted"}}]"#));
+    assert_eq!(outcome.reply, None);
     assert!(matches!(
-        receive(&format!(r#"[3,"{first}",{{"status":"Accepted"}}]"#)),
-        Received::Unmatched(_)
+        outcome.event,
+        Event::Ignored(Ignored::Unmatched { message_id }) if message_id == first
     ));
-    assert!(pending.lock().unwrap().is_empty());
+    assert_eq!(session.pending_calls(), 0);
 }

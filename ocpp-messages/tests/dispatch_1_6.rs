@@ -118,8 +118,6 @@ fn callerrors_use_1_6_codes_in_1_6_spelling() {
         (r#"[2,"a","Teleport",{}]"#.to_owned(), "NotImplemented"),
         (r#"[2,"a","BootNotification""#.to_owned(), "FormationViolation"),
         (r#"[2,"a","BootNotification"]"#.to_owned(), "FormationViolation"),
-        // Unknown message type: 1.6 has no MessageTypeNotSupported.
-        (r#"[7,"a","BootNotification",{}]"#.to_owned(), "GenericError"),
         // Known action the central system does not handle (sent by the wrong side).
         (r#"[2,"a","Reset",{"type":"Hard"}]"#.to_owned(), "NotSupported"),
     ];
@@ -131,6 +129,10 @@ fn callerrors_use_1_6_codes_in_1_6_spelling() {
             OcppVersion::V1_6.defines_error_code(reply[2].as_str().unwrap().parse().unwrap()),
             "{reply}"
         );
+    }
+    // Unknown message type: OCPP-J 1.6 §4.1.3 says it is ignored (no reply at all).
+    for frame in [r#"[7,"a","BootNotification",{}]"#, r#"[5,"a","X","",{}]"#, r#"[6,"a","X",{}]"#] {
+        assert_eq!(run(d.handle("CP-7", frame)), None, "{frame}");
     }
     let ok = send(&d, &format!(r#"[2,"b","BootNotification",{{{boot}}}]"#));
     assert_eq!(ok[0], 3, "{ok}");

@@ -76,8 +76,7 @@ fn the_last_of_two_equal_names_counts_on_every_path() {
         // The validator, on the tree serde_json builds.
         let tree: Value = serde_json::from_str(text).unwrap();
         let violations = validate(info.request, &tree);
-        let error =
-            ocpp_messages::rpc::violations_error(OcppVersion::V2_0_1, "request", &violations);
+        let error = OcppVersion::V2_0_1.violations_error("request", &violations);
         let code = error.map(|e| e.code.as_str());
         assert_eq!(code, expected.as_ref().err().copied(), "{text}");
         // Message::from_json_str: the one-pass decoder, the validator when it fails.

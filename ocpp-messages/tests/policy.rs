@@ -286,27 +286,27 @@ fn the_first_matching_rule_decides() {
 
 #[test]
 fn answers_to_our_calls_are_relaxed_by_the_same_rules() {
-    use ocpp_messages::rpc::{PendingCalls, ResponseError};
-    use ocpp_messages::rpc::Received;
+    use ocpp_messages::rpc::{Event, ResponseError, Session};
     use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest, ResetStatus};
-    use std::sync::Mutex;
+    use std::sync::Arc;
 
     let policy = Policy::strict()
         .rule(Rule::incoming(Leniency::AllowUnknownMembers).for_station("ACME-1"))
         .rule(Rule::incoming(Leniency::Report).for_station("ACME-2"));
     let (dispatcher, _, reports) = csms(policy);
+    let dispatcher = Arc::new(dispatcher);
     let answer = |station: &str, result: &str| {
-        let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
-        let (id, _) = pending
-            .lock()
-            .unwrap()
+        let session = Session::new(Arc::clone(&dispatcher), station);
+        let (id, _) = session
             .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
             .unwrap();
         let frame = format!(r#"[3,"{id}",{result}]"#);
-        let Received::Answer(answer) = ready(dispatcher.receive(station, &frame, &pending)) else {
+        let outcome = ready(session.receive(&frame));
+        assert_eq!(outcome.reply, None);
+        let Event::Answered(answer) = outcome.event else {
             panic!("{frame}: the answer is matched")
         };
-        assert!(pending.lock().unwrap().is_empty());
+        assert_eq!(session.pending_calls(), 0);
         answer
     };
     let unknown = r#"{"status":"Accepted","acmeDelay":5}"#;
@@ -349,4 +349,90 @@ fn answers_to_our_calls_are_relaxed_by_the_same_rules() {
         outcomes,
         [("ACME-1", true), ("ACME-1", false), ("ACME-2", true)]
     );
+}
+
+/// A hand-written `Service` gets the policy's decoding mode with the payload, so it decodes as
+/// leniently as a generated one, whenever it decodes: here after an `.await`, which a
+/// thread-local set for the first poll would not have survived.
+#[test]
+fn a_hand_written_service_decodes_in_the_mode_the_policy_chose() {
+    use ocpp_messages::rpc::{Event, Session};
+    use ocpp_messages::v2_0_1::provisioning::BootNotificationRequest;
+    use ocpp_messages::{BoxFuture, CallError, Mode, Payload, Role as R, Service};
+
+    struct LateDecoder;
+    impl Service for LateDecoder {
+        fn role(&self) -> R {
+            R::Csms
+        }
+        fn actions(&self) -> &'static [&'static str] {
+            &["BootNotification"]
+        }
+        fn call<'a>(
+            &'a self,
+            _station: &'a str,
+            _action: &str,
+            payload: Payload,
+        ) -> BoxFuture<'a, Result<Value, CallError>> {
+            Box::pin(async move {
+                let mode = payload.mode();
+                // Yield once, so the decode happens on a later poll.
+                let mut yielded = false;
+                std::future::poll_fn(|cx| {
+                    if yielded {
+                        std::task::Poll::Ready(())
+                    } else {
+                        yielded = true;
+                        cx.waker().wake_by_ref();
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                let request: BootNotificationRequest = payload.decode()?;
+                Ok(json!({
+                    "currentTime": "2025-01-01T00:00:00Z",
+                    "interval": i64::from(mode == Mode::Lenient),
+                    "status": if request.charging_station.model.len() > 20 { "Pending" } else { "Accepted" },
+                }))
+            })
+        }
+    }
+
+    let boot = |model: &str| {
+        format!(
+            r#"[2,"1","BootNotification",{{"chargingStation":{{"model":"{model}","vendorName":"V"}},"reason":"PowerUp"}}]"#
+        )
+    };
+    let long = "M".repeat(25);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for (policy, model, expected) in [
+        // Strict: the long model never reaches the service.
+        (Policy::strict(), long.as_str(), r#"[4,"1","PropertyConstraintViolation","#),
+        // Report: delivered, and decoded leniently after the await.
+        (
+            Policy::strict().rule(Rule::incoming(Leniency::Report)),
+            long.as_str(),
+            r#"[3,"1",{"currentTime":"2025-01-01T00:00:00Z","interval":1,"status":"Pending"}]"#,
+        ),
+        // A valid payload is decoded strictly under any policy.
+        (
+            Policy::strict().rule(Rule::incoming(Leniency::Report)),
+            "M1",
+            r#"[3,"1",{"currentTime":"2025-01-01T00:00:00Z","interval":0,"status":"Accepted"}]"#,
+        ),
+    ] {
+        let dispatcher = Dispatcher::new(OcppVersion::V2_0_1, R::Csms)
+            .with_policy(policy)
+            .with(LateDecoder);
+        let session = Session::new(dispatcher, "CS-1");
+        let outcome = rt.block_on(session.receive(&boot(model)));
+        let reply = outcome.reply.unwrap();
+        assert!(reply.starts_with(expected), "{model}: {reply}");
+        match (outcome.event, reply.starts_with("[3")) {
+            (Event::Served { error: None, .. }, true) | (Event::Rejected(_), false) => {}
+            (other, _) => panic!("{model}: {other:?}"),
+        }
+    }
 }

@@ -16,6 +16,7 @@ use crate::validate::{violations_report, Violation};
 use crate::wire::CallText;
 
 pub mod policy;
+pub mod vendor;
 
 use policy::UnknownMembers;
 

@@ -76,3 +76,5 @@
 mod generated;
 
 pub use generated::*;
+
+pub mod vendor;

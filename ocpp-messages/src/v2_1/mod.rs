@@ -54,3 +54,5 @@
 mod generated;
 
 pub use generated::*;
+
+pub mod vendor;
