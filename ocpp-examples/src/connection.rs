@@ -1,10 +1,15 @@
-//! One OCPP-J connection: every incoming frame through a [`Dispatcher`], our own CALLs through
-//! [`PendingCalls`], every frame logged.
+//! One OCPP-J connection: every frame through the connection's [`Session`], every frame logged.
 //!
-//! Under OCPP 2.1 the loop also answers an invalid CALLRESULT to one of our CALLs with a
-//! CALLRESULTERROR (`[5, id, ...]`, the CALLRESULT's id; the CALL fails with
+//! The [`Session`] (from `ocpp-messages`, no I/O) serves incoming CALLs with the dispatcher,
+//! keeps our own pending CALLs and matches their answers; this module adds the socket, the
+//! callers waiting for answers, the call timeout, and a log line for whatever gets no frame in
+//! answer. Under OCPP 2.1 the session also answers an invalid CALLRESULT to one of our CALLs
+//! with a CALLRESULTERROR (`[5, id, ...]`, the CALLRESULT's id; the CALL fails with
 //! [`CallFailed::Answer`]), delivers SENDs (`[6, ...]`) to the dispatcher without answering
-//! them, and [`Peer::send`] sends our own SENDs.
+//! them, and writes our own SENDs for [`Peer::send`]. A frame of a message type the version
+//! does not define is ignored in 1.6 and 2.1 (and logged), answered `MessageTypeNotSupported`
+//! in 2.0.1. A binary message is read as a frame too (with a warning: OCPP-J frames are text),
+//! and answered in a text message.
 //!
 //! A [`Connection`] owns an open WebSocket; its [`run`](Connection::run) loop serves it, and
 //! the [`Peer`] handles from [`Connection::peer`] send CALLs and wait for their answers. Both
@@ -20,10 +25,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_messages::rpc::{Answer, CallRefused, PendingCalls, ResponseError};
-use ocpp_messages::rpc::{Dispatcher, NoReply, Received};
-use ocpp_messages::validate::Violations;
-use ocpp_messages::{Feature, Message as _, OcppVersion, Role};
+use ocpp_messages::frame::UNREADABLE_MESSAGE_ID;
+use ocpp_messages::rpc::{
+    Answer, Dispatcher, Event, Ignored, Outcome, Rejection, ResponseError, SendError, Session,
+};
+use ocpp_messages::{Feature, OcppVersion};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -36,12 +42,13 @@ use crate::frame_log::{Direction, FrameLog};
 /// How long a CALL waits for its answer unless [`Connection::with_call_timeout`] says otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why one of our CALLs got no response.
+/// Why one of our CALLs (or SENDs) got no response.
 #[derive(Debug, thiserror::Error)]
 pub enum CallFailed {
-    /// The request violates its schema, so it was not sent.
+    /// The session refused to write the frame (the request violates its schema, say), so
+    /// nothing was sent.
     #[error("the request was not sent: {0}")]
-    Invalid(CallRefused),
+    NotSent(SendError),
     /// The connection closed before the answer came.
     #[error("the connection is closed")]
     Closed,
@@ -60,9 +67,6 @@ pub enum CallFailed {
         /// The connection's version.
         version: OcppVersion,
     },
-    /// The SEND's payload violates its schema, so it was not sent.
-    #[error("the SEND was not sent: {0}")]
-    InvalidSend(Violations),
 }
 
 /// What the loop sends on the socket for a [`Peer`].
@@ -74,23 +78,19 @@ enum Outgoing {
 }
 
 /// The callers waiting for answers, shared by the loop and the [`Peer`]s. The calls
-/// themselves are in a `Mutex<PendingCalls>` of their own, which [`Dispatcher::receive`] locks
-/// to match an answer; whoever needs both locks this one first.
-struct Shared {
-    waiters: HashMap<String, oneshot::Sender<Answer>>,
+/// themselves are the [`Session`]'s; a call is recorded there and here under this lock, and
+/// its frame sent only then, so its answer always finds its waiter.
+struct Waiters {
+    waiting: HashMap<String, oneshot::Sender<Answer>>,
     closed: bool,
 }
 
 /// A handle to send CALLs on a connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Peer {
-    station: Arc<str>,
-    version: OcppVersion,
-    /// The role of this end.
-    role: Role,
+    session: Arc<Session>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
-    shared: Arc<Mutex<Shared>>,
-    pending: Arc<Mutex<PendingCalls>>,
+    waiters: Arc<Mutex<Waiters>>,
     /// Held while a CALL awaits its answer: one CALL at a time (OCPP-J, Part 4 §4.1.1).
     turn: Arc<tokio::sync::Mutex<()>>,
     timeout: Duration,
@@ -99,58 +99,80 @@ pub struct Peer {
 impl std::fmt::Debug for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Peer")
-            .field("station", &self.station)
-            .field("version", &self.version)
+            .field("station", &self.station())
+            .field("version", &self.version())
             .finish_non_exhaustive()
     }
 }
 
 fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while the lock was held cannot leave the maps inconsistent: keep going.
+    // A panic while the lock was held cannot leave the map inconsistent: keep going.
     shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forgets a call when its caller stops waiting, whichever way: answered (nothing left to
+/// forget), timed out, or the caller's future dropped.
+struct Forget<'a> {
+    peer: &'a Peer,
+    id: &'a str,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let mut waiters = lock(&self.peer.waiters);
+        waiters.waiting.remove(self.id);
+        self.peer.session.cancel(self.id);
+    }
 }
 
 impl Peer {
     /// The charging station at the other end (or at this end, for a station).
     pub fn station(&self) -> &str {
-        &self.station
+        self.session.charging_station_id()
     }
 
     /// The negotiated OCPP version.
     pub fn version(&self) -> OcppVersion {
-        self.version
+        self.session.version()
+    }
+
+    /// The connection's session: its dispatcher, version, role and pending calls.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
     }
 
     /// Sends a CALL of feature `F` and waits for its response.
     ///
     /// Waits first for any earlier CALL of this connection to be answered or to time out. The
-    /// message id is a fresh UUID, never reused across connections (Part 4 §4.1.4).
+    /// message id is a fresh UUID, never reused across connections (Part 4 §4.1.4). A call
+    /// that times out is cancelled in the session: a late answer is logged and ignored.
     pub async fn call<F: Feature>(&self, request: &F::Request) -> Result<F::Response, CallFailed> {
         let _turn = self.turn.lock().await;
         let id = uuid::Uuid::new_v4().to_string();
         let (answer_tx, answer_rx) = oneshot::channel();
         let frame = {
-            let mut shared = lock(&self.shared);
-            if shared.closed {
+            let mut waiters = lock(&self.waiters);
+            if waiters.closed {
                 return Err(CallFailed::Closed);
             }
-            let frame = lock(&self.pending)
+            let frame = self
+                .session
                 .call_with_id::<F>(&id, request)
-                .map_err(CallFailed::Invalid)?;
-            shared.waiters.insert(id.clone(), answer_tx);
+                .map_err(CallFailed::NotSent)?;
+            waiters.waiting.insert(id.clone(), answer_tx);
             frame
         };
+        let _forget = Forget {
+            peer: self,
+            id: &id,
+        };
         if self.outgoing.send(Outgoing::Frame(frame)).is_err() {
-            self.forget(&id);
             return Err(CallFailed::Closed);
         }
         match tokio::time::timeout(self.timeout, answer_rx).await {
             Ok(Ok(answer)) => Ok(answer.into_response::<F>()?),
             Ok(Err(_)) => Err(CallFailed::Closed),
-            Err(_) => {
-                self.forget(&id);
-                Err(CallFailed::Timeout(self.timeout))
-            }
+            Err(_) => Err(CallFailed::Timeout(self.timeout)),
         }
     }
 
@@ -158,26 +180,27 @@ impl Peer {
     /// which the peer never answers.
     ///
     /// Fails without sending anything if `F` is not a SEND that this side sends in the
-    /// connection's version, or the request violates its schema. A SEND is no CALL: it does not wait for the CALL in flight,
-    /// if any. The message id is a fresh UUID.
+    /// connection's version, or the request violates its schema. A SEND is no CALL: it does
+    /// not wait for the CALL in flight, if any. The session writes the frame and chooses its
+    /// message id (its own counter, not a UUID).
     pub fn send<F: Feature>(&self, request: &F::Request) -> Result<(), CallFailed> {
-        let is_send = self
-            .version
+        let (version, role) = (self.session.version(), self.session.role());
+        // The session checks that `F` is a SEND of a version that has them, not which side
+        // sends it.
+        let is_send = version
             .feature(F::NAME)
-            .is_some_and(|f| f.send && f.initiator.may_be_sent_by(self.role));
+            .is_some_and(|f| f.send && f.initiator.may_be_sent_by(role));
         if !F::SEND || !is_send {
             return Err(CallFailed::NotASend {
                 action: F::NAME,
-                version: self.version,
+                version,
             });
         }
-        let payload = request.to_json_string().map_err(CallFailed::InvalidSend)?;
-        let id = uuid::Uuid::new_v4().to_string();
-        // `[6,"id","Action",` then the payload: the id and action need no escaping (a UUID and
-        // a generated action name), but are written through JSON anyway.
-        let head = serde_json::json!([6, id, F::NAME]).to_string();
-        let frame = format!("{},{payload}]", &head[..head.len() - 1]);
-        if lock(&self.shared).closed || self.outgoing.send(Outgoing::Frame(frame)).is_err() {
+        let (_id, frame) = self
+            .session
+            .send::<F>(request)
+            .map_err(CallFailed::NotSent)?;
+        if lock(&self.waiters).closed || self.outgoing.send(Outgoing::Frame(frame)).is_err() {
             return Err(CallFailed::Closed);
         }
         Ok(())
@@ -192,72 +215,59 @@ impl Peer {
 
     /// Whether both handles belong to the same connection.
     pub fn same_connection(&self, other: &Peer) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
-    fn forget(&self, id: &str) {
-        let mut shared = lock(&self.shared);
-        lock(&self.pending).cancel(id);
-        shared.waiters.remove(id);
+        Arc::ptr_eq(&self.session, &other.session)
     }
 }
 
 /// The loop of one connection: see the [module docs](self).
 pub struct Connection<S> {
     ws: WebSocketStream<S>,
-    station: Arc<str>,
-    dispatcher: Dispatcher,
+    session: Arc<Session>,
     log: FrameLog,
     outgoing: mpsc::UnboundedReceiver<Outgoing>,
-    shared: Arc<Mutex<Shared>>,
-    pending: Arc<Mutex<PendingCalls>>,
+    waiters: Arc<Mutex<Waiters>>,
     peer: Peer,
 }
 
 impl<S> std::fmt::Debug for Connection<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("station", &self.station)
-            .field("dispatcher", &self.dispatcher)
+            .field("session", &self.session)
             .finish_non_exhaustive()
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// A connection with `station` over `ws`, answering incoming CALLs with `dispatcher` (whose
-    /// version is the negotiated one) and logging frames to `log`.
+    /// version is the negotiated one; one dispatcher may serve several connections) and
+    /// logging frames to `log`.
     pub fn new(
         ws: WebSocketStream<S>,
         station: &str,
-        dispatcher: Dispatcher,
+        dispatcher: impl Into<Arc<Dispatcher>>,
         log: FrameLog,
     ) -> Connection<S> {
-        let (version, role) = (dispatcher.version(), dispatcher.role());
-        let station: Arc<str> = station.into();
+        // One CALL at a time (Part 4 §4.1.1): the peers' turn sees to it, the session holds
+        // them to it.
+        let session = Arc::new(Session::new(dispatcher, station).with_max_pending(1));
         let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Mutex::new(Shared {
-            waiters: HashMap::new(),
+        let waiters = Arc::new(Mutex::new(Waiters {
+            waiting: HashMap::new(),
             closed: false,
         }));
-        let pending = Arc::new(Mutex::new(PendingCalls::new(version)));
         let peer = Peer {
-            station: Arc::clone(&station),
-            version,
-            role,
+            session: Arc::clone(&session),
             outgoing: outgoing_tx,
-            shared: Arc::clone(&shared),
-            pending: Arc::clone(&pending),
+            waiters: Arc::clone(&waiters),
             turn: Arc::new(tokio::sync::Mutex::new(())),
             timeout: DEFAULT_CALL_TIMEOUT,
         };
         Connection {
             ws,
-            station,
-            dispatcher,
+            session,
             log,
             outgoing: outgoing_rx,
-            shared,
-            pending,
+            waiters,
             peer,
         }
     }
@@ -274,33 +284,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.peer.clone()
     }
 
-    /// Serves the connection until it closes: answers every incoming CALL (or unreadable
-    /// frame) through the dispatcher, hands CALLRESULTs and CALLERRORs to the waiting
-    /// [`Peer::call`] (under 2.1 answering an invalid CALLRESULT with a CALLRESULTERROR),
-    /// delivers SENDs unanswered, and sends what the peers ask to send.
+    /// Serves the connection until it closes: every incoming frame goes through the session,
+    /// which answers CALLs (and unreadable frames) with the dispatcher, matches CALLRESULTs
+    /// and CALLERRORs to the waiting [`Peer::call`] (under 2.1 answering an invalid
+    /// CALLRESULT with a CALLRESULTERROR) and delivers SENDs unanswered; the loop sends what
+    /// the session answers and what the peers ask to send.
     ///
     /// Returns `Ok` when the connection closed normally. Calls still waiting fail with
     /// [`CallFailed::Closed`].
     pub async fn run(self) -> Result<(), WsError> {
         let Connection {
             mut ws,
-            station,
-            dispatcher,
+            session,
             log,
             mut outgoing,
-            shared,
-            pending,
+            waiters,
             peer,
         } = self;
         // The loop must not keep its own sender alive: drop it, so `recv` ends when every
         // outside handle is gone.
         drop(peer);
         let io = Io {
-            station: &station,
-            dispatcher: &dispatcher,
+            session: &session,
             log: &log,
-            shared: &shared,
-            pending: &pending,
+            waiters: &waiters,
         };
         let result = async {
             loop {
@@ -314,10 +321,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         }
         .await;
-        let mut shared = lock(&shared);
-        shared.closed = true;
-        // Dropping the senders wakes every waiting call with `Closed`.
-        shared.waiters.clear();
+        let mut waiters = lock(&waiters);
+        waiters.closed = true;
+        // Dropping the senders wakes every waiting call with `Closed`; no answer can come now.
+        for (id, _) in waiters.waiting.drain() {
+            session.cancel(&id);
+        }
         match result {
             Err(WsError::ConnectionClosed) => Ok(()),
             other => other,
@@ -327,17 +336,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
 /// What the loop needs besides the socket.
 struct Io<'a> {
-    station: &'a str,
-    dispatcher: &'a Dispatcher,
+    session: &'a Session,
     log: &'a FrameLog,
-    shared: &'a Mutex<Shared>,
-    pending: &'a Mutex<PendingCalls>,
+    waiters: &'a Mutex<Waiters>,
 }
 
 impl Io<'_> {
-    /// Handles one message from the peer: a CALL (or an unreadable frame) is answered, an
-    /// answer goes to the call waiting for it (an invalid one, under 2.1, is answered with a
-    /// CALLRESULTERROR too), a SEND goes to its handler and is not answered.
+    fn station(&self) -> &str {
+        self.session.charging_station_id()
+    }
+
+    /// Handles one message from the peer: every text or binary frame goes through the
+    /// session, whose reply, if any, is sent back.
     async fn received<S>(
         &self,
         ws: &mut WebSocketStream<S>,
@@ -346,51 +356,77 @@ impl Io<'_> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let station = self.station;
-        match message {
+        let station = self.station();
+        let outcome = match message {
             Message::Text(text) => {
                 self.log.record(station, Direction::In, &text);
-                let reply = match self.dispatcher.receive(station, &text, self.pending).await {
-                    Received::Reply(reply) => Some(reply),
-                    Received::Answer(answer) => {
-                        hand_over(self.shared, station, answer);
-                        None
-                    }
-                    Received::RejectedAnswer { answer, reply } => {
-                        tracing::warn!(
-                            "{station}: the answer to {} {} is invalid: answering with a \
-                             CALLRESULTERROR",
-                            answer.action,
-                            answer.message_id
-                        );
-                        hand_over(self.shared, station, answer);
-                        Some(reply)
-                    }
-                    Received::Unmatched(unmatched) => {
-                        tracing::warn!("{station}: ignoring an answer: {unmatched}");
-                        None
-                    }
-                    Received::NoReply(what) => {
-                        not_answered(station, &what);
-                        None
-                    }
-                };
-                if let Some(reply) = reply {
-                    self.log.record(station, Direction::Out, &reply);
-                    ws.send(Message::text(reply)).await?;
-                }
+                self.session.receive(text.as_str()).await
             }
-            Message::Binary(data) => tracing::warn!(
-                "{station}: ignoring a binary message of {} bytes: OCPP-J frames are text",
-                data.len()
-            ),
+            Message::Binary(data) => {
+                tracing::warn!(
+                    "{station}: a binary message of {} bytes: OCPP-J frames are text, reading \
+                     it as one",
+                    data.len()
+                );
+                self.log
+                    .record(station, Direction::In, &String::from_utf8_lossy(&data));
+                self.session.receive(&data[..]).await
+            }
             Message::Close(frame) => {
                 tracing::info!("{station}: close received ({})", describe(frame.as_ref()));
+                return Ok(());
             }
             // tungstenite answers pings itself.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(()),
+        };
+        if let Some(reply) = self.outcome(outcome) {
+            self.log.record(station, Direction::Out, &reply);
+            ws.send(Message::text(reply)).await?;
         }
         Ok(())
+    }
+
+    /// Acts on what the session made of a frame: hands an answer to its caller, logs what
+    /// gets no frame in answer. Returns the frame to send back.
+    fn outcome(&self, outcome: Outcome) -> Option<String> {
+        let station = self.station();
+        let Outcome { reply, event } = outcome;
+        match event {
+            // The reply is the CALLRESULT, or the handler's CALLERROR.
+            Event::Served { .. } => {}
+            Event::Answered(answer) => {
+                if reply.is_some() {
+                    tracing::warn!(
+                        "{station}: the answer to {} {} is invalid: answering with a \
+                         CALLRESULTERROR",
+                        answer.action,
+                        answer.message_id
+                    );
+                }
+                hand_over(self.waiters, station, answer);
+            }
+            Event::Delivered { action, .. } => {
+                tracing::info!("{station}: {action} SEND delivered");
+            }
+            // Answered with the CALLERROR: the frame log has it.
+            Event::Rejected(_) if reply.is_some() => {}
+            Event::Rejected(rejection) => not_answered(station, &rejection),
+            Event::ResultError { message_id, error } => tracing::warn!(
+                "{station}: our answer to {message_id} was rejected with a CALLRESULTERROR \
+                 ({error})"
+            ),
+            Event::Ignored(Ignored::Unmatched { message_id }) => tracing::warn!(
+                "{station}: ignoring an answer to {message_id}: no call of ours awaits it"
+            ),
+            Event::Ignored(Ignored::UnknownMessageType { message_id }) => tracing::warn!(
+                "{station}: ignoring a frame{} of a message type OCPP {} does not define",
+                with_id(message_id.as_deref()),
+                self.session.version()
+            ),
+            // Events a later `ocpp-messages` may add.
+            other => tracing::info!("{station}: {other:?}"),
+        }
+        reply
     }
 
     /// Does what a [`Peer`] asked.
@@ -400,11 +436,11 @@ impl Io<'_> {
     {
         match command {
             Outgoing::Frame(frame) => {
-                self.log.record(self.station, Direction::Out, &frame);
+                self.log.record(self.station(), Direction::Out, &frame);
                 ws.send(Message::text(frame)).await
             }
             Outgoing::Close(reason) => {
-                tracing::info!("{}: closing ({reason})", self.station);
+                tracing::info!("{}: closing ({reason})", self.station());
                 let frame = CloseFrame {
                     code: CloseCode::Normal,
                     reason: reason.into(),
@@ -416,8 +452,8 @@ impl Io<'_> {
 }
 
 /// Hands an answer, matched to its call, to the caller waiting for it.
-fn hand_over(shared: &Mutex<Shared>, station: &str, answer: Answer) {
-    match lock(shared).waiters.remove(&answer.message_id) {
+fn hand_over(waiters: &Mutex<Waiters>, station: &str, answer: Answer) {
+    match lock(waiters).waiting.remove(&answer.message_id) {
         // The caller may have given up in the meantime: nothing to do then.
         Some(waiter) => drop(waiter.send(answer)),
         None => tracing::warn!(
@@ -428,25 +464,18 @@ fn hand_over(shared: &Mutex<Shared>, station: &str, answer: Answer) {
     }
 }
 
-/// Logs a frame that gets no answer (2.1's SEND and CALLRESULTERROR).
-fn not_answered(station: &str, what: &NoReply) {
-    match what {
-        NoReply::Delivered { action } => tracing::info!("{station}: {action} SEND delivered"),
-        NoReply::Undelivered { message_id, error } => tracing::warn!(
-            "{station}: a SEND{} was not delivered ({}: {})",
-            message_id
-                .as_deref()
-                .map(|id| format!(" {id}"))
-                .unwrap_or_default(),
-            error.code,
-            error.description
-        ),
-        NoReply::ResultRejected { message_id, error } => tracing::warn!(
-            "{station}: our answer to {message_id} was rejected with a CALLRESULTERROR ({}: {})",
-            error.code,
-            error.description
-        ),
-    }
+/// Logs a frame the session rejected without answering it: under 2.1, a SEND it did not
+/// deliver (a SEND is never answered, not even with a CALLERROR).
+fn not_answered(station: &str, rejection: &Rejection) {
+    tracing::warn!(
+        "{station}: a SEND or CALLRESULTERROR{} was not delivered ({rejection})",
+        with_id(Some(rejection.message_id.as_str()).filter(|id| *id != UNREADABLE_MESSAGE_ID))
+    );
+}
+
+/// ` ID`, or nothing.
+fn with_id(message_id: Option<&str>) -> String {
+    message_id.map(|id| format!(" {id}")).unwrap_or_default()
 }
 
 fn describe(frame: Option<&CloseFrame>) -> String {

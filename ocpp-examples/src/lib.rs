@@ -10,9 +10,10 @@
 //!
 //! - [`protocol`]: the OCPP-J handshake: subprotocol negotiation, the station identity in the
 //!   URL path.
-//! - [`connection`]: one connection's loop: incoming frames through the `Dispatcher`, our own
-//!   CALLs through `PendingCalls`, one at a time; 2.1's SENDs both ways and its
-//!   CALLRESULTERROR for an invalid answer.
+//! - [`connection`]: one connection's loop around its `ocpp_messages::rpc::Session`: every
+//!   incoming frame through the session (which serves CALLs with the dispatcher and matches
+//!   answers), our own CALLs through it, one at a time, with a timeout; 2.1's SENDs both ways
+//!   and its CALLRESULTERROR for an invalid answer.
 //! - [`frame_log`]: every frame in and out, as a `tracing` line and, optionally, raw frames
 //!   one per line for `ocpp validate`.
 //! - [`pki`]: the CSMS's certificate authority, the station's key, CSR and chain check.

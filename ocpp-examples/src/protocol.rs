@@ -1,7 +1,7 @@
 //! The OCPP-J handshake: which OCPP version a connection speaks, and which charging station
 //! it belongs to (OCPP 2.0.1 Part 4, §3).
 
-use ocpp_messages::rpc::DEFAULT_MAX_FRAME_LEN;
+use ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN;
 use ocpp_messages::OcppVersion;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 

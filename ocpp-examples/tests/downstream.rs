@@ -1,11 +1,9 @@
 //! A crate outside `ocpp-messages` extends OCPP 2.0.1: its own action (declared with the same
 //! proc-macros as the generated blocks) and a typed DataTransfer message, served by one
-//! `Dispatcher` next to generated blocks and called through `PendingCalls`.
+//! `Dispatcher` next to generated blocks and called through a station's `Session`.
 #![allow(clippy::unwrap_used)]
 
-use ocpp_messages::rpc::PendingCalls;
-use ocpp_messages::rpc::Dispatcher;
-use ocpp_messages::frame::Frame;
+use ocpp_messages::rpc::{Answer, Dispatcher, Event, SendError, Session};
 use ocpp_messages::v2_0_1::availability::{self, HeartbeatRequest, HeartbeatResponse};
 use ocpp_messages::v2_0_1::data::{self, DataTransferFeature};
 use ocpp_messages::v2_0_1::vendor::{self, DataTransferRouter, VendorMessage};
@@ -111,22 +109,32 @@ fn csms() -> Dispatcher {
         .with(data::CsmsService(router))
 }
 
-async fn exchange(
-    csms: &Dispatcher,
-    pending: &mut PendingCalls,
-    frame: &str,
-) -> ocpp_messages::rpc::Answer {
+/// The station's side: no handlers of its own, only calls.
+fn station() -> Session {
+    Session::new(
+        Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation),
+        "CS-9",
+    )
+}
+
+/// The CSMS serves the station's CALL `frame`; the station's session matches the reply.
+async fn exchange(csms: &Dispatcher, station: &Session, frame: &str) -> Answer {
     let reply = csms.handle("CS-9", frame).await.unwrap();
-    pending.answer(Frame::parse(&reply).unwrap()).unwrap()
+    let outcome = station.receive(&reply).await;
+    assert_eq!(outcome.reply, None);
+    match outcome.event {
+        Event::Answered(answer) => answer,
+        other => panic!("expected the answer, got {other:?}"),
+    }
 }
 
 #[tokio::test]
 async fn downstream_actions_and_vendor_messages_are_served_and_called_like_generated_ones() {
     let csms = csms();
-    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+    let station = station();
 
     // The downstream action, typed both ways.
-    let (_, frame) = pending
+    let (_, frame) = station
         .call::<greetings::HelloFeature>(&HelloRequest {
             name: "station nine".into(),
             count: Some(2),
@@ -136,29 +144,29 @@ async fn downstream_actions_and_vendor_messages_are_served_and_called_like_gener
         frame.ends_with(r#","Hello",{"name":"station nine","count":2}]"#),
         "{frame}"
     );
-    let answer = exchange(&csms, &mut pending, &frame).await;
+    let answer = exchange(&csms, &station, &frame).await;
     let response = answer.into_response::<greetings::HelloFeature>().unwrap();
     assert_eq!(response.greeting, "hello station nine (CS-9)");
 
     // A generated action served by the same dispatcher.
-    let (_, frame) = pending
+    let (_, frame) = station
         .call::<availability::HeartbeatFeature>(&HeartbeatRequest::new())
         .unwrap();
-    let answer = exchange(&csms, &mut pending, &frame).await;
+    let answer = exchange(&csms, &station, &frame).await;
     assert!(answer
         .into_response::<availability::HeartbeatFeature>()
         .is_ok());
 
     // The typed vendor message through DataTransfer.
     let request = vendor::request::<Temperature>(&Reading { celsius: 35.5 }).unwrap();
-    let (_, frame) = pending.call::<DataTransferFeature>(&request).unwrap();
-    let answer = exchange(&csms, &mut pending, &frame).await;
+    let (_, frame) = station.call::<DataTransferFeature>(&request).unwrap();
+    let answer = exchange(&csms, &station, &frame).await;
     let response = answer.into_response::<DataTransferFeature>().unwrap();
     assert_eq!(
         vendor::response::<Temperature>(response).unwrap(),
         Fan { on: true }
     );
-    assert!(pending.is_empty());
+    assert_eq!(station.pending_calls(), 0);
 }
 
 #[tokio::test]
@@ -186,10 +194,14 @@ async fn downstream_payloads_are_validated_like_generated_ones() {
         assert_eq!(value[2], code, "{frame}: {reply}");
     }
     // Never built when it breaks its own constraints.
-    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+    let station = station();
     let too_long = HelloRequest {
         name: "x".repeat(21),
         count: None,
     };
-    assert!(pending.call::<greetings::HelloFeature>(&too_long).is_err());
+    assert!(matches!(
+        station.call::<greetings::HelloFeature>(&too_long),
+        Err(SendError::Invalid(_))
+    ));
+    assert_eq!(station.pending_calls(), 0);
 }

@@ -523,3 +523,109 @@ async fn only_sends_are_sent_as_sends() {
     };
     tokio::time::timeout(TIMEOUT, test).await.unwrap();
 }
+
+/// A frame of a message type the version does not define: OCPP 1.6 and 2.1 ignore it (no
+/// answer: the next frame answers the next CALL), 2.0.1 answers `MessageTypeNotSupported`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_message_types_are_ignored_in_1_6_and_2_1_and_answered_in_2_0_1() {
+    let (_csms, addr) = start_csms().await;
+    let test = async {
+        for (subprotocol, station) in [
+            ("ocpp1.6", "CP030"),
+            ("ocpp2.1", "CS031"),
+            ("ocpp2.0.1", "CS032"),
+        ] {
+            let mut ws = connect(&format!("ws://{addr}/{station}"), subprotocol)
+                .await
+                .unwrap();
+            ws.send(Message::text(r#"[7,"u1","Heartbeat",{}]"#))
+                .await
+                .unwrap();
+            if subprotocol == "ocpp2.0.1" {
+                let error = next_frame(&mut ws, TIMEOUT).await.unwrap();
+                assert_eq!(
+                    (&error[0], &error[1], &error[2]),
+                    (&4.into(), &"u1".into(), &"MessageTypeNotSupported".into()),
+                    "{error}"
+                );
+            }
+            let reply = exchange(&mut ws, r#"[2,"h","Heartbeat",{}]"#).await;
+            assert_eq!(
+                (&reply[0], &reply[1]),
+                (&3.into(), &"h".into()),
+                "{subprotocol}: {reply}"
+            );
+        }
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+}
+
+/// Binary messages are read as frames too: a CALL is answered (in a text frame), bytes that
+/// are not UTF-8 are an unreadable frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_messages_are_read_as_frames() {
+    let (_csms, addr) = start_csms().await;
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CS033"), "ocpp2.0.1")
+            .await
+            .unwrap();
+        ws.send(Message::binary(&br#"[2,"b","Heartbeat",{}]"#[..]))
+            .await
+            .unwrap();
+        let reply = next_frame(&mut ws, TIMEOUT).await.unwrap();
+        assert_eq!((&reply[0], &reply[1]), (&3.into(), &"b".into()), "{reply}");
+        ws.send(Message::binary(&b"[2,\"c\",\"Heart\xffbeat\",{}]"[..]))
+            .await
+            .unwrap();
+        let reply = next_frame(&mut ws, TIMEOUT).await.unwrap();
+        assert_eq!(
+            (&reply[0], &reply[1], &reply[2]),
+            (&4.into(), &"-1".into(), &"RpcFrameworkError".into()),
+            "{reply}"
+        );
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+}
+
+/// The CSMS's CALL times out: the late answer is ignored (nothing sent back), and the next
+/// CALL goes out (the timed-out one no longer counts as pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_call_is_forgotten() {
+    let ca = CertificateAuthority::generate("test CA").unwrap();
+    let csms = Arc::new(
+        Csms::new(ca, FrameLog::tracing_only()).with_call_timeout(Duration::from_millis(200)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(Arc::clone(&csms).serve(listener));
+    let test = async {
+        let mut ws = connect(&format!("ws://{addr}/CS034"), "ocpp2.0.1")
+            .await
+            .unwrap();
+        let key = StationKey::generate("CS034", "Test CPO").unwrap();
+        let sign = serde_json::json!([2, "sign-1", "SignCertificate", {"csr": key.csr_pem()}]);
+        let reply = exchange(&mut ws, &sign.to_string()).await;
+        assert_eq!(reply[2]["status"], "Accepted", "{reply}");
+        let first = next_frame(&mut ws, TIMEOUT).await.unwrap();
+        assert_eq!(first[2], "CertificateSigned", "{first}");
+        // Answered after the CSMS gave up.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let late = serde_json::json!([3, first[1], {"status": "Accepted"}]);
+        ws.send(Message::text(late.to_string())).await.unwrap();
+        let sign = serde_json::json!([2, "sign-2", "SignCertificate", {"csr": key.csr_pem()}]);
+        let reply = exchange(&mut ws, &sign.to_string()).await;
+        assert_eq!(
+            (&reply[1], &reply[2]["status"]),
+            (&"sign-2".into(), &"Accepted".into()),
+            "{reply}"
+        );
+        let second = next_frame(&mut ws, TIMEOUT).await.unwrap();
+        assert_eq!(second[2], "CertificateSigned", "{second}");
+        assert_ne!(second[1], first[1]);
+        let answer = serde_json::json!([3, second[1], {"status": "Accepted"}]);
+        ws.send(Message::text(answer.to_string())).await.unwrap();
+        assert_eq!(next_frame(&mut ws, Duration::from_millis(300)).await, None);
+        assert_eq!(csms.peer("CS034").unwrap().session().pending_calls(), 0);
+    };
+    tokio::time::timeout(TIMEOUT, test).await.unwrap();
+}

@@ -14,6 +14,7 @@
 //! | `floor` | `serde_json::from_str` of the payload text alone into plain serde mirror types (no validation) |
 //! | `ours_typed` | frame text -> validated typed request ([`ours_typed`]) |
 //! | `ours_dispatch` | `Dispatcher::handle`: frame text in -> CALLRESULT text out (fixed valid response) |
+//! | `ours_session` | `Session::receive`: the same through a connection's session (reply and event) |
 //! | `ours_invalid` | `Dispatcher::handle` on the same frame with one member of the wrong type -> CALLERROR |
 //! | `ocpp_kit_strict` | `ocpp-kit`: frame text -> validated typed request with `DecodeOptions::strict()` ([`ocpp_kit_strict`]) |
 //! | `ocpp_kit_pedantic` | the same with `DecodeOptions::pedantic()`, which also rejects undefined members as our validator does |
@@ -25,12 +26,13 @@ mod mirror;
 
 use std::future::Future;
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ocpp_kit::decode::DecodeOptions;
 use ocpp_kit::v2_0_1 as kit;
-use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
+use ocpp_messages::rpc::{Dispatcher, Session};
 use ocpp_messages::v2_0_1::security::{
     self, SecurityEventNotificationFeature, SecurityEventNotificationRequest,
     SecurityEventNotificationResponse, SignCertificateFeature, SignCertificateRequest,
@@ -141,7 +143,8 @@ impl transactions::CsmsHandler for Csms {
 }
 
 struct Harness {
-    dispatcher: Dispatcher,
+    dispatcher: Arc<Dispatcher>,
+    session: Session,
     strict: DecodeOptions,
     pedantic: DecodeOptions,
 }
@@ -156,6 +159,17 @@ impl Harness {
         match future.as_mut().poll(&mut context) {
             std::task::Poll::Ready(reply) => reply.unwrap(),
             std::task::Poll::Pending => panic!("the dispatcher waited on a ready handler"),
+        }
+    }
+
+    /// `Session::receive`, polled once as [`Harness::handle`]: the connection-level path, with
+    /// its `Outcome` (the reply and the event).
+    fn receive(&self, text: &str) -> String {
+        let mut future = std::pin::pin!(self.session.receive(text));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(outcome) => outcome.reply.unwrap(),
+            std::task::Poll::Pending => panic!("the session waited on a ready handler"),
         }
     }
 }
@@ -204,6 +218,12 @@ fn check_case<F: Feature, M: DeserializeOwned>(h: &Harness, case: &Case) {
     let _: M = serde_json::from_str(payload).unwrap();
     let reply = h.handle(case.valid);
     assert!(reply.starts_with("[3,"), "{}: {reply}", case.name);
+    assert_eq!(
+        h.receive(case.valid),
+        reply,
+        "{}: the session answers as the dispatcher",
+        case.name
+    );
     let reply = h.handle(case.invalid);
     assert!(reply.starts_with("[4,"), "{}: {reply}", case.name);
     if let Err(e) = ocpp_kit_decode(case.valid, &h.strict) {
@@ -234,6 +254,9 @@ fn bench_case<F: Feature, M: DeserializeOwned>(c: &mut Criterion, h: &Harness, c
     group.bench_function("ours_dispatch", |b| {
         b.iter(|| h.handle(black_box(case.valid)))
     });
+    group.bench_function("ours_session", |b| {
+        b.iter(|| h.receive(black_box(case.valid)))
+    });
     group.bench_function("ours_invalid", |b| {
         b.iter(|| h.handle(black_box(case.invalid)))
     });
@@ -250,10 +273,14 @@ fn bench_case<F: Feature, M: DeserializeOwned>(c: &mut Criterion, h: &Harness, c
 }
 
 fn benches(c: &mut Criterion) {
-    let h = Harness {
-        dispatcher: Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+    let dispatcher = Arc::new(
+        Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
             .with(security::CsmsService(Csms))
             .with(transactions::CsmsService(Csms)),
+    );
+    let h = Harness {
+        session: Session::new(Arc::clone(&dispatcher), "CS-1"),
+        dispatcher,
         strict: DecodeOptions::strict(),
         pedantic: DecodeOptions::pedantic(),
     };

@@ -8,9 +8,9 @@ use std::any::TypeId;
 use std::sync::{Arc, Mutex};
 
 use ocpp_messages::rpc::Dispatcher;
-use ocpp_messages::{Payload, Service};
 use ocpp_messages::validate::Schema;
 use ocpp_messages::{CallError, Codec, ErrorCode, Feature, Initiator, Message, OcppVersion, Role};
+use ocpp_messages::{Payload, Service};
 use serde_json::{json, Value};
 
 /// A payload with one required string, `text`.
@@ -396,7 +396,11 @@ async fn charging_station_service_calls_handlers_without_the_station_id() {
         .expect("CALLRESULT");
     assert_eq!(result, json!({}));
     let result = service
-        .call("ignored", "DataTransfer", Payload::new(json!({ "text": "abc" })))
+        .call(
+            "ignored",
+            "DataTransfer",
+            Payload::new(json!({ "text": "abc" })),
+        )
         .await
         .expect("CALLRESULT");
     assert_eq!(result, json!({ "text": "ABC" }));

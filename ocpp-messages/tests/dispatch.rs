@@ -4,9 +4,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use ocpp_messages::frame::Frame;
 use ocpp_messages::rpc::{call_frame, decode_response, ResponseError};
 use ocpp_messages::rpc::{Dispatcher, Event, Ignored, Session};
-use ocpp_messages::frame::Frame;
 use ocpp_messages::v2_0_1::security::{
     self, CertificateSignedFeature, CertificateSignedRequest, CertificateSignedResponse,
     CertificateSignedStatus, SecurityEventNotificationRequest, SecurityEventNotificationResponse,

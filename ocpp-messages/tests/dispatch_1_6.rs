@@ -131,7 +131,11 @@ fn callerrors_use_1_6_codes_in_1_6_spelling() {
         );
     }
     // Unknown message type: OCPP-J 1.6 §4.1.3 says it is ignored (no reply at all).
-    for frame in [r#"[7,"a","BootNotification",{}]"#, r#"[5,"a","X","",{}]"#, r#"[6,"a","X",{}]"#] {
+    for frame in [
+        r#"[7,"a","BootNotification",{}]"#,
+        r#"[5,"a","X","",{}]"#,
+        r#"[6,"a","X",{}]"#,
+    ] {
         assert_eq!(run(d.handle("CP-7", frame)), None, "{frame}");
     }
     let ok = send(&d, &format!(r#"[2,"b","BootNotification",{{{boot}}}]"#));

@@ -7,8 +7,8 @@
 
 use std::future::Future;
 
-use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::security::{
     self, SignCertificateFeature, SignCertificateRequest, SignCertificateResponse,
 };

@@ -225,9 +225,7 @@ impl PendingCalls {
                 let answer = Answer::new(message_id, feature.name, Err(ResponseError::Peer(error)));
                 return Some((answer, None));
             }
-            Frame::Call { .. } | Frame::Send { .. } | Frame::CallResultError { .. } => {
-                return None
-            }
+            Frame::Call { .. } | Frame::Send { .. } | Frame::CallResultError { .. } => return None,
         };
         let feature = self.pending.remove(&message_id)?;
         let violations = validate(feature.response, &payload);

@@ -169,7 +169,10 @@ impl Session {
     /// the connection of `charging_station_id`: the station's identity, which handlers and
     /// the validation policy are given. No calls are pending; message ids count up from 1;
     /// at most [`DEFAULT_MAX_PENDING`](super::DEFAULT_MAX_PENDING) calls wait for answers.
-    pub fn new(dispatcher: impl Into<Arc<Dispatcher>>, charging_station_id: impl Into<String>) -> Self {
+    pub fn new(
+        dispatcher: impl Into<Arc<Dispatcher>>,
+        charging_station_id: impl Into<String>,
+    ) -> Self {
         let dispatcher = dispatcher.into();
         let pending = PendingCalls::new(dispatcher.version());
         Session {
@@ -294,7 +297,12 @@ impl Session {
                     let matched = self.pending().answer(frame, leniency);
                     matched.map(|(answer, relaxed)| {
                         if let Some(relaxed) = relaxed {
-                            policy.report_relaxed(station, answer.action, Direction::Incoming, &relaxed);
+                            policy.report_relaxed(
+                                station,
+                                answer.action,
+                                Direction::Incoming,
+                                &relaxed,
+                            );
                         }
                         answer
                     })
@@ -364,7 +372,7 @@ impl Session {
     /// let station = Session::new(Dispatcher::new(OcppVersion::V2_1, Role::ChargingStation), "CS-1");
     /// let basetime: DateTime = "2025-01-01T00:00:00Z".parse().unwrap();
     /// let data = vec![StreamDataElement::new(0.0, "230.1")];
-    /// let request = NotifyPeriodicEventStreamRequest::new(basetime, data, 1, 0);
+    /// let request = NotifyPeriodicEventStreamRequest::new(data, 1, 0, basetime);
     /// let (_id, frame) = station.send::<NotifyPeriodicEventStreamFeature>(&request).unwrap();
     /// assert!(frame.starts_with(r#"[6,"1","NotifyPeriodicEventStream",{"#));
     /// ```

@@ -152,7 +152,6 @@ impl OcppVersion {
             )
         }
     }
-
 }
 
 #[cfg(all(test, feature = "v1_6", feature = "v2_0_1", feature = "v2_1"))]

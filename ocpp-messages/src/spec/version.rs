@@ -86,7 +86,6 @@ impl OcppVersion {
             _ => false,
         }
     }
-
 }
 
 impl fmt::Display for OcppVersion {
@@ -123,7 +122,6 @@ impl FromStr for OcppVersion {
             })
     }
 }
-
 
 #[cfg(all(test, feature = "v1_6", feature = "v2_0_1", feature = "v2_1"))]
 mod tests {

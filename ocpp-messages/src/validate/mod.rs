@@ -16,8 +16,8 @@ use crate::datetime::is_rfc3339_date_time;
 pub use crate::spec::ViolationClass;
 
 mod report;
-pub use report::MAX_REPORTED_VIOLATIONS;
 pub(crate) use report::violations_report;
+pub use report::MAX_REPORTED_VIOLATIONS;
 
 /// A generated type that knows the schema it was generated from.
 pub trait HasSchema {

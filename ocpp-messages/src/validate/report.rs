@@ -26,11 +26,7 @@ impl OcppVersion {
     /// The CALLERROR for a payload's violations (none if the list is empty): the code of the
     /// most fundamental class present, the first violation in the description, and up to
     /// [`MAX_REPORTED_VIOLATIONS`] in the details.
-    pub fn violations_error(
-        self,
-        what: &str,
-        violations: &[Violation],
-    ) -> Option<CallError> {
+    pub fn violations_error(self, what: &str, violations: &[Violation]) -> Option<CallError> {
         let code = self.error_code_for(violations)?;
         let (description, errors) = violations_report(what, violations);
         Some(CallError::new(code, description).with_detail("errors", errors))

@@ -110,4 +110,3 @@ pub(crate) fn result_payload<T: Codec>(text: &str) -> Option<T> {
         _ => None,
     }
 }
-

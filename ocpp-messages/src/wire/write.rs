@@ -125,9 +125,18 @@ mod tests {
     fn frames_are_the_json_arrays_they_stand_for() {
         let details: Map<String, Value> = serde_json::from_str(r#"{"a":[1,"\n"]}"#).unwrap();
         let cases = [
-            (call("1", "Heartbeat", "{}"), serde_json::json!([2, "1", "Heartbeat", {}])),
-            (send("a\"b", "X\\", "[1]"), serde_json::json!([6, "a\"b", "X\\", [1]])),
-            (call_result("é\u{1}", "{\"k\":null}"), serde_json::json!([3, "é\u{1}", {"k": null}])),
+            (
+                call("1", "Heartbeat", "{}"),
+                serde_json::json!([2, "1", "Heartbeat", {}]),
+            ),
+            (
+                send("a\"b", "X\\", "[1]"),
+                serde_json::json!([6, "a\"b", "X\\", [1]]),
+            ),
+            (
+                call_result("é\u{1}", "{\"k\":null}"),
+                serde_json::json!([3, "é\u{1}", {"k": null}]),
+            ),
             (
                 error_frame(CALL_ERROR, "7", "NotSupported", "tab\there", &details),
                 serde_json::json!([4, "7", "NotSupported", "tab\there", {"a": [1, "\n"]}]),
