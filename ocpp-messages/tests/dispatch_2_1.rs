@@ -14,8 +14,7 @@ mod recorder;
 use std::sync::{Arc, Mutex};
 
 use helpers::{minimal, run};
-use ocpp_messages::rpc::{PendingCalls, ResponseError};
-use ocpp_messages::rpc::{Dispatcher, NoReply, Received};
+use ocpp_messages::rpc::{Dispatcher, Event, Outcome, Rejection, ResponseError, Session};
 use ocpp_messages::v2_1::diagnostics::{self, NotifyPeriodicEventStreamRequest};
 use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
 use ocpp_messages::v2_1::PROFILES;
@@ -101,9 +100,11 @@ const STREAM: &str =
 #[test]
 fn sends_are_delivered_and_never_answered() {
     let streams = Arc::new(Streams::default());
-    let csms = Dispatcher::new(OcppVersion::V2_1, Role::Csms)
-        .with(diagnostics::CsmsService(Arc::clone(&streams)));
-    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_1));
+    let csms = Arc::new(
+        Dispatcher::new(OcppVersion::V2_1, Role::Csms)
+            .with(diagnostics::CsmsService(Arc::clone(&streams))),
+    );
+    let session = Session::new(Arc::clone(&csms), "CS-1");
 
     assert_eq!(run(csms.handle("CS-1", &stream("s1", STREAM))), None);
     let received = streams.received.lock().unwrap().clone();
@@ -111,14 +112,16 @@ fn sends_are_delivered_and_never_answered() {
     assert_eq!((received[0].id, received[0].data[0].t), (3, 1.5));
     assert_eq!(received[0].data[0].v, "230.1");
 
-    let outcome = |text: &str| match run(csms.receive("CS-1", text, &pending)) {
-        Received::NoReply(outcome) => outcome,
+    // Nothing is ever sent back for a SEND.
+    let outcome = |text: &str| match run(session.receive(text)) {
+        Outcome { reply: None, event } => event,
         other => panic!("{text}: {other:?}"),
     };
     assert_eq!(
         outcome(&stream("s2", STREAM)),
-        NoReply::Delivered {
-            action: "NotifyPeriodicEventStream".to_owned()
+        Event::Delivered {
+            message_id: "s2".to_owned(),
+            action: "NotifyPeriodicEventStream"
         }
     );
     // Invalid payloads, unknown actions and malformed SENDs: reported, never answered.
@@ -128,6 +131,7 @@ fn sends_are_delivered_and_never_answered() {
                 "s3",
                 r#"{"id":3,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[]}"#,
             ),
+            "s3",
             ErrorCode::OccurrenceConstraintViolation,
         ),
         (
@@ -135,25 +139,32 @@ fn sends_are_delivered_and_never_answered() {
                 "s4",
                 r#"{"id":-1,"pending":0,"basetime":"2025-01-01T00:00:00Z","data":[{"t":0,"v":"x"}]}"#,
             ),
+            "s4",
             ErrorCode::PropertyConstraintViolation,
         ),
         (
             r#"[6,"s5","Teleport",{}]"#.to_owned(),
+            "s5",
             ErrorCode::NotImplemented,
         ),
         (
             r#"[6,"s6","Heartbeat",{}]"#.to_owned(),
+            "s6",
             ErrorCode::NotSupported,
         ),
         (
             r#"[6,"s7","NotifyPeriodicEventStream"]"#.to_owned(),
+            "s7",
             ErrorCode::RpcFrameworkError,
         ),
     ];
-    for (text, code) in cases {
+    for (text, id, code) in cases {
         assert_eq!(run(csms.handle("CS-1", &text)), None, "{text}");
         match outcome(&text) {
-            NoReply::Undelivered { error, .. } => assert_eq!(error.code, code, "{text}"),
+            Event::Rejected(Rejection { message_id, error }) => {
+                assert_eq!(message_id, id, "{text}");
+                assert_eq!(error.code, code, "{text}");
+            }
             other => panic!("{text}: {other:?}"),
         }
     }
@@ -174,12 +185,10 @@ fn sends_are_delivered_and_never_answered() {
 /// peer's CALLRESULTERROR is reported and not answered.
 #[test]
 fn invalid_call_results_get_a_call_result_error() {
-    let csms = Dispatcher::new(OcppVersion::V2_1, Role::Csms);
-    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_1));
+    let csms = Arc::new(Dispatcher::new(OcppVersion::V2_1, Role::Csms));
+    let session = Session::new(Arc::clone(&csms), "CS-1");
     let call = || {
-        let (id, _) = pending
-            .lock()
-            .unwrap()
+        let (id, _) = session
             .call::<ResetFeature>(&ResetRequest::new(Reset::Immediate))
             .unwrap();
         id
@@ -187,8 +196,11 @@ fn invalid_call_results_get_a_call_result_error() {
 
     let id = call();
     let text = format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#);
-    match run(csms.receive("CS-1", &text, &pending)) {
-        Received::RejectedAnswer { answer, reply } => {
+    match run(session.receive(&text)) {
+        Outcome {
+            reply: Some(reply),
+            event: Event::Answered(answer),
+        } => {
             assert_eq!(answer.action, "Reset");
             assert!(matches!(answer.result, Err(ResponseError::Invalid(_))));
             let reply: Value = serde_json::from_str(&reply).unwrap();
@@ -202,8 +214,11 @@ fn invalid_call_results_get_a_call_result_error() {
 
     let id = call();
     let text = format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#);
-    match run(csms.receive("CS-1", &text, &pending)) {
-        Received::Answer(answer) => {
+    match run(session.receive(&text)) {
+        Outcome {
+            reply: None,
+            event: Event::Answered(answer),
+        } => {
             assert_eq!(
                 answer
                     .into_response::<ResetFeature>()
@@ -218,21 +233,23 @@ fn invalid_call_results_get_a_call_result_error() {
 
     let text = r#"[5,"x9","FormatViolation","your CALLRESULT was not an object",{"at":"/"}]"#;
     assert_eq!(run(csms.handle("CS-1", text)), None);
-    match run(csms.receive("CS-1", text, &pending)) {
-        Received::NoReply(NoReply::ResultRejected { message_id, error }) => {
+    match run(session.receive(text)) {
+        Outcome {
+            reply: None,
+            event: Event::ResultError { message_id, error },
+        } => {
             assert_eq!(message_id, "x9");
-            assert_eq!(error.code, ErrorCode::FormatViolation);
+            assert_eq!(error.code, "FormatViolation");
+            assert_eq!(error.known_code(), Some(ErrorCode::FormatViolation));
+            assert_eq!(error.description, "your CALLRESULT was not an object");
             assert_eq!(error.details["at"], "/");
         }
         other => panic!("{other:?}"),
     }
 
     // Under 2.0.1 an invalid CALLRESULT is only an error result: no type 5 exists there.
-    let csms = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms);
-    let pending = Mutex::new(PendingCalls::new(OcppVersion::V2_0_1));
-    let (id, _) = pending
-        .lock()
-        .unwrap()
+    let session = Session::new(Dispatcher::new(OcppVersion::V2_0_1, Role::Csms), "CS-1");
+    let (id, _) = session
         .call::<ocpp_messages::v2_0_1::provisioning::ResetFeature>(
             &ocpp_messages::v2_0_1::provisioning::ResetRequest::new(
                 ocpp_messages::v2_0_1::provisioning::Reset::Immediate,
@@ -241,7 +258,10 @@ fn invalid_call_results_get_a_call_result_error() {
         .unwrap();
     let text = format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#);
     assert!(matches!(
-        run(csms.receive("CS-1", &text, &pending)),
-        Received::Answer(_)
+        run(session.receive(&text)),
+        Outcome {
+            reply: None,
+            event: Event::Answered(answer),
+        } if matches!(answer.result, Err(ResponseError::Invalid(_)))
     ));
 }

@@ -1,20 +1,20 @@
 //! Hostile and odd input against the dispatcher, through the fast path and the slow one: every
-//! frame gets the CALLERROR the specification prescribes (or none, for an answer), never a
-//! panic, and what is valid but unusual is still served.
+//! frame gets the CALLERROR the specification prescribes (or none, for an answer or for a frame
+//! the version ignores), never a panic, and what is valid but unusual is still served.
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 
-use ocpp_messages::rpc::{CallRefused, PendingCalls, ResponseError};
-use ocpp_messages::rpc::{Dispatcher, Incoming, Received};
 use ocpp_messages::limits::Limits;
+use ocpp_messages::rpc::{Dispatcher, Event, Ignored, Outcome, Rejection, ResponseError};
+use ocpp_messages::rpc::{SendError, Session};
 use ocpp_messages::v2_0_1::meter::{self, MeterValuesRequest, MeterValuesResponse};
 use ocpp_messages::v2_0_1::provisioning::{self, Reset, ResetFeature, ResetRequest};
 use ocpp_messages::v2_0_1::security;
-use ocpp_messages::{CallError, OcppVersion, Role};
+use ocpp_messages::{CallError, ErrorCode, OcppVersion, Role};
 
 /// Records the requests that reach it.
 #[derive(Default)]
@@ -88,7 +88,7 @@ fn dispatcher() -> (Dispatcher, &'static Csms) {
 /// peer sends it with a valid payload (with `{}` where a member may go).
 #[derive(Clone)]
 struct Side {
-    dispatcher: std::sync::Arc<Dispatcher>,
+    dispatcher: Arc<Dispatcher>,
     seen: &'static Csms,
     action: &'static str,
     /// A valid payload, `{member}` marking where more members may be written.
@@ -139,13 +139,13 @@ fn roles(
 ) -> [Side; 2] {
     [
         Side {
-            dispatcher: std::sync::Arc::new(csms.with_limits(limits)),
+            dispatcher: Arc::new(csms.with_limits(limits)),
             seen,
             action: "SecurityEventNotification",
             payload: r#"{"type":"T","timestamp":"2024-01-01T00:00:00Z"{member}}"#,
         },
         Side {
-            dispatcher: std::sync::Arc::new(station.with_limits(limits)),
+            dispatcher: Arc::new(station.with_limits(limits)),
             seen: station_seen,
             action: "Reset",
             payload: r#"{"type":"Immediate"{member}}"#,
@@ -165,18 +165,26 @@ fn answer(dispatcher: &Dispatcher, text: &str) -> (String, Option<String>) {
     }
 }
 
-/// Makes a Reset call of `version` pending in `pending`; returns its message id.
-fn reset_call(pending: &Mutex<PendingCalls>, version: OcppVersion) -> String {
-    let mut pending = pending.lock().unwrap();
-    let (id, _) = match version {
+/// Makes a Reset call of the session's version pending; returns its message id.
+fn reset_call(session: &Session) -> String {
+    let (id, _) = match session.version() {
+        OcppVersion::V1_6 => {
+            use ocpp_messages::v1_6::core::{Reset, ResetFeature, ResetRequest};
+            session.call::<ResetFeature>(&ResetRequest::new(Reset::Soft))
+        }
         OcppVersion::V2_1 => {
             use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
-            pending.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+            session.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
         }
-        _ => pending.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle)),
+        _ => session.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle)),
     }
     .unwrap();
     id
+}
+
+/// A session over `dispatcher` for the connection of "CS-1".
+fn session(dispatcher: &Arc<Dispatcher>) -> Session {
+    Session::new(Arc::clone(dispatcher), "CS-1")
 }
 
 const EVENT: &str = r#"{"type":"T","timestamp":"2024-01-01T00:00:00Z"}"#;
@@ -336,14 +344,21 @@ fn integers_beyond_64_bits_are_refused_not_changed() {
 #[test]
 fn answers_to_calls_never_sent_are_handed_back_not_answered() {
     let (d, _) = dispatcher();
+    let session = Session::new(d, "CS-1");
     for text in [
         r#"[3,"never-sent",{}]"#,
         r#"[4,"never-sent","GenericError","",{}]"#,
     ] {
-        assert!(matches!(
-            ready(d.handle_frame("CS-1", text)),
-            Incoming::Response(_)
-        ));
+        assert_eq!(
+            ready(session.receive(text)),
+            Outcome {
+                reply: None,
+                event: Event::Ignored(Ignored::Unmatched {
+                    message_id: "never-sent".to_owned()
+                })
+            },
+            "{text}"
+        );
     }
 }
 
@@ -428,23 +443,42 @@ fn both_roles_answer_unreadable_frames_with_rpc_framework_error_and_id_minus_one
                 side.action
             );
         }
-        // Bytes that are not UTF-8, through the byte entry points.
+        // Bytes that are not UTF-8, through the byte entry point (as a slice and as a Vec).
         for bytes in [
             &b"\xff"[..],
             b"[2,\"a\",\"Reset\",{\"type\":\"\xc3\x28\"}]",
             b"[2,\"\xed\xa0\x80\",\"Reset\",{}]",
         ] {
-            let reply = ready(side.dispatcher.handle_bytes("CS-1", bytes)).unwrap();
+            let outcome = ready(session(&side.dispatcher).receive(bytes));
+            let reply = outcome.reply.clone().unwrap();
             assert!(
                 reply.starts_with(r#"[4,"-1","RpcFrameworkError","#),
                 "{reply}"
             );
-            let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
-            let received = ready(side.dispatcher.receive_bytes("CS-1", bytes, &pending));
-            assert_eq!(received, Received::Reply(reply));
+            match &outcome.event {
+                Event::Rejected(rejection) => {
+                    assert_eq!(rejection.message_id, "-1");
+                    assert_eq!(rejection.error.code, ErrorCode::RpcFrameworkError);
+                    assert_eq!(rejection.to_frame(), reply);
+                }
+                other => panic!("{reply}: {other:?}"),
+            }
+            let received = ready(session(&side.dispatcher).receive(&bytes.to_vec()));
+            assert_eq!(received, outcome);
         }
-        let valid_bytes = ready(side.dispatcher.handle_bytes("CS-1", valid.as_bytes()));
-        assert_eq!(valid_bytes, ready(side.dispatcher.handle("CS-1", &valid)));
+        let valid_bytes = ready(session(&side.dispatcher).receive(valid.as_bytes()));
+        assert_eq!(
+            valid_bytes.event,
+            Event::Served {
+                message_id: "a".to_owned(),
+                action: side.action,
+                error: None
+            }
+        );
+        assert_eq!(
+            valid_bytes.reply,
+            ready(side.dispatcher.handle("CS-1", &valid))
+        );
         assert_eq!(
             side.seen(),
             2,
@@ -480,22 +514,6 @@ fn both_roles_keep_the_id_of_frames_they_can_read() {
                 "RpcFrameworkError",
             ),
             (
-                format!(r#"[7,"a","{}",{payload}]"#, side.action),
-                "MessageTypeNotSupported",
-            ),
-            (
-                format!(r#"[-2,"a","{}",{payload}]"#, side.action),
-                "MessageTypeNotSupported",
-            ),
-            (
-                format!(r#"[2.5,"a","{}",{payload}]"#, side.action),
-                "MessageTypeNotSupported",
-            ),
-            (
-                format!(r#"[18446744073709551618,"a","{}",{payload}]"#, side.action),
-                "MessageTypeNotSupported",
-            ),
-            (
                 format!(r#"[2,"a","{}",null]"#, side.action),
                 "FormatViolation",
             ),
@@ -520,6 +538,36 @@ fn both_roles_keep_the_id_of_frames_they_can_read() {
                 "{} {shown}",
                 side.action
             );
+        }
+        // Unknown message type numbers: 2.0.1 answers them `MessageTypeNotSupported` with the
+        // frame's id; 2.1 ignores them.
+        for text in [
+            format!(r#"[7,"a","{}",{payload}]"#, side.action),
+            format!(r#"[-2,"a","{}",{payload}]"#, side.action),
+            format!(r#"[2.5,"a","{}",{payload}]"#, side.action),
+            format!(r#"[18446744073709551618,"a","{}",{payload}]"#, side.action),
+        ] {
+            match side.dispatcher.version() {
+                OcppVersion::V2_1 => {
+                    assert_eq!(ready(side.dispatcher.handle("CS-1", &text)), None, "{text}");
+                    assert_eq!(
+                        ready(session(&side.dispatcher).receive(&text)),
+                        Outcome {
+                            reply: None,
+                            event: Event::Ignored(Ignored::UnknownMessageType {
+                                message_id: Some("a".to_owned())
+                            })
+                        },
+                        "{text}"
+                    );
+                }
+                _ => assert_eq!(
+                    timed_answer(&side.dispatcher, &text),
+                    ("a".to_owned(), Some("MessageTypeNotSupported".to_owned())),
+                    "{} {text}",
+                    side.action
+                ),
+            }
         }
         // Types 5 and 6: 2.1's CALLRESULTERROR and SEND are never answered, not even when
         // malformed; 2.0.1 does not have them.
@@ -572,9 +620,9 @@ fn both_roles_serve_odd_but_valid_numbers_duplicates_and_whitespace() {
 #[test]
 fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
     for side in both_roles(Limits::default()) {
-        let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
-        let id = reset_call(&pending, side.dispatcher.version());
-        let receive = |text: &str| ready(side.dispatcher.receive("CS-1", text, &pending));
+        let session = session(&side.dispatcher);
+        let id = reset_call(&session);
+        let receive = |text: &str| ready(session.receive(text));
         for text in [
             r#"[3,"never-sent",{"status":"Accepted"}]"#.to_owned(),
             r#"[4,"never-sent","GenericError","",{}]"#.to_owned(),
@@ -582,20 +630,27 @@ fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
         ] {
             assert_eq!(
                 receive(&text),
-                Received::Unmatched(ocpp_messages::rpc::Unmatched {
-                    message_id: serde_json::from_str::<serde_json::Value>(&text).unwrap()[1]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                }),
+                Outcome {
+                    reply: None,
+                    event: Event::Ignored(Ignored::Unmatched {
+                        message_id: serde_json::from_str::<serde_json::Value>(&text).unwrap()[1]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                },
                 "{text}"
             );
-            assert_eq!(pending.lock().unwrap().len(), 1, "{text}");
+            assert_eq!(session.pending_calls(), 1, "{text}");
         }
         // The first answer is matched; the same answer again, or a CALLERROR for the same id,
         // is unmatched, and nothing is ever sent back for an answer.
         let answer = format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#);
-        let Received::Answer(first) = receive(&answer) else {
+        let Outcome {
+            reply: None,
+            event: Event::Answered(first),
+        } = receive(&answer)
+        else {
             panic!("the first answer is matched")
         };
         assert_eq!(first.result.unwrap()["status"], "Accepted");
@@ -603,18 +658,28 @@ fn answers_for_ids_never_sent_or_sent_twice_are_unmatched_in_both_roles() {
             answer.clone(),
             format!(r#"[4,"{id}","GenericError","",{{}}]"#),
         ] {
-            assert!(matches!(receive(&again), Received::Unmatched(u) if u.message_id == id));
+            assert!(matches!(
+                receive(&again),
+                Outcome {
+                    reply: None,
+                    event: Event::Ignored(Ignored::Unmatched { message_id }),
+                } if message_id == id
+            ));
             assert_eq!(ready(side.dispatcher.handle("CS-1", &again)), None);
         }
-        assert!(pending.lock().unwrap().is_empty());
+        assert_eq!(session.pending_calls(), 0);
         // An invalid answer is matched and reported, not replied to.
-        let id = reset_call(&pending, side.dispatcher.version());
+        let id = reset_call(&session);
         // 2.1 answers it with a CALLRESULTERROR carrying its id; 2.0.1 sends nothing.
         let invalid = match receive(&format!(r#"[3,"{id}",{{"status":"Maybe"}}]"#)) {
-            Received::Answer(answer) if side.dispatcher.version() == OcppVersion::V2_0_1 => answer,
-            Received::RejectedAnswer { answer, reply }
-                if side.dispatcher.version() == OcppVersion::V2_1 =>
-            {
+            Outcome {
+                reply: None,
+                event: Event::Answered(answer),
+            } if side.dispatcher.version() == OcppVersion::V2_0_1 => answer,
+            Outcome {
+                reply: Some(reply),
+                event: Event::Answered(answer),
+            } if side.dispatcher.version() == OcppVersion::V2_1 => {
                 assert!(
                     reply.starts_with(&format!(r#"[5,"{id}","PropertyConstraintViolation","#)),
                     "{reply}"
@@ -687,34 +752,46 @@ fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
         );
         assert_eq!(side.seen(), 1);
 
-        // An answer that breaks a limit is not replied to; the call it answers fails.
-        let pending = Mutex::new(PendingCalls::new(side.dispatcher.version()));
-        let id = reset_call(&pending, side.dispatcher.version());
+        // An answer that breaks a limit is not replied to (2.1: but for the CALLRESULTERROR on
+        // a CALLRESULT); the call it answers fails.
+        let session = session(&side.dispatcher);
+        let id = reset_call(&session);
         let answer = format!(
             r#"[3,"{id}",{{"status":"Accepted","customData":{{"vendorId":"v","x":"{long}"}}}}]"#
         );
-        assert!(matches!(
-            ready(side.dispatcher.handle_frame("CS-1", &answer)),
-            Incoming::Refused { message_id, error } if message_id == id && error.code.as_str() == "PropertyConstraintViolation"
-        ));
         assert_eq!(ready(side.dispatcher.handle("CS-1", &answer)), None);
-        let refused = match ready(side.dispatcher.receive("CS-1", &answer, &pending)) {
-            Received::Answer(answer) => answer,
+        let refused = match ready(session.receive(&answer)) {
+            Outcome {
+                reply: None,
+                event: Event::Answered(answer),
+            } => answer,
             // 2.1: the refused CALLRESULT is answered with a CALLRESULTERROR.
-            Received::RejectedAnswer { answer, .. }
-                if side.dispatcher.version() == OcppVersion::V2_1 =>
-            {
+            Outcome {
+                reply: Some(reply),
+                event: Event::Answered(answer),
+            } if side.dispatcher.version() == OcppVersion::V2_1 => {
+                assert!(
+                    reply.starts_with(&format!(r#"[5,"{id}","PropertyConstraintViolation","#)),
+                    "{reply}"
+                );
                 answer
             }
             other => panic!("the refused answer ends the call: {other:?}"),
         };
-        assert!(matches!(refused.result, Err(ResponseError::Invalid(_))));
-        assert!(pending.lock().unwrap().is_empty());
+        assert_eq!(refused.message_id, id);
+        assert!(
+            matches!(&refused.result, Err(ResponseError::Invalid(error)) if error.code.as_str() == "PropertyConstraintViolation"),
+            "{refused:?}"
+        );
+        assert_eq!(session.pending_calls(), 0);
         let error = format!(r#"[4,"{id}","GenericError","",{{"x":[{many}]}}]"#);
-        assert!(matches!(
-            ready(side.dispatcher.receive("CS-1", &error, &pending)),
-            Received::Unmatched(_)
-        ));
+        assert_eq!(
+            ready(session.receive(&error)),
+            Outcome {
+                reply: None,
+                event: Event::Ignored(Ignored::Unmatched { message_id: id })
+            }
+        );
     }
 }
 
@@ -767,42 +844,43 @@ fn the_default_limits_refuse_a_huge_vendor_string_but_serve_every_schema_bound()
 
 #[test]
 fn calls_beyond_the_pending_limit_are_refused() {
-    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
+    let new = || Session::new(Dispatcher::new(OcppVersion::V2_0_1, Role::Csms), "CS-1");
+    let session = new();
     assert_eq!(
-        pending.max_pending(),
+        session.max_pending(),
         ocpp_messages::rpc::DEFAULT_MAX_PENDING
     );
     let request = ResetRequest::new(Reset::OnIdle);
     for _ in 0..ocpp_messages::rpc::DEFAULT_MAX_PENDING {
-        pending.call::<ResetFeature>(&request).unwrap();
+        session.call::<ResetFeature>(&request).unwrap();
     }
     let limit = ocpp_messages::rpc::DEFAULT_MAX_PENDING;
     assert_eq!(
-        pending.call::<ResetFeature>(&request),
-        Err(CallRefused::TooManyPending { limit })
+        session.call::<ResetFeature>(&request),
+        Err(SendError::TooManyPending { limit })
     );
     assert_eq!(
-        pending.call_with_id::<ResetFeature>("fresh", &request),
-        Err(CallRefused::TooManyPending { limit })
+        session.call_with_id::<ResetFeature>("fresh", &request),
+        Err(SendError::TooManyPending { limit })
     );
-    assert_eq!(pending.len(), limit);
-    assert!(pending.cancel("1"));
-    assert!(pending
+    assert_eq!(session.pending_calls(), limit);
+    assert!(session.cancel("1"));
+    assert!(session
         .call_with_id::<ResetFeature>("fresh", &request)
         .is_ok());
 
-    let mut one = PendingCalls::new(OcppVersion::V2_0_1).with_max_pending(0);
+    let one = new().with_max_pending(0);
     assert_eq!(one.max_pending(), 1);
     assert!(one.call::<ResetFeature>(&request).is_ok());
     assert_eq!(
         one.call::<ResetFeature>(&request),
-        Err(CallRefused::TooManyPending { limit: 1 })
+        Err(SendError::TooManyPending { limit: 1 })
     );
     // Ids the peer could not read are refused too.
     for id in [String::new(), "x".repeat(37)] {
         assert_eq!(
-            PendingCalls::new(OcppVersion::V2_0_1).call_with_id::<ResetFeature>(&id, &request),
-            Err(CallRefused::InvalidMessageId)
+            new().call_with_id::<ResetFeature>(&id, &request),
+            Err(SendError::InvalidMessageId)
         );
     }
 }
@@ -879,8 +957,10 @@ mod v1_6 {
 #[test]
 fn ocpp_1_6_answers_hostile_frames_in_its_own_codes() {
     let seen: &'static Csms = Box::leak(Box::default());
-    let d = Dispatcher::new(OcppVersion::V1_6, Role::CENTRAL_SYSTEM)
-        .with(ocpp_messages::v1_6::core::CentralSystemService(seen));
+    let d = Arc::new(
+        Dispatcher::new(OcppVersion::V1_6, Role::CENTRAL_SYSTEM)
+            .with(ocpp_messages::v1_6::core::CentralSystemService(seen)),
+    );
     let boot = |extra: &str| {
         call(
             "a",
@@ -912,10 +992,6 @@ fn ocpp_1_6_answers_hostile_frames_in_its_own_codes() {
             "FormationViolation",
         ),
         (
-            r#"[7,"a","BootNotification",{}]"#.to_owned(),
-            "GenericError",
-        ),
-        (
             boot(r#","chargePointSerialNumber":18446744073709551616"#),
             "TypeConstraintViolation",
         ),
@@ -943,6 +1019,19 @@ fn ocpp_1_6_answers_hostile_frames_in_its_own_codes() {
             "{text}"
         );
     }
+    // An unknown message type number is ignored (OCPP-J 1.6 §4.1.3): no reply, not even
+    // `GenericError`.
+    let unknown = r#"[7,"a","BootNotification",{}]"#;
+    assert_eq!(ready(d.handle("CP-1", unknown)), None);
+    assert_eq!(
+        ready(Session::new(Arc::clone(&d), "CP-1").receive(unknown)),
+        Outcome {
+            reply: None,
+            event: Event::Ignored(Ignored::UnknownMessageType {
+                message_id: Some("a".to_owned())
+            })
+        }
+    );
     // Repeated member names: the last one counts, as on every path.
     assert_eq!(
         timed_answer(&d, &boot(r#","chargePointVendor":"W""#)),
@@ -950,13 +1039,171 @@ fn ocpp_1_6_answers_hostile_frames_in_its_own_codes() {
     );
     assert!(seen.seen.lock().unwrap()[0].contains(r#"charge_point_vendor: "W""#));
     // Answers to calls never sent, or sent twice, get no reply.
-    let pending = Mutex::new(PendingCalls::new(OcppVersion::V1_6));
+    let session = Session::new(Arc::clone(&d), "CP-1");
     for text in [r#"[3,"never",{}]"#, r#"[4,"never","GenericError","",{}]"#] {
         assert_eq!(ready(d.handle("CP-1", text)), None);
         assert!(matches!(
-            ready(d.receive("CP-1", text, &pending)),
-            Received::Unmatched(_)
+            ready(session.receive(text)),
+            Outcome {
+                reply: None,
+                event: Event::Ignored(Ignored::Unmatched { .. })
+            }
         ));
     }
     assert_eq!(seen.seen.lock().unwrap().len(), 1);
+}
+
+/// Frames of a message type number the version does not define: OCPP-J 1.6 and OCPP 2.1 ignore
+/// them (no reply); 2.0.1 answers `MessageTypeNotSupported` with the frame's id by default,
+/// and ignores them too when its dispatcher is `ignoring_unknown_message_types`. None reaches
+/// a handler or settles a pending call, and a peer's `MessageTypeNotSupported` CALLERROR
+/// answering one of our calls is accepted in every version.
+#[test]
+fn unknown_message_types_are_ignored_except_by_default_in_2_0_1() {
+    let v1_6_seen: &'static Csms = Box::leak(Box::default());
+    let v1_6 = Dispatcher::new(OcppVersion::V1_6, Role::CENTRAL_SYSTEM)
+        .with(ocpp_messages::v1_6::core::CentralSystemService(v1_6_seen));
+    let mut sides = vec![(
+        Side {
+            dispatcher: Arc::new(v1_6),
+            seen: v1_6_seen,
+            action: "BootNotification",
+            payload: r#"{"chargePointVendor":"V","chargePointModel":"M"{member}}"#,
+        },
+        false,
+    )];
+    for side in both_roles(Limits::default()) {
+        let answers = side.dispatcher.version() == OcppVersion::V2_0_1;
+        sides.push((side, answers));
+    }
+    let (csms, seen) = dispatcher();
+    let station_seen: &'static Csms = Box::leak(Box::default());
+    let station = Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
+        .with(provisioning::ChargingStationService(station_seen));
+    let ignoring = roles(
+        Limits::default(),
+        (csms.ignoring_unknown_message_types(), seen),
+        (station.ignoring_unknown_message_types(), station_seen),
+    );
+    sides.extend(ignoring.into_iter().map(|side| (side, false)));
+    assert_eq!(sides.len(), 7);
+
+    for (side, answers) in &sides {
+        let version = side.dispatcher.version();
+        let name = format!("{version} {:?} {}", side.dispatcher.role(), side.action);
+        assert_eq!(
+            side.dispatcher.answers_unknown_message_types(),
+            *answers,
+            "{name}"
+        );
+        assert!(version.accepts_error_code(ErrorCode::MessageTypeNotSupported));
+        let session = session(&side.dispatcher);
+        let payload = side.payload("");
+        let action = side.action;
+        let mut frames = vec![
+            format!(r#"[7,"u","{action}",{payload}]"#),
+            format!(r#"[0,"u","{action}",{payload}]"#),
+            format!(r#"[1,"u","{action}",{payload}]"#),
+            format!(r#"[-2,"u","{action}",{payload}]"#),
+            format!(r#"[2.5,"u","{action}",{payload}]"#),
+            format!(r#"["2","u","{action}",{payload}]"#),
+            format!(r#"[18446744073709551618,"u","{action}",{payload}]"#),
+            r#"[7,"u",{"status":"Accepted"}]"#.to_owned(),
+        ];
+        if version != OcppVersion::V2_1 {
+            // 2.1's CALLRESULTERROR and SEND are unknown message types before 2.1.
+            frames.push(r#"[5,"u","GenericError","",{}]"#.to_owned());
+            frames.push(format!(r#"[6,"u","{action}",{payload}]"#));
+        }
+        for text in &frames {
+            let outcome = ready(session.receive(text));
+            assert_eq!(
+                outcome.reply,
+                ready(side.dispatcher.handle("CS-1", text)),
+                "{name}: {text}"
+            );
+            if *answers {
+                let reply = outcome.reply.as_deref().unwrap_or_default();
+                assert!(
+                    reply.starts_with(r#"[4,"u","MessageTypeNotSupported","#),
+                    "{name}: {text}: {reply}"
+                );
+                match &outcome.event {
+                    Event::Rejected(Rejection { message_id, error }) => {
+                        assert_eq!(message_id, "u", "{name}: {text}");
+                        assert_eq!(error.code, ErrorCode::MessageTypeNotSupported);
+                        assert_eq!(error.to_frame("u"), reply, "{name}: {text}");
+                    }
+                    other => panic!("{name}: {text}: {other:?}"),
+                }
+            } else {
+                assert_eq!(
+                    outcome,
+                    Outcome {
+                        reply: None,
+                        event: Event::Ignored(Ignored::UnknownMessageType {
+                            message_id: Some("u".to_owned())
+                        })
+                    },
+                    "{name}: {text}"
+                );
+            }
+        }
+        // Beyond a limit, an unknown message type is still ignored where it is ignored;
+        // where it is answered, the reply keeps the frame's id.
+        let huge = format!(
+            r#"[7,"u","{action}",{{"x":"{}"}}]"#,
+            "x".repeat((1 << 20) + 1)
+        );
+        let outcome = ready(session.receive(&huge));
+        assert_eq!(outcome.reply, ready(side.dispatcher.handle("CS-1", &huge)));
+        if *answers {
+            let reply = outcome.reply.unwrap_or_default();
+            assert!(reply.starts_with(r#"[4,"u","#), "{name}: {reply}");
+        } else {
+            assert_eq!(
+                outcome,
+                Outcome {
+                    reply: None,
+                    event: Event::Ignored(Ignored::UnknownMessageType {
+                        message_id: Some("u".to_owned())
+                    })
+                },
+                "{name}"
+            );
+        }
+        assert_eq!(side.seen(), 0, "{name}");
+        assert_eq!(session.pending_calls(), 0, "{name}");
+
+        if side.dispatcher.role() != Role::Csms {
+            continue;
+        }
+        // A frame of an unknown type with the id of a pending call does not settle it.
+        let id = reset_call(&session);
+        let text = format!(r#"[7,"{id}",{{"status":"Accepted"}}]"#);
+        let outcome = ready(session.receive(&text));
+        assert_eq!(outcome.reply.is_some(), *answers, "{name}: {outcome:?}");
+        assert_eq!(session.pending_calls(), 1, "{name}");
+        // The peer's MessageTypeNotSupported CALLERROR answering our call is accepted.
+        let text = format!(
+            r#"[4,"{id}","MessageTypeNotSupported","message type 2 is not supported",{{"type":2}}]"#
+        );
+        assert_eq!(ready(side.dispatcher.handle("CS-1", &text)), None);
+        let outcome = ready(session.receive(&text));
+        assert_eq!(outcome.reply, None, "{name}");
+        let Event::Answered(answer) = outcome.event else {
+            panic!("{name}: {:?}", outcome.event);
+        };
+        assert_eq!((answer.message_id.as_str(), answer.action), (&*id, "Reset"));
+        match answer.result {
+            Err(ResponseError::Peer(e)) => {
+                assert_eq!(e.code, "MessageTypeNotSupported", "{name}");
+                assert_eq!(e.known_code(), Some(ErrorCode::MessageTypeNotSupported));
+                assert_eq!(e.description, "message type 2 is not supported");
+                assert_eq!(e.details["type"], 2);
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(session.pending_calls(), 0, "{name}");
+    }
 }

@@ -1,10 +1,13 @@
 //! OCPP 2.1 Part 4's message types 5 (CALLRESULTERROR) and 6 (SEND): parsed only for 2.1; for
 //! 1.6 and 2.0.1 they stay unknown message types.
 
-use ocpp_messages::rpc::{decode_response, PendingCalls, ResponseError};
+use std::future::Future;
+
 use ocpp_messages::frame::{Frame, FrameError};
+use ocpp_messages::rpc::{decode_response, Dispatcher, Event, Ignored, Outcome, Rejection};
+use ocpp_messages::rpc::{ResponseError, SendError, Session};
 use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest};
-use ocpp_messages::{ErrorCode, OcppVersion, Situation};
+use ocpp_messages::{ErrorCode, OcppVersion, PeerError, Role, Situation};
 use serde_json::json;
 
 const CALL_RESULT_ERROR: &str =
@@ -18,19 +21,13 @@ fn parse_error(version: OcppVersion, text: &str) -> FrameError {
 #[test]
 fn call_result_error_for_2_1() {
     let frame = Frame::parse_for(OcppVersion::V2_1, CALL_RESULT_ERROR).unwrap();
-    let Frame::CallResultError {
-        message_id,
-        error_code,
-        description,
-        details,
-    } = &frame
-    else {
+    let Frame::CallResultError { message_id, error } = &frame else {
         panic!("{frame:?}");
     };
     assert_eq!(message_id, "r-17");
-    assert_eq!(error_code, "PropertyConstraintViolation");
-    assert_eq!(description, "status: not a ResetStatus");
-    assert_eq!(details["pointer"], json!("/status"));
+    assert_eq!(error.code, "PropertyConstraintViolation");
+    assert_eq!(error.description, "status: not a ResetStatus");
+    assert_eq!(error.details["pointer"], json!("/status"));
     assert_eq!(frame.message_id(), "r-17");
     assert!(!frame.answers_a_call());
     assert_eq!(frame.to_text(), CALL_RESULT_ERROR);
@@ -56,7 +53,8 @@ fn send_for_2_1() {
 }
 
 /// 1.6 and 2.0.1 (and the version-less `Frame::parse`) know types 2 to 4 only: 5 and 6 are
-/// answered as unknown message types, with the frame's own id.
+/// unknown message types, with the frame's own id and the code a CALLERROR would carry
+/// (whether one is sent is the dispatcher's choice: see `neither_answers_a_pending_call`).
 #[test]
 fn types_5_and_6_are_unknown_before_2_1() {
     for text in [CALL_RESULT_ERROR, SEND] {
@@ -136,37 +134,135 @@ fn calls_and_answers_read_alike_for_every_version() {
     );
 }
 
-/// A SEND or a CALLRESULTERROR never settles one of our pending calls, even with its id.
+/// Polls `future` once: a session without handlers never waits.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the session waited"),
+    }
+}
+
+/// Makes a Reset call of the session's version pending; returns its message id.
+fn reset_call(session: &Session) -> Result<String, SendError> {
+    let (id, _call) = match session.version() {
+        OcppVersion::V1_6 => {
+            use ocpp_messages::v1_6::core::{Reset, ResetFeature, ResetRequest};
+            session.call::<ResetFeature>(&ResetRequest::new(Reset::Soft))
+        }
+        OcppVersion::V2_1 => {
+            use ocpp_messages::v2_1::provisioning::{Reset, ResetFeature, ResetRequest};
+            session.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
+        }
+        _ => session.call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle)),
+    }?;
+    Ok(id)
+}
+
+/// A SEND or a CALLRESULTERROR never settles one of our pending calls, even with its id: 2.1
+/// reads them as what they are; for 1.6 and 2.0.1 they are unknown message types (ignored,
+/// except by 2.0.1's default dispatcher, which answers `MessageTypeNotSupported`).
 #[test]
 fn neither_answers_a_pending_call() {
-    let mut pending = PendingCalls::new(OcppVersion::V2_0_1);
-    let (id, _call) = pending
-        .call::<ResetFeature>(&ResetRequest::new(Reset::OnIdle))
-        .unwrap();
-    for frame in [
-        Frame::CallResultError {
-            message_id: id.clone(),
-            error_code: "GenericError".to_owned(),
-            description: String::new(),
-            details: Default::default(),
-        },
-        Frame::Send {
-            message_id: id.clone(),
-            action: "Reset".to_owned(),
-            payload: json!({"status": "Accepted"}),
-        },
-    ] {
-        let unmatched = pending.answer(frame.clone()).unwrap_err();
-        assert_eq!(unmatched.message_id, id);
-        assert_eq!(pending.len(), 1, "the call is still pending");
+    let frames = |id: &str| {
+        [
+            Frame::CallResultError {
+                message_id: id.to_owned(),
+                error: PeerError {
+                    code: "GenericError".to_owned(),
+                    description: String::new(),
+                    details: Default::default(),
+                },
+            },
+            Frame::Send {
+                message_id: id.to_owned(),
+                action: "Reset".to_owned(),
+                payload: json!({"status": "Accepted"}),
+            },
+        ]
+    };
+    for frame in frames("1") {
         assert!(matches!(
             decode_response::<ResetFeature>(OcppVersion::V2_0_1, frame),
             Err(ResponseError::NotAnAnswer)
         ));
     }
-    let answer = pending
-        .answer(Frame::parse(&format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#)).unwrap())
-        .unwrap();
-    assert!(answer.result.is_ok());
-    assert!(pending.is_empty());
+    let sessions = [
+        Dispatcher::new(OcppVersion::V1_6, Role::CENTRAL_SYSTEM),
+        Dispatcher::new(OcppVersion::V2_0_1, Role::Csms),
+        Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).ignoring_unknown_message_types(),
+        Dispatcher::new(OcppVersion::V2_1, Role::Csms),
+    ]
+    .map(|dispatcher| Session::new(dispatcher, "CS-1"));
+    for session in &sessions {
+        let version = session.version();
+        let answers = session.dispatcher().answers_unknown_message_types();
+        let id = reset_call(session).unwrap();
+        for frame in frames(&id) {
+            let text = frame.to_text();
+            let outcome = ready(session.receive(&text));
+            match (version, &frame, outcome) {
+                (OcppVersion::V2_1, Frame::CallResultError { error: sent, .. }, outcome) => {
+                    assert_eq!(
+                        outcome,
+                        Outcome {
+                            reply: None,
+                            event: Event::ResultError {
+                                message_id: id.clone(),
+                                error: sent.clone()
+                            }
+                        },
+                        "{text}"
+                    );
+                }
+                (
+                    OcppVersion::V2_1,
+                    Frame::Send { .. },
+                    Outcome {
+                        reply: None,
+                        event: Event::Rejected(Rejection { message_id, error }),
+                    },
+                ) => {
+                    assert_eq!(message_id, id, "{text}");
+                    assert_eq!(error.code, ErrorCode::NotSupported, "{text}");
+                }
+                (OcppVersion::V2_0_1, _, outcome) if answers => {
+                    let reply = outcome.reply.expect("2.0.1 answers by default");
+                    assert!(
+                        reply.starts_with(&format!(r#"[4,"{id}","MessageTypeNotSupported","#)),
+                        "{text}: {reply}"
+                    );
+                    let Event::Rejected(rejection) = outcome.event else {
+                        panic!("{text}: {:?}", outcome.event);
+                    };
+                    assert_eq!(rejection.message_id, id, "{text}");
+                    assert_eq!(rejection.error.code, ErrorCode::MessageTypeNotSupported);
+                    assert_eq!(rejection.to_frame(), reply);
+                }
+                (OcppVersion::V1_6 | OcppVersion::V2_0_1, _, outcome) => {
+                    assert_eq!(
+                        outcome,
+                        Outcome {
+                            reply: None,
+                            event: Event::Ignored(Ignored::UnknownMessageType {
+                                message_id: Some(id.clone())
+                            })
+                        },
+                        "{version:?} {text}"
+                    );
+                }
+                (_, _, outcome) => panic!("{version:?} {text}: {outcome:?}"),
+            }
+            assert_eq!(session.pending_calls(), 1, "the call is still pending");
+        }
+        let outcome = ready(session.receive(&format!(r#"[3,"{id}",{{"status":"Accepted"}}]"#)));
+        assert_eq!(outcome.reply, None);
+        let Event::Answered(answer) = outcome.event else {
+            panic!("{version:?}: {:?}", outcome.event);
+        };
+        assert_eq!(answer.message_id, id);
+        assert!(answer.result.is_ok());
+        assert_eq!(session.pending_calls(), 0);
+    }
 }
