@@ -82,9 +82,13 @@ const VALIDATE_HELP: &str = "\
 Each non-blank line is one frame. A CALL is validated against its action's request schema; a \
 CALLRESULT against the response schema of the CALL with the same message id earlier in the same \
 file (with none, it is invalid with errorCode null); a CALLERROR must have an error code the \
-version defines (else it is invalid as a malformed frame: RpcFrameworkError in 2.x). Errors \
-that decide the errorCode come first. Lines that are not UTF-8, not JSON, not a frame, or longer than 16 MiB are \
-invalid with the code the version prescribes (RpcFrameworkError in 2.x).
+version accepts: one it defines, or MessageTypeNotSupported (else it is invalid as a malformed \
+frame: RpcFrameworkError in 2.x). Errors that decide the errorCode come first. Lines that are \
+not UTF-8, not JSON, not a frame, or longer than 16 MiB are invalid with the code the version \
+prescribes (RpcFrameworkError in 2.x). A message type number the version does not define is \
+MessageTypeNotSupported in 2.0.1; 1.6 and 2.1 ignore such a frame, and it is invalid with \
+errorCode null (\"ignored: unknown message type\"). Every verdict is the one the ocpp-messages \
+runtime comes to.
 
 Output without --json: one line per invalid frame,
   FILE:LINE: MESSAGE_ID ACTION: ERROR_CODE: FIRST_ERROR (and N more)

@@ -6,45 +6,54 @@
 //! [`Validator::check_too_long`] for a line the reader refused to hold); each call returns the
 //! [`Verdict`] on that line.
 //!
-//! What is checked, and with which error code a problem is reported:
+//! Every verdict is the runtime's: the validator asks the pure functions of
+//! [`ocpp_messages::rpc`] that the dispatcher of `ocpp-messages` asks before it serves a
+//! message, and keeps no table of its own. It does not know who sent a frame, so the direction
+//! of an action is not checked. What is checked, and with which error code a problem is
+//! reported:
 //!
-//! | frame | check | errorCode when it fails |
-//! |---|---|---|
-//! | any line | UTF-8, JSON, OCPP-J frame shape, at most [`crate::lines::MAX_LINE_BYTES`] | `version.error_code(situation)`: `RpcFrameworkError` (2.x) / `FormationViolation` (1.6); `MessageTypeNotSupported` / `GenericError` for an unknown message type number |
-//! | CALL | the action is one of the version's | `NotImplemented` |
-//! | CALL | the payload satisfies the request schema | [`OcppVersion::error_code_for`] |
-//! | CALLRESULT | an earlier CALL of the stream has the same message id and is unanswered | none (`null`): no CALLERROR answers a CALLRESULT |
-//! | CALLRESULT | that CALL's action is one of the version's | `NotImplemented` |
-//! | CALLRESULT | the payload satisfies the response schema | [`OcppVersion::error_code_for`] |
-//! | CALLERROR | the error code is one the version defines | as for a malformed frame: `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) |
-//! | CALL | the action is not a SEND-only action (2.1) | `NotSupported` |
-//! | SEND (2.1, type 6) | the action is one of the version's SEND actions | `NotImplemented` (unknown) / `NotSupported` (a CALL action) |
-//! | SEND (2.1, type 6) | the payload satisfies the SEND action's schema; nothing awaits an answer | [`OcppVersion::error_code_for`] |
-//! | CALLRESULTERROR (2.1, type 5) | the error code is one the version defines | as for a CALLERROR |
+//! | frame | check | errorCode when it fails | asked of |
+//! |---|---|---|---|
+//! | any line | UTF-8, at most [`crate::lines::MAX_LINE_BYTES`] | `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) | [`check_utf8`], [`unreadable_frame`] |
+//! | any line | JSON, OCPP-J frame shape | `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) | [`check_frame_error`] |
+//! | any line | a message type number the version defines (5 and 6 exist only in 2.1) | 2.0.1: `MessageTypeNotSupported`; 1.6 and 2.1 ignore the frame: none (`null`), reported as `ignored: unknown message type` | [`check_frame_error`] |
+//! | CALL | the action is one of the version's | `NotImplemented` | [`check_call_action`] |
+//! | CALL | the action is not a SEND-only action (2.1) | `NotSupported` | [`check_call_action`] |
+//! | CALL | the payload satisfies the request schema | [`OcppVersion::error_code_for`] | [`check_request`] |
+//! | CALLRESULT | an earlier CALL of the stream has the same message id and is unanswered | none (`null`): no CALLERROR answers a CALLRESULT | |
+//! | CALLRESULT | that CALL was not rejected for its action | that CALL's code (`NotImplemented`, `NotSupported`) | |
+//! | CALLRESULT | the payload satisfies the response schema | [`OcppVersion::error_code_for`] | [`check_response`] |
+//! | CALLERROR | the error code is one the version accepts: its own, or `MessageTypeNotSupported` (accepted in every version) | as for a malformed frame: `RpcFrameworkError` (2.x) / `FormationViolation` (1.6) | [`check_error_code`] |
+//! | SEND (2.1, type 6) | the action is one of the version's SEND actions | `NotImplemented` (unknown) / `NotSupported` (a CALL action) | [`check_send_action`] |
+//! | SEND (2.1, type 6) | the payload satisfies the SEND action's schema; nothing awaits an answer | [`OcppVersion::error_code_for`] | [`check_request`] |
+//! | CALLRESULTERROR (2.1, type 5) | the error code is one the version accepts | as for a CALLERROR | [`check_error_code`] |
 //!
-//! Message types 5 and 6 exist only in OCPP 2.1; under 1.6 and 2.0.1 they are unknown message
-//! types.
+//! A frame the runtime would ignore (a message type number 1.6 or 2.1 does not define) is
+//! still a finding: it is invalid, with no error code, since nothing would answer it.
 //!
 //! A payload's violations are listed with those of the class that decides the error code first
 //! (in the order of [`ocpp_messages::validate::ViolationClass`]), each class in document order,
 //! so the first error always explains the error code.
 //!
 //! A payload that satisfies its schema is also decoded into its typed Rust value and encoded back
-//! (the `reencode_*` functions of [`FeatureInfo`]); in the rare case the typed value cannot hold
-//! it (an integer beyond 64 bits) the frame is invalid with the decoder's error code
-//! (`GenericError`), exactly as this crate's dispatcher would answer it.
+//! (the `reencode_*` functions of [`FeatureInfo`], in [`Mode::Strict`]); in the rare case the
+//! typed value cannot hold it (an integer beyond 64 bits) the frame is invalid with the
+//! decoder's error code (`GenericError`), exactly as this crate's dispatcher would answer it.
 //!
 //! A CALLERROR need not answer an earlier CALL (one answering an unreadable frame has message
 //! id `-1`), but when it does, that CALL is answered and its action is reported. A CALL whose
-//! payload is invalid still awaits its answer, and a CALL reusing the message id of an
-//! unanswered one replaces it.
+//! action or payload is rejected still awaits its answer, and a CALL reusing the message id of
+//! an unanswered one replaces it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use ocpp_messages::frame::{Envelope, Frame, FrameError};
-use ocpp_messages::validate::validate;
-use ocpp_messages::{CallError, ErrorCode, FeatureInfo, OcppVersion, Situation};
+use ocpp_messages::rpc::{
+    check_call_action, check_error_code, check_frame_error, check_request, check_response,
+    check_send_action, check_utf8, unreadable_frame, FrameVerdict, Ignored, InvalidPayload,
+};
+use ocpp_messages::{CallError, ErrorCode, FeatureInfo, Mode, OcppVersion};
 use serde_json::Value;
 
 /// How many unanswered CALLs a [`Validator`] remembers by default; beyond that the oldest is
@@ -121,22 +130,47 @@ impl Verdict {
             payload: None,
         }
     }
+
+    /// The frame is rejected with `error`, a problem with the frame rather than its payload.
+    fn rejected(message_id: Option<String>, action: Option<String>, error: CallError) -> Self {
+        Verdict::invalid(
+            message_id,
+            action,
+            Some(error.code),
+            Problem::frame(error.description),
+        )
+    }
+
+    fn valid(message_id: String, action: Option<String>) -> Self {
+        Verdict {
+            message_id: Some(message_id),
+            action,
+            error_code: None,
+            errors: Vec::new(),
+            payload: None,
+        }
+    }
 }
 
 /// The action of an unanswered CALL.
 #[derive(Debug, Clone)]
 enum Action {
-    /// One the version defines.
+    /// One the version defines, as a CALL.
     Known(&'static FeatureInfo),
-    /// One it does not (its name, cut to [`MAX_REMEMBERED_ACTION_CHARS`]).
-    Unknown(Box<str>),
+    /// One the runtime rejects (unknown, or a SEND action): its name, cut to
+    /// [`MAX_REMEMBERED_ACTION_CHARS`], and the CALL's error code and problem.
+    Rejected {
+        name: Box<str>,
+        code: ErrorCode,
+        problem: Box<str>,
+    },
 }
 
 impl Action {
     fn name(&self) -> &str {
         match self {
             Action::Known(feature) => feature.name,
-            Action::Unknown(name) => name,
+            Action::Rejected { name, .. } => name,
         }
     }
 }
@@ -236,28 +270,19 @@ impl Validator {
 
     /// The verdict on one line of input (without its line ending), which may not be UTF-8.
     pub fn check_line(&mut self, line: &[u8]) -> Verdict {
-        match std::str::from_utf8(line) {
+        match check_utf8(self.version, line) {
             Ok(text) => self.check_text(text),
-            Err(e) => Verdict::invalid(
-                None,
-                None,
-                Some(self.version.error_code(Situation::UnreadableFrame)),
-                Problem::frame(format!(
-                    "frame is not valid UTF-8 (invalid byte at offset {})",
-                    e.valid_up_to()
-                )),
-            ),
+            Err(error) => Verdict::rejected(None, None, error),
         }
     }
 
     /// The verdict on a line longer than `limit` bytes, which was not read.
     pub fn check_too_long(&mut self, limit: usize) -> Verdict {
-        Verdict::invalid(
-            None,
-            None,
-            Some(self.version.error_code(Situation::UnreadableFrame)),
-            Problem::frame(format!("frame too long: more than {limit} bytes")),
-        )
+        let error = unreadable_frame(
+            self.version,
+            format!("frame too long: more than {limit} bytes"),
+        );
+        Verdict::rejected(None, None, error)
     }
 
     /// The verdict on one frame's text.
@@ -278,44 +303,38 @@ impl Validator {
                 message_id,
                 payload,
             }) => self.check_call_result(message_id, payload),
-            Ok(Frame::CallError {
-                message_id,
-                error_code,
-                ..
-            }) => self.check_call_error(message_id, &error_code),
+            Ok(Frame::CallError { message_id, error }) => {
+                self.check_call_error(message_id, &error.code)
+            }
             Ok(Frame::Send {
                 message_id,
                 action,
                 payload,
             }) => self.check_send(message_id, action, payload),
             // A CALLRESULTERROR answers a CALLRESULT: the CALL it was for is answered already.
-            Ok(Frame::CallResultError {
-                message_id,
-                error_code,
-                ..
-            }) => self.check_error_code(message_id, None, &error_code),
+            Ok(Frame::CallResultError { message_id, error }) => {
+                self.check_error_code(message_id, None, &error.code)
+            }
         }
     }
 
     /// The verdict on a valid CALL or CALLRESULT, read in one pass from the text; `None` when
     /// the frame is not plainly valid, for the full check to decide (and report).
     fn check_fast(&mut self, text: &str) -> Option<Verdict> {
-        let valid = |message_id: &str, action: &str| Verdict {
-            message_id: Some(message_id.to_owned()),
-            action: Some(action.to_owned()),
-            error_code: None,
-            errors: Vec::new(),
-            payload: None,
-        };
+        let version = self.version;
         match Envelope::peek(text)? {
             Envelope::Call { message_id, action } => {
-                let feature = self.version.feature(action)?;
-                if feature.send || !(feature.call_is_valid)(text) {
+                let feature =
+                    check_call_action(version, version.feature(action), action, None).ok()?;
+                if !(feature.call_is_valid)(text) {
                     return None;
                 }
                 self.pending
                     .insert(message_id.to_owned(), Action::Known(feature));
-                Some(valid(message_id, action))
+                Some(Verdict::valid(
+                    message_id.to_owned(),
+                    Some(action.to_owned()),
+                ))
             }
             Envelope::CallResult { message_id } => {
                 let feature = match self.pending.get(message_id) {
@@ -326,58 +345,68 @@ impl Validator {
                     return None;
                 }
                 self.pending.take(message_id);
-                Some(valid(message_id, feature.name))
+                Some(Verdict::valid(
+                    message_id.to_owned(),
+                    Some(feature.name.to_owned()),
+                ))
             }
         }
     }
 
+    /// A text that is not a frame of the version: rejected as the runtime rejects it, or, when
+    /// the runtime ignores it, a finding without an error code.
     fn frame_error(&self, e: FrameError) -> Verdict {
-        let message_id = e.message_id;
-        Verdict::invalid(
-            message_id,
-            None,
-            Some(self.version.error_code(e.situation)),
-            Problem::frame(e.description),
-        )
+        match check_frame_error(self.version, &e) {
+            FrameVerdict::Rejected(error) => Verdict::rejected(e.message_id, None, error),
+            FrameVerdict::Ignored(ignored) => {
+                let what = match ignored {
+                    Ignored::UnknownMessageType { .. } => "unknown message type",
+                    _ => "frame",
+                };
+                let problem = Problem::frame(format!("ignored: {what}: {}", e.description));
+                Verdict::invalid(e.message_id, None, None, problem)
+            }
+            // Any other verdict the runtime may come to: still a problem with the frame.
+            _ => Verdict::invalid(e.message_id, None, None, Problem::frame(e.description)),
+        }
+    }
+
+    /// A problem with a frame's action, as the runtime describes it, for this version.
+    fn action_problem(&self, error: &CallError) -> String {
+        format!("{} for OCPP {}", error.description, self.version)
     }
 
     fn check_call(&mut self, message_id: String, action: String, payload: Value) -> Verdict {
         let version = self.version;
-        let Some(feature) = version.feature(&action) else {
-            self.pending.insert(
-                message_id.clone(),
-                Action::Unknown(remembered_name(&action)),
-            );
-            let problem = Problem::frame(format!(
-                "unknown action {} for OCPP {version}",
-                quoted(&action)
-            ));
-            return Verdict::invalid(
-                Some(message_id),
-                Some(action),
-                Some(version.error_code(Situation::UnknownAction)),
-                problem,
-            );
+        let feature = match check_call_action(version, version.feature(&action), &action, None) {
+            Ok(feature) => feature,
+            Err(error) => {
+                let problem = self.action_problem(&error);
+                // Its answer is reported with the same verdict.
+                self.pending.insert(
+                    message_id.clone(),
+                    Action::Rejected {
+                        name: remembered_name(&action),
+                        code: error.code,
+                        problem: problem.as_str().into(),
+                    },
+                );
+                return Verdict::invalid(
+                    Some(message_id),
+                    Some(action),
+                    Some(error.code),
+                    Problem::frame(problem),
+                );
+            }
         };
-        if feature.send {
-            let problem = Problem::frame(format!(
-                "{} is a SEND (message type 6) in OCPP {version}, never a CALL",
-                quoted(&action)
-            ));
-            return Verdict::invalid(
-                Some(message_id),
-                Some(action),
-                Some(version.error_code(Situation::UnsupportedAction)),
-                problem,
-            );
-        }
         self.pending
             .insert(message_id.clone(), Action::Known(feature));
+        let checked = check_request(version, feature, &payload);
         self.payload_verdict(
             message_id,
             action,
             payload,
-            feature.request,
+            checked,
             feature.reencode_request,
         )
     }
@@ -386,30 +415,25 @@ impl Validator {
     /// never answered, so nothing is remembered.
     fn check_send(&mut self, message_id: String, action: String, payload: Value) -> Verdict {
         let version = self.version;
-        let (situation, what) = match version.feature(&action) {
-            Some(feature) if feature.send => {
-                return self.payload_verdict(
+        match check_send_action(version, version.feature(&action), &action, None) {
+            Ok(feature) => {
+                let checked = check_request(version, feature, &payload);
+                self.payload_verdict(
                     message_id,
                     action,
                     payload,
-                    feature.request,
+                    checked,
                     feature.reencode_request,
                 )
             }
-            Some(_) => (Situation::UnsupportedAction, "is a CALL, not a SEND,"),
-            None => (Situation::UnknownAction, "is not an action of"),
-        };
-        let problem = Problem::frame(format!("{} {what} OCPP {version}", quoted(&action)));
-        Verdict::invalid(
-            Some(message_id),
-            Some(action),
-            Some(version.error_code(situation)),
-            problem,
-        )
+            Err(error) => {
+                let problem = Problem::frame(self.action_problem(&error));
+                Verdict::invalid(Some(message_id), Some(action), Some(error.code), problem)
+            }
+        }
     }
 
     fn check_call_result(&mut self, message_id: String, payload: Value) -> Verdict {
-        let version = self.version;
         match self.pending.take(&message_id) {
             None => {
                 let problem = Problem::frame(format!(
@@ -418,25 +442,24 @@ impl Validator {
                 ));
                 Verdict::invalid(Some(message_id), None, None, problem)
             }
-            Some(Action::Unknown(action)) => {
-                let problem = Problem::frame(format!(
-                    "answers a CALL of unknown action {} for OCPP {version}",
-                    quoted(&action)
-                ));
-                Verdict::invalid(
-                    Some(message_id),
-                    Some(action.into()),
-                    Some(version.error_code(Situation::UnknownAction)),
-                    problem,
+            Some(Action::Rejected {
+                name,
+                code,
+                problem,
+            }) => {
+                let problem = Problem::frame(format!("answers a rejected CALL: {problem}"));
+                Verdict::invalid(Some(message_id), Some(name.into()), Some(code), problem)
+            }
+            Some(Action::Known(feature)) => {
+                let checked = check_response(self.version, feature, &payload);
+                self.payload_verdict(
+                    message_id,
+                    feature.name.to_owned(),
+                    payload,
+                    checked,
+                    feature.reencode_response,
                 )
             }
-            Some(Action::Known(feature)) => self.payload_verdict(
-                message_id,
-                feature.name.to_owned(),
-                payload,
-                feature.response,
-                feature.reencode_response,
-            ),
         }
     }
 
@@ -445,53 +468,37 @@ impl Validator {
         self.check_error_code(message_id, action, error_code)
     }
 
-    /// A CALLERROR's or CALLRESULTERROR's code must be one the version defines.
+    /// A CALLERROR's or CALLRESULTERROR's code must be one the version accepts.
     fn check_error_code(
         &self,
         message_id: String,
         action: Option<String>,
         error_code: &str,
     ) -> Verdict {
-        let version = self.version;
-        match error_code.parse::<ErrorCode>() {
-            Ok(code) if version.defines_error_code(code) => Verdict {
-                message_id: Some(message_id),
-                action,
-                error_code: None,
-                errors: Vec::new(),
-                payload: None,
-            },
-            _ => {
-                let problem = Problem::frame(format!(
-                    "error code {} is not an OCPP-J error code of OCPP {version}",
-                    quoted(error_code)
-                ));
-                Verdict::invalid(
-                    Some(message_id),
-                    action,
-                    Some(version.error_code(Situation::MalformedFrame)),
-                    problem,
-                )
-            }
+        match check_error_code(self.version, error_code) {
+            Ok(()) => Verdict::valid(message_id, action),
+            Err(error) => Verdict::rejected(Some(message_id), action, error),
         }
     }
 
+    /// The verdict on a payload the runtime checked (`checked`): its violations, the deciding
+    /// ones first; or, when it is valid, its typed round trip.
     fn payload_verdict(
         &self,
         message_id: String,
         action: String,
         payload: Value,
-        schema: &'static ocpp_messages::validate::Schema,
-        reencode: fn(Value) -> Result<Value, CallError>,
+        checked: Result<(), InvalidPayload>,
+        reencode: fn(Value, Mode) -> Result<Value, CallError>,
     ) -> Verdict {
-        let mut violations = validate(schema, &payload);
-        if let Some(code) = self.version.error_code_for(&violations) {
+        if let Err(invalid) = checked {
+            let mut violations = invalid.violations;
             // The violations that decide the error code first, each class in document order.
             violations.sort_by_key(|v| v.kind.class());
             return Verdict {
                 message_id: Some(message_id),
                 action: Some(action),
-                error_code: Some(code),
+                error_code: Some(invalid.error.code),
                 errors: violations
                     .into_iter()
                     .map(|v| Problem {
@@ -502,20 +509,12 @@ impl Validator {
                 payload: None,
             };
         }
-        match reencode(payload) {
+        match reencode(payload, Mode::Strict) {
             Ok(typed) => Verdict {
-                message_id: Some(message_id),
-                action: Some(action),
-                error_code: None,
-                errors: Vec::new(),
                 payload: Some(typed),
+                ..Verdict::valid(message_id, Some(action))
             },
-            Err(e) => Verdict::invalid(
-                Some(message_id),
-                Some(action),
-                Some(e.code),
-                Problem::frame(e.description),
-            ),
+            Err(e) => Verdict::rejected(Some(message_id), Some(action), e),
         }
     }
 }
@@ -618,6 +617,46 @@ mod tests {
     }
 
     #[test]
+    fn unknown_message_types_are_ignored_by_1_6_and_2_1_and_answered_by_2_0_1() {
+        for version in [OcppVersion::V1_6, OcppVersion::V2_1] {
+            let mut v = Validator::new(version);
+            for text in [r#"[7,"1",{}]"#, r#"[0,"1","Heartbeat",{}]"#] {
+                let verdict = v.check_text(text);
+                assert!(!verdict.is_valid(), "{version} {text}");
+                assert_eq!(verdict.message_id.as_deref(), Some("1"));
+                assert_eq!(verdict.error_code, None, "{version} {text}");
+                assert!(
+                    verdict.errors[0]
+                        .message
+                        .starts_with("ignored: unknown message type: "),
+                    "{verdict:?}"
+                );
+            }
+        }
+        // Types 5 and 6 are 2.1's: unknown, and so ignored, in 1.6.
+        let verdict =
+            Validator::new(OcppVersion::V1_6).check_text(r#"[5,"1","GenericError","",{}]"#);
+        assert_eq!((verdict.is_valid(), verdict.error_code), (false, None));
+        let verdict = v201().check_text(r#"[7,"1",{}]"#);
+        assert_eq!(verdict.error_code, Some(ErrorCode::MessageTypeNotSupported));
+        assert!(!verdict.errors[0].message.starts_with("ignored"));
+    }
+
+    #[test]
+    fn message_type_not_supported_is_accepted_in_every_version() {
+        for &version in OcppVersion::ALL {
+            let mut v = Validator::new(version);
+            v.check_text(r#"[2,"1","Heartbeat",{}]"#);
+            let verdict = v.check_text(r#"[4,"1","MessageTypeNotSupported","",{}]"#);
+            assert!(verdict.is_valid(), "{version}: {verdict:?}");
+            assert_eq!(verdict.action.as_deref(), Some("Heartbeat"));
+        }
+        let verdict = Validator::new(OcppVersion::V2_1)
+            .check_text(r#"[5,"2","MessageTypeNotSupported","",{}]"#);
+        assert!(verdict.is_valid(), "{verdict:?}");
+    }
+
+    #[test]
     fn unknown_actions_are_remembered_for_their_results() {
         let mut v = v201();
         let call = v.check_text(r#"[2,"1","TeleportVehicle",{}]"#);
@@ -631,6 +670,24 @@ mod tests {
         let action = result.action.unwrap_or_default();
         assert_eq!(action.chars().count(), MAX_REMEMBERED_ACTION_CHARS + 1);
         assert!(action.ends_with('…'));
+    }
+
+    #[test]
+    fn a_call_of_a_send_action_is_rejected_and_so_is_its_result() {
+        let mut v = Validator::new(OcppVersion::V2_1);
+        let call = v.check_text(r#"[2,"1","NotifyPeriodicEventStream",{}]"#);
+        assert_eq!(call.error_code, Some(ErrorCode::NotSupported));
+        assert_eq!(
+            call.errors[0].message,
+            "NotifyPeriodicEventStream is a SEND (message type 6), never a CALL for OCPP 2.1"
+        );
+        let result = v.check_text(r#"[3,"1",{}]"#);
+        assert_eq!(result.error_code, Some(ErrorCode::NotSupported));
+        assert_eq!(result.action.as_deref(), Some("NotifyPeriodicEventStream"));
+        assert!(result.errors[0]
+            .message
+            .starts_with("answers a rejected CALL: NotifyPeriodicEventStream is a SEND"));
+        assert_eq!(v.pending_calls(), 0);
     }
 
     #[test]

@@ -813,3 +813,109 @@ fn a_member_given_twice_counts_once_the_last_time_as_in_the_library() {
         }
     }
 }
+
+/// A frame of a message type number the version does not define: OCPP 1.6 and 2.1 ignore it
+/// (a finding with errorCode null, as the runtime sends nothing back), 2.0.1 answers it
+/// `MessageTypeNotSupported`. Types 5 and 6 exist only in 2.1.
+#[test]
+fn unknown_message_types_are_ignored_by_1_6_and_2_1_and_not_supported_by_2_0_1() {
+    let input = concat!(
+        "[7,\"1\",{}]\n",
+        "[5,\"2\",\"GenericError\",\"\",{}]\n",
+        "[6,\"3\",\"Heartbeat\",{}]\n",
+    );
+    let n = Value::Null;
+    // An invalid frame's (line, messageId, action, valid, errorCode, first path).
+    let frame = |line: u64, id: &str, action: Value, code: Value| {
+        (line, json!(id), action, false, code, n.clone())
+    };
+    let ignored = |line: u64, id: &str| frame(line, id, n.clone(), n.clone());
+    let not_supported =
+        |line: u64, id: &str| frame(line, id, n.clone(), json!("MessageTypeNotSupported"));
+    let cases = [
+        ("1.6", [ignored(1, "1"), ignored(2, "2"), ignored(3, "3")]),
+        (
+            "2.0.1",
+            [
+                not_supported(1, "1"),
+                not_supported(2, "2"),
+                not_supported(3, "3"),
+            ],
+        ),
+        (
+            "2.1",
+            [
+                ignored(1, "1"),
+                // A CALLRESULTERROR with a code of 2.1: valid.
+                (2, json!("2"), n.clone(), true, n.clone(), n.clone()),
+                // A SEND of a CALL action.
+                frame(3, "3", json!("Heartbeat"), json!("NotSupported")),
+            ],
+        ),
+    ];
+    for (version, expected) in cases {
+        let run = ocpp(&["validate", "--ocpp", version, "--json"], input.as_bytes());
+        assert_eq!(run.code, 1, "{version}: {}", run.stderr);
+        let verdicts = run.json();
+        let got: Vec<_> = verdicts.iter().map(summary).collect();
+        assert_eq!(got, expected, "{version}");
+        for (v, (_, _, _, _, code, _)) in verdicts.iter().zip(&expected) {
+            let message = v["errors"][0]["message"].as_str().unwrap_or("");
+            let is_ignored = v["valid"] == false && *code == Value::Null;
+            assert_eq!(
+                message.starts_with("ignored: unknown message type: "),
+                is_ignored,
+                "{version}: {v}"
+            );
+        }
+    }
+    // The readable report shows an ignored frame as a finding without an error code.
+    let run = ocpp(&["validate", "--ocpp", "1.6"], b"[7,\"1\",{}]\n");
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:1: 1 -: -: ignored: unknown message type: message type number (first element) is not 2, 3 or 4\n1 frames: 0 valid, 1 invalid\n"
+    );
+}
+
+/// A peer's `MessageTypeNotSupported` CALLERROR (or 2.1 CALLRESULTERROR) is accepted in every
+/// version, 1.6 included, which does not define the code.
+#[test]
+fn message_type_not_supported_is_accepted_in_every_version() {
+    let input = concat!(
+        "[2,\"1\",\"Heartbeat\",{}]\n",
+        "[4,\"1\",\"MessageTypeNotSupported\",\"unknown message type\",{}]\n",
+    );
+    for version in ["1.6", "2.0.1", "2.1"] {
+        let run = ocpp(&["validate", "--ocpp", version], input.as_bytes());
+        assert_eq!(run.code, 0, "{version}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.stdout, "2 frames: 2 valid, 0 invalid\n", "{version}");
+        let run = ocpp(&["validate", "--ocpp", version, "--json"], input.as_bytes());
+        assert_eq!(
+            summary(&run.json()[1]),
+            (
+                2,
+                json!("1"),
+                json!("Heartbeat"),
+                true,
+                Value::Null,
+                Value::Null
+            ),
+            "{version}"
+        );
+    }
+    let run = ocpp(
+        &["validate", "--ocpp", "2.1"],
+        b"[5,\"9\",\"MessageTypeNotSupported\",\"\",{}]\n",
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "1 frames: 1 valid, 0 invalid\n")
+    );
+    // A code 1.6 neither defines nor accepts is still a malformed frame.
+    let run = ocpp(
+        &["validate", "--ocpp", "1.6", "--json"],
+        b"[4,\"1\",\"RpcFrameworkError\",\"\",{}]\n",
+    );
+    assert_eq!(run.json()[0]["errorCode"], json!("FormationViolation"));
+}

@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::check::{self, InvalidPayload};
 use super::verdict::Rejection;
 use crate::codec::Mode;
 use crate::feature::{FeatureInfo, Role};
@@ -111,7 +112,10 @@ pub(crate) enum Handled<'t> {
     /// A CALLRESULT or CALLERROR, for the session to match.
     Answer(Frame),
     /// A CALLRESULT or CALLERROR this side refused to read: it breaks a limit.
-    Breach { message_id: String, error: CallError },
+    Breach {
+        message_id: String,
+        error: CallError,
+    },
     /// The peer's CALLRESULTERROR (2.1).
     ResultError {
         message_id: String,
@@ -430,8 +434,7 @@ impl Dispatcher {
                     }
                 }
                 Some((digit, id))
-                    if !self.defines_message_type(digit)
-                        && !self.answers_unknown_message_types =>
+                    if !self.defines_message_type(digit) && !self.answers_unknown_message_types =>
                 {
                     return Handled::UnknownMessageType {
                         message_id: Some(id.to_owned()),
@@ -470,7 +473,11 @@ impl Dispatcher {
     /// The fast path of a CALL: the envelope read in place, the payload decoded straight from
     /// the text into the typed request, the response encoded straight into the CALLRESULT.
     /// `None` when anything is not as it should be; the slow path then answers.
-    async fn handle_fast<'t>(&self, charging_station_id: &str, text: &'t str) -> Option<Handled<'t>> {
+    async fn handle_fast<'t>(
+        &self,
+        charging_station_id: &str,
+        text: &'t str,
+    ) -> Option<Handled<'t>> {
         let (Envelope::Call { message_id, action }, start) = crate::wire::scan(text)? else {
             return None;
         };
@@ -505,7 +512,9 @@ impl Dispatcher {
     }
 
     /// Checks an incoming CALL: a known action, sent by the right side, its payload valid (or
-    /// let through by the policy). Returns its metadata and the payload for its service.
+    /// let through by the policy). Returns its metadata and the payload for its service. The
+    /// verdicts are those of [`check`](super::check), with this dispatcher's actions and
+    /// its peer as the sender.
     fn check_call(
         &self,
         charging_station_id: &str,
@@ -513,24 +522,21 @@ impl Dispatcher {
         payload: Value,
     ) -> Result<(&'static FeatureInfo, Payload), CallError> {
         let version = self.version;
-        let Some(feature) = self.feature(action) else {
-            return Err(CallError::new(
-                version.error_code(Situation::UnknownAction),
-                CallError::not_implemented(action).description,
-            ));
-        };
-        if feature.send {
-            return Err(CallError::new(
-                version.error_code(Situation::UnsupportedAction),
-                format!("{action} is a SEND (message type 6), never a CALL"),
-            ));
-        }
-        self.check_sender(feature, action)?;
-        let violations = validate(feature.request, &payload);
-        let Some(e) = version.violations_error("request", &violations) else {
+        let feature = check::check_call_action(
+            version,
+            self.feature(action),
+            action,
+            Some(self.role.peer()),
+        )?;
+        let Err(InvalidPayload {
+            error: e,
+            violations,
+        }) = check::check_request(version, feature, &payload)
+        else {
             return Ok((feature, Payload::new(payload)));
         };
-        let (relaxed, payload) = self.relax_request(charging_station_id, feature, payload, violations);
+        let (relaxed, payload) =
+            self.relax_request(charging_station_id, feature, payload, violations);
         match payload {
             Some(payload) => Ok((feature, payload)),
             // What the policy allowed is not why the request is refused.
@@ -541,9 +547,9 @@ impl Dispatcher {
                     .filter(|v| !matches!(v.kind, ViolationKind::Additional { .. }))
                     .cloned()
                     .collect();
-                Err(version.violations_error("request", &rest).unwrap_or(e))
+                Err(version.violations_error("request", &rest).unwrap_or(*e))
             }
-            None => Err(e),
+            None => Err(*e),
         }
     }
 
@@ -624,7 +630,11 @@ impl Dispatcher {
                     .all(|v| matches!(v.kind, ViolationKind::Additional { .. }));
                 if only_unknown {
                     let unknown = UnknownMembers::take(&mut payload, &violations);
-                    delivered = Some(Payload::relaxed(payload, Mode::Strict, Some(Arc::new(unknown))));
+                    delivered = Some(Payload::relaxed(
+                        payload,
+                        Mode::Strict,
+                        Some(Arc::new(unknown)),
+                    ));
                 }
             }
             Leniency::Report => {
@@ -651,20 +661,6 @@ impl Dispatcher {
         (relaxed, delivered)
     }
 
-    /// Refuses an incoming CALL or SEND of `feature` that the peer's role does not send.
-    fn check_sender(&self, feature: &FeatureInfo, action: &str) -> Result<(), CallError> {
-        if feature.initiator.may_be_sent_by(self.role.peer()) {
-            return Ok(());
-        }
-        Err(CallError::new(
-            self.version.error_code(Situation::UnsupportedAction),
-            format!(
-                "{action} is not sent by the {}",
-                role_name(self.role.peer())
-            ),
-        ))
-    }
-
     /// Delivers one incoming SEND (OCPP 2.1, message type 6) to its handler: checks it as a
     /// CALL is checked (strictly: the validation policy does not apply to SENDs), and returns
     /// what a CALL would have been answered with if it is not delivered. Nothing is ever sent
@@ -676,26 +672,13 @@ impl Dispatcher {
         payload: Value,
     ) -> Result<&'static str, CallError> {
         let version = self.version;
-        let feature = match self.feature(action) {
-            Some(feature) if feature.send => feature,
-            Some(_) => {
-                return Err(CallError::new(
-                    version.error_code(Situation::UnsupportedAction),
-                    format!("{action} is a CALL, not a SEND"),
-                ))
-            }
-            None => {
-                return Err(CallError::new(
-                    version.error_code(Situation::UnknownAction),
-                    CallError::not_implemented(action).description,
-                ))
-            }
-        };
-        self.check_sender(feature, action)?;
-        let violations = validate(feature.request, &payload);
-        if let Some(e) = version.violations_error("request", &violations) {
-            return Err(e);
-        }
+        let feature = check::check_send_action(
+            version,
+            self.feature(action),
+            action,
+            Some(self.role.peer()),
+        )?;
+        check::check_request(version, feature, &payload)?;
         let service = self
             .service(action)
             .ok_or_else(|| CallError::not_supported(action))?;
@@ -726,12 +709,5 @@ impl Future for Scoped<'_> {
         let this = self.get_mut();
         let _unknown = crate::policy::enter(this.unknown.clone());
         this.inner.as_mut().poll(cx)
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::ChargingStation => "charging station",
-        Role::Csms => "CSMS",
     }
 }

@@ -12,12 +12,18 @@
 //! - For a transport that keeps its own books: [`call_frame`], [`send_frame`],
 //!   [`decode_response`] and [`Frame::decode_call`](crate::frame::Frame::decode_call).
 
+mod check;
 mod dispatcher;
 mod outgoing;
 mod pending;
 mod session;
 mod verdict;
 
+pub use check::{
+    check_call, check_call_action, check_error_code, check_frame_error, check_request,
+    check_response, check_result, check_send, check_send_action, check_sender, check_utf8,
+    unreadable_frame, FrameVerdict, InvalidPayload,
+};
 pub use dispatcher::Dispatcher;
 pub use outgoing::{call_frame, decode_response, send_frame, SendError};
 pub use pending::{Answer, ResponseError, DEFAULT_MAX_PENDING};
