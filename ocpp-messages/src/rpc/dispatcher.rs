@@ -179,7 +179,7 @@ impl Dispatcher {
         &self.policy
     }
 
-    /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]). A longer
+    /// Sets the largest frame parsed, in bytes (default [`DEFAULT_MAX_FRAME_LEN`](crate::limits::DEFAULT_MAX_FRAME_LEN)). A longer
     /// frame is answered `RpcFrameworkError` (1.6: `FormationViolation`) with message id `-1`
     /// without being parsed, so its size cannot multiply into memory. The same as
     /// [`Dispatcher::with_limits`] with [`Limits::with_max_frame_len`].

@@ -34,13 +34,15 @@
 //!
 //! - **SEND** (type 6), `[6, id, action, payload]`: a message that is never answered.
 //!   `NotifyPeriodicEventStream` is the one SEND action; its handler method returns nothing,
-//!   and nothing is sent back, not even for an invalid one (the dispatcher says what became of
-//!   it in [`NoReply`](crate::dispatch::NoReply)).
+//!   and nothing is sent back, not even for an invalid one (a
+//!   [`Session`](crate::rpc::Session) says what became of it in its
+//!   [`Event`](crate::rpc::Event)); [`Session::send`](crate::rpc::Session::send) writes one.
 //! - **CALLRESULTERROR** (type 5), `[5, id, code, description, details]`: the answer to a
 //!   CALLRESULT whose payload is invalid, with that CALLRESULT's id.
-//!   [`Dispatcher::receive`](crate::dispatch::Dispatcher::receive) returns it to send as
-//!   [`Received::RejectedAnswer`](crate::dispatch::Received::RejectedAnswer), and reports one
-//!   received from the peer as [`NoReply::ResultRejected`](crate::dispatch::NoReply::ResultRejected).
+//!   [`Session::receive`](crate::rpc::Session::receive) returns it as the reply to an invalid
+//!   answer, and reports one received from the peer as
+//!   [`Event::ResultError`](crate::rpc::Event::ResultError).
+//! - A message type number 2.1 does not define is ignored (Part 4 §4.1.3 and §4.4).
 //!
 //! # Numbers
 //!

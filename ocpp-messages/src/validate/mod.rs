@@ -331,7 +331,7 @@ impl fmt::Display for Violation {
 
 /// Every violation of a payload or of a value built in Rust against its schema (never
 /// empty): the error of [`crate::Message::from_json_str`], of each generated type's
-/// `validate()` and of [`crate::call::call_frame`] (inside [`crate::call::CallRefused`]). It derefs to the slice of
+/// `validate()` and of `rpc::call_frame` (inside `rpc::SendError`). It derefs to the slice of
 /// [`Violation`]s, in document order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violations(Vec<Violation>);

@@ -13,7 +13,7 @@ pub use super::write;
 pub const UNREADABLE_MESSAGE_ID: &str = "-1";
 
 /// One decoded OCPP-J frame. Payloads are kept as JSON values; they are validated against the
-/// action's schema by the dispatcher or by [`crate::call::decode_response`].
+/// action's schema by the dispatcher or by `rpc::decode_response`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     /// `[2, messageId, action, payload]`.

@@ -2,12 +2,12 @@
 //! depth of its JSON, the number of values in it, and the size of any string or array in it,
 //! whatever the schema says.
 //!
-//! A [`crate::dispatch::Dispatcher`] checks every incoming frame against its [`Limits`]
-//! before reading it (set them with [`crate::dispatch::Dispatcher::with_limits`]). The checks
+//! A `Dispatcher` checks every incoming frame against its [`Limits`]
+//! before reading it (set them with `Dispatcher::with_limits`). The checks
 //! cost one comparison per frame on the happy path: a frame too short to break a limit (with
 //! the defaults, any frame under 200 kB) is not looked at, and a longer one is scanned once,
 //! byte by byte, without building anything. The number of calls waiting for an answer is
-//! limited by [`crate::call::PendingCalls::with_max_pending`].
+//! limited by `Session::with_max_pending`.
 //!
 //! The defaults are above every bound the OCPP 2.0.1 schemas set (the longest `maxLength` is
 //! 32,768 characters, the largest `maxItems` 1,024), so a frame the schema accepts is refused

@@ -24,7 +24,7 @@ pub enum Envelope<'a> {
 impl<'a> Envelope<'a> {
     /// Reads the envelope of a CALL or CALLRESULT at the start of `text` without parsing the
     /// rest. `None` for anything else, including what may be valid but is unusual (escapes in
-    /// the id or action, `2.0` as the type): parse such frames with [`Frame::parse`], which
+    /// the id or action, `2.0` as the type): parse such frames with [`Frame::parse`](super::frame::Frame::parse), which
     /// decides. A message id returned is 1 to 36 characters of JSON string text without
     /// escapes, so it can be written back verbatim. Whether the rest of the text is a
     /// well-formed frame is not checked here.
