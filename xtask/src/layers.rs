@@ -1220,7 +1220,7 @@ mod tests {
             ("__private.rs", "pub use crate::codec::Int;"),
             ("codec.rs", "use crate::__private::Helper;"),
         ]);
-        assert_eq!(found[0], "demo: codec -> __private -> codec");
+        assert_eq!(found[0], "demo: __private -> codec -> __private");
     }
 
     #[test]
