@@ -12,17 +12,17 @@ use libfuzzer_sys::fuzz_target;
 use ocpp_fuzz::{has_duplicate_member, payload_input, same_json, PayloadInput};
 use ocpp_messages::frame::Frame;
 use ocpp_messages::validate::{validate, Schema};
-use ocpp_messages::CallError;
+use ocpp_messages::{CallError, Mode};
 use serde_json::Value;
 
 /// The slow path's verdict on a payload: its re-encoded value when valid and representable.
 fn slow(
     schema: &Schema,
-    reencode: fn(Value) -> Result<Value, CallError>,
+    reencode: fn(Value, Mode) -> Result<Value, CallError>,
     value: Value,
 ) -> Option<Value> {
     if validate(schema, &value).is_empty() {
-        reencode(value).ok()
+        reencode(value, Mode::Strict).ok()
     } else {
         None
     }
@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
         (None, None) => {}
     }
 
-    // The payload in a frame, as the dispatcher and `PendingCalls` see it.
+    // The payload in a frame, as the dispatcher and a `Session` see it.
     let frame = if request {
         format!(r#"[2,"1","{}",{text}]"#, feature.name)
     } else {

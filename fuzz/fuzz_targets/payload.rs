@@ -8,8 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use ocpp_fuzz::{depth, payload_input, same_json, PayloadInput};
-use ocpp_messages::rpc::violations_error;
 use ocpp_messages::validate::validate;
+use ocpp_messages::Mode;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,12 +31,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let violations = validate(schema, &value);
     if !violations.is_empty() {
-        let error =
-            violations_error(version, "payload", &violations).expect("violations give a CALLERROR");
+        let error = version
+            .violations_error("payload", &violations)
+            .expect("violations give a CALLERROR");
         assert!(version.defines_error_code(error.code), "{}", error.code);
         return;
     }
-    let Ok(encoded) = reencode(value) else {
+    let Ok(encoded) = reencode(value, Mode::Strict) else {
         // Valid but not representable (an integer beyond 64 bits).
         return;
     };

@@ -11,11 +11,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ocpp_messages::rpc::{Answer, PendingCalls};
-use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::limits::Limits;
 use ocpp_messages::policy::{Leniency, Policy, Rule};
-use ocpp_messages::{FeatureInfo, OcppVersion};
+use ocpp_messages::rpc::{Answer, Dispatcher, Session};
+use ocpp_messages::{FeatureInfo, Mode, OcppVersion};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -70,8 +69,9 @@ pub struct PayloadInput<'a> {
     pub text: &'a str,
     /// That side's schema.
     pub schema: &'static ocpp_messages::validate::Schema,
-    /// That side's slow round trip (validated `Value` in, re-encoded `Value` out).
-    pub reencode: fn(Value) -> Result<Value, ocpp_messages::CallError>,
+    /// That side's slow round trip (validated `Value` in, re-encoded `Value` out), decoding
+    /// in the mode given ([`Mode::Strict`] for a payload its schema accepts).
+    pub reencode: fn(Value, Mode) -> Result<Value, ocpp_messages::CallError>,
     /// That side's one-pass round trip from text (`None` when the fast path refuses it).
     pub fast: fn(&str) -> Option<Value>,
 }
@@ -111,18 +111,19 @@ pub fn payload_input(data: &[u8]) -> Option<PayloadInput<'_>> {
 }
 
 /// The dispatchers of one version: both roles, every block's service registered (each handler
-/// records the call and answers `GenericError`).
+/// records the call and answers `GenericError`). Each is in an `Arc`, for the [`Session`]s
+/// made over it ([`Dispatchers::session`]).
 pub struct Dispatchers {
     /// The CSMS's dispatcher (serves what stations send).
-    pub csms: Dispatcher,
+    pub csms: Arc<Dispatcher>,
     /// The charging station's dispatcher (serves what the CSMS sends).
-    pub station: Dispatcher,
+    pub station: Arc<Dispatcher>,
     /// Both roles again, with a policy that relaxes everything ([`relaxed`]).
-    pub relaxed: [Dispatcher; 2],
+    pub relaxed: [Arc<Dispatcher>; 2],
     /// Both roles again, strict, with tight limits ([`tight`]).
-    pub tight: [Dispatcher; 2],
+    pub tight: [Arc<Dispatcher>; 2],
     clear: Box<dyn Fn() + Send + Sync>,
-    pending: fn() -> PendingCalls,
+    pending: fn(&Session),
     decode: fn(Answer) -> bool,
 }
 
@@ -132,34 +133,41 @@ impl Dispatchers {
         (self.clear)()
     }
 
-    /// Whether an answer to one of [`Dispatchers::pending`]'s calls decodes to its typed
-    /// response.
+    /// Whether an answer to one of the calls [`Dispatchers::session`] makes decodes to its
+    /// typed response.
     pub fn decodes(&self, answer: Answer) -> bool {
         (self.decode)(answer)
     }
 
-    /// Calls pending with ids `"1"` and `"2"`, for `Dispatcher::receive`.
-    pub fn pending(&self) -> PendingCalls {
-        (self.pending)()
+    /// A new session over `dispatcher` (one of this set's) for the connection of
+    /// `charging_station_id`, with two calls pending: ids `"1"` and `"2"`.
+    pub fn session(&self, dispatcher: &Arc<Dispatcher>, charging_station_id: &str) -> Session {
+        let session = Session::new(Arc::clone(dispatcher), charging_station_id);
+        (self.pending)(&session);
+        assert_eq!(session.pending_calls(), 2);
+        session
     }
 }
 
 /// The dispatchers of one version from its recorder module and the two calls
-/// [`Dispatchers::pending`] makes (a Heartbeat with id `"1"`, a Reset with id `"2"`).
+/// [`Dispatchers::session`] makes (a Heartbeat with id `"1"`, a Reset with id `"2"`).
 macro_rules! dispatchers {
-    ($version:expr, $recorder:ident, $heartbeat:path, $heartbeat_request:expr, $reset:path, $reset_request:expr) => {{
+    ($recorder:ident, $heartbeat:path, $heartbeat_request:expr, $reset:path, $reset_request:expr) => {{
         let recorder = Arc::new($recorder::Recorder::default());
         let records = Arc::clone(&recorder);
         let csms = || $recorder::csms_dispatcher(&recorder);
         let station = || $recorder::charging_station_dispatcher(&recorder);
         Dispatchers {
-            csms: csms(),
-            station: station(),
+            csms: Arc::new(csms()),
+            station: Arc::new(station()),
             relaxed: [
-                csms().with_policy(relaxed()),
-                station().with_policy(relaxed()),
+                Arc::new(csms().with_policy(relaxed())),
+                Arc::new(station().with_policy(relaxed())),
             ],
-            tight: [csms().with_limits(tight()), station().with_limits(tight())],
+            tight: [
+                Arc::new(csms().with_limits(tight())),
+                Arc::new(station().with_limits(tight())),
+            ],
             clear: Box::new(move || {
                 records
                     .calls
@@ -171,14 +179,12 @@ macro_rules! dispatchers {
                 "Heartbeat" => answer.into_response::<$heartbeat>().is_ok(),
                 _ => answer.into_response::<$reset>().is_ok(),
             },
-            pending: || {
-                let mut pending = PendingCalls::new($version);
-                let ok = pending
+            pending: |session| {
+                let ok = session
                     .call_with_id::<$heartbeat>("1", &$heartbeat_request)
                     .is_ok()
-                    && pending.call_with_id::<$reset>("2", &$reset_request).is_ok();
+                    && session.call_with_id::<$reset>("2", &$reset_request).is_ok();
                 assert!(ok, "two valid calls with fresh ids are made");
-                pending
             },
         }
     }};
@@ -190,7 +196,6 @@ pub fn dispatchers(version: OcppVersion) -> Dispatchers {
         OcppVersion::V1_6 => {
             use ocpp_messages::v1_6::core;
             dispatchers!(
-                OcppVersion::V1_6,
                 v1_6_recorder,
                 core::HeartbeatFeature,
                 core::HeartbeatRequest::new(),
@@ -201,7 +206,6 @@ pub fn dispatchers(version: OcppVersion) -> Dispatchers {
         OcppVersion::V2_0_1 => {
             use ocpp_messages::v2_0_1::{availability, provisioning};
             dispatchers!(
-                OcppVersion::V2_0_1,
                 v2_0_1_recorder,
                 availability::HeartbeatFeature,
                 availability::HeartbeatRequest::new(),
@@ -212,7 +216,6 @@ pub fn dispatchers(version: OcppVersion) -> Dispatchers {
         OcppVersion::V2_1 => {
             use ocpp_messages::v2_1::{availability, provisioning};
             dispatchers!(
-                OcppVersion::V2_1,
                 v2_1_recorder,
                 availability::HeartbeatFeature,
                 availability::HeartbeatRequest::new(),
