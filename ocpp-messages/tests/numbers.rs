@@ -3,8 +3,8 @@
 //! The three cases are the ones the earlier decoder lost (issue "One pass ...").
 #![allow(clippy::unwrap_used)]
 
-use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::frame::Frame;
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::transactions::{
     self, TransactionEventFeature, TransactionEventRequest, TransactionEventResponse,
 };

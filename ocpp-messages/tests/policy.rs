@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::policy::{unknown_members, Direction, Leniency, Policy, Rule};
+use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::provisioning::{
     self, BootNotificationRequest, BootNotificationResponse, RegistrationStatus,
 };
@@ -409,7 +409,11 @@ fn a_hand_written_service_decodes_in_the_mode_the_policy_chose() {
         .unwrap();
     for (policy, model, expected) in [
         // Strict: the long model never reaches the service.
-        (Policy::strict(), long.as_str(), r#"[4,"1","PropertyConstraintViolation","#),
+        (
+            Policy::strict(),
+            long.as_str(),
+            r#"[4,"1","PropertyConstraintViolation","#,
+        ),
         // Report: delivered, and decoded leniently after the await.
         (
             Policy::strict().rule(Rule::incoming(Leniency::Report)),

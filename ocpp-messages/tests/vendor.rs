@@ -158,8 +158,8 @@ fn a_charging_station_routes_too_and_calls_are_typed_both_ways() {
     assert_eq!(*seen.lock().unwrap(), [None]);
     // ... and the CSMS reads the typed answer.
     let Event::Answered(answer) = block_on(pending.receive(&reply)).event else {
-            panic!("{reply} answers the call")
-        };
+        panic!("{reply} answers the call")
+    };
     let response = answer.into_response::<DataTransferFeature>().unwrap();
     assert_eq!(
         vendor::response::<Temperature>(response).unwrap(),
