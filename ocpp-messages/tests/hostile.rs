@@ -792,6 +792,18 @@ fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
                 event: Event::Ignored(Ignored::Unmatched { message_id: id })
             }
         );
+        // A CALLERROR that breaks a limit ends its call too, and is never answered, not even
+        // under 2.1: a CALLRESULTERROR answers a CALLRESULT only.
+        let id = reset_call(&session);
+        let error = format!(r#"[4,"{id}","GenericError","",{{"x":[{many}]}}]"#);
+        let outcome = ready(session.receive(&error));
+        assert_eq!(outcome.reply, None, "{outcome:?}");
+        assert!(
+            matches!(&outcome.event, Event::Answered(a)
+                if a.message_id == id && matches!(a.result, Err(ResponseError::Invalid(_)))),
+            "{outcome:?}"
+        );
+        assert_eq!(session.pending_calls(), 0);
     }
 }
 

@@ -111,9 +111,10 @@ pub(crate) enum Handled<'t> {
     },
     /// A CALLRESULT or CALLERROR, for the session to match.
     Answer(Frame),
-    /// A CALLRESULT or CALLERROR this side refused to read: it breaks a limit.
+    /// A CALLRESULT (`call_result`) or CALLERROR this side refused to read: it breaks a limit.
     Breach {
         message_id: String,
+        call_result: bool,
         error: CallError,
     },
     /// The peer's CALLRESULTERROR (2.1).
@@ -427,9 +428,10 @@ impl Dispatcher {
         let mut message_id = UNREADABLE_MESSAGE_ID;
         if situation != Situation::UnreadableFrame {
             match crate::wire::head(text) {
-                Some((3 | 4, id)) => {
+                Some((digit @ (3 | 4), id)) => {
                     return Handled::Breach {
                         message_id: id.to_owned(),
+                        call_result: digit == 3,
                         error,
                     }
                 }

@@ -8,6 +8,7 @@ use super::pending::{Answer, PendingCalls, ResponseError};
 use super::verdict::Rejection;
 use crate::feature::{Feature, Role};
 use crate::policy::Direction;
+use crate::wire::frame::Frame;
 use crate::spec::{CallError, OcppVersion, PeerError};
 
 /// One incoming WebSocket frame: text, or bytes (a binary frame, or a transport that does not
@@ -289,6 +290,7 @@ impl Session {
             },
             Handled::Answer(frame) => {
                 let message_id = frame.message_id().to_owned();
+                let call_result = matches!(frame, Frame::CallResult { .. });
                 let dispatcher = &self.dispatcher;
                 let matched = if dispatcher.relaxes_incoming() {
                     let policy = dispatcher.policy();
@@ -311,17 +313,23 @@ impl Session {
                         .answer(frame, |_| crate::policy::Leniency::Strict)
                         .map(|(answer, _)| answer)
                 };
-                self.answered(matched, message_id)
+                self.answered(matched, message_id, call_result)
             }
-            Handled::Breach { message_id, error } => {
+            Handled::Breach {
+                message_id,
+                call_result,
+                error,
+            } => {
                 let matched = self.pending().fail(&message_id, error);
-                self.answered(matched, message_id)
+                self.answered(matched, message_id, call_result)
             }
         }
     }
 
     /// The outcome of an answer (or of a frame that matched no call).
-    fn answered(&self, matched: Option<Answer>, message_id: String) -> Outcome {
+    /// `call_result`: whether the frame was a CALLRESULT (only a CALLRESULT this side does not
+    /// accept is answered with a CALLRESULTERROR; a CALLERROR never is).
+    fn answered(&self, matched: Option<Answer>, message_id: String, call_result: bool) -> Outcome {
         let Some(answer) = matched else {
             return Outcome {
                 reply: None,
@@ -330,7 +338,9 @@ impl Session {
         };
         // OCPP 2.1: an invalid CALLRESULT is answered with a CALLRESULTERROR.
         let reply = match &answer.result {
-            Err(ResponseError::Invalid(error)) if self.version().has_call_result_error() => {
+            Err(ResponseError::Invalid(error))
+                if call_result && self.version().has_call_result_error() =>
+            {
                 Some(error.to_result_error_frame(&answer.message_id))
             }
             _ => None,
