@@ -126,6 +126,14 @@ pub(crate) enum Handled<'t> {
     UnknownMessageType { message_id: Option<String> },
 }
 
+/// A CALL the fast path served.
+struct Served<'t> {
+    message_id: &'t str,
+    action: &'static str,
+    reply: String,
+    error: Option<CallError>,
+}
+
 impl Handled<'_> {
     /// The frame to send back, if any (answers are not matched here).
     fn into_reply(self) -> Option<String> {
@@ -317,7 +325,14 @@ impl Dispatcher {
     /// side's calls) are dropped: a connection reads its frames through a
     /// [`Session`](super::Session), which matches them.
     pub async fn handle(&self, charging_station_id: &str, text: &str) -> Option<String> {
-        self.handle_text(charging_station_id, text)
+        // The fast path's reply, without the rest of what happened.
+        if let Err(breach) = self.limits.check(text) {
+            return self.refuse(text, breach).into_reply();
+        }
+        if let Some(served) = self.handle_fast(charging_station_id, text).await {
+            return Some(served.reply);
+        }
+        self.handle_parsed(charging_station_id, text)
             .await
             .into_reply()
     }
@@ -331,9 +346,26 @@ impl Dispatcher {
         if let Err(breach) = self.limits.check(text) {
             return self.refuse(text, breach);
         }
-        if let Some(served) = self.handle_fast(charging_station_id, text).await {
-            return served;
+        if let Some(Served {
+            message_id,
+            action,
+            reply,
+            error,
+        }) = self.handle_fast(charging_station_id, text).await
+        {
+            return Handled::Served {
+                message_id: Cow::Borrowed(message_id),
+                action,
+                reply,
+                error,
+            };
         }
+        self.handle_parsed(charging_station_id, text).await
+    }
+
+    /// What this side makes of a frame within the limits that the fast path did not take:
+    /// parsed in full, then served, delivered or handed back.
+    async fn handle_parsed<'t>(&self, charging_station_id: &str, text: &'t str) -> Handled<'t> {
         let version = self.version;
         match Frame::parse_for(version, text) {
             Err(e)
@@ -479,7 +511,7 @@ impl Dispatcher {
         &self,
         charging_station_id: &str,
         text: &'t str,
-    ) -> Option<Handled<'t>> {
+    ) -> Option<Served<'t>> {
         let (Envelope::Call { message_id, action }, start) = crate::wire::scan(text)? else {
             return None;
         };
@@ -501,12 +533,13 @@ impl Dispatcher {
             action,
             CallText::new(text, start),
         )?;
+        // The scanner read the id as JSON string text without escapes: written verbatim.
         let (reply, error) = match future.await {
-            Ok(payload) => (write::call_result(message_id, &payload), None),
+            Ok(payload) => (write::call_result_verbatim(message_id, &payload), None),
             Err(e) => (e.to_frame(message_id), Some(e)),
         };
-        Some(Handled::Served {
-            message_id: Cow::Borrowed(message_id),
+        Some(Served {
+            message_id,
             action: feature.name,
             reply,
             error,

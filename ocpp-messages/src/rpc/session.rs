@@ -8,8 +8,8 @@ use super::pending::{Answer, PendingCalls, ResponseError};
 use super::verdict::Rejection;
 use crate::feature::{Feature, Role};
 use crate::policy::Direction;
-use crate::wire::frame::Frame;
 use crate::spec::{CallError, OcppVersion, PeerError};
+use crate::wire::frame::Frame;
 
 /// One incoming WebSocket frame: text, or bytes (a binary frame, or a transport that does not
 /// check UTF-8; bytes that are not UTF-8 are an unreadable frame).

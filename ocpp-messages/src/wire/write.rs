@@ -69,6 +69,21 @@ pub fn call_result(message_id: &str, payload: &str) -> String {
     out
 }
 
+/// [`call_result`] for a message id known to need no escape (one the scanner read in place:
+/// JSON string text without a quote, a backslash or a control character), written verbatim.
+pub fn call_result_verbatim(message_id: &str, payload: &str) -> String {
+    debug_assert!(message_id
+        .bytes()
+        .all(|b| b != b'"' && b != b'\\' && b >= 0x20));
+    let mut out = String::with_capacity(message_id.len() + payload.len() + 8);
+    out.push_str("[3,\"");
+    out.push_str(message_id);
+    out.push_str("\",");
+    out.push_str(payload);
+    out.push(']');
+    out
+}
+
 /// The CALLERROR (`message_type` 4) or CALLRESULTERROR (5) `[type, message_id, code,
 /// description, details]`, with the code and description as given.
 pub fn error_frame(
@@ -136,6 +151,10 @@ mod tests {
             (
                 call_result("é\u{1}", "{\"k\":null}"),
                 serde_json::json!([3, "é\u{1}", {"k": null}]),
+            ),
+            (
+                call_result_verbatim("a-1", "{}"),
+                serde_json::json!([3, "a-1", {}]),
             ),
             (
                 error_frame(CALL_ERROR, "7", "NotSupported", "tab\there", &details),
