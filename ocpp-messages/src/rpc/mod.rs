@@ -9,6 +9,9 @@
 //! - Our verdict on a message is a [`Rejection`]; the peer's CALLERROR or CALLRESULTERROR is a
 //!   [`PeerError`](crate::PeerError); an answer that yields no response says why in a
 //!   [`ResponseError`].
+//! - The verdicts themselves, without a dispatcher or handlers (one table: the dispatcher asks
+//!   them, and so does `ocpp validate`): [`check_call`], [`check_send`], [`check_result`],
+//!   [`check_error_code`], [`check_frame_error`], [`check_utf8`] and their parts.
 //! - For a transport that keeps its own books: [`call_frame`], [`send_frame`],
 //!   [`decode_response`] and [`Frame::decode_call`](crate::frame::Frame::decode_call).
 
