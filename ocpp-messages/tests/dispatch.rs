@@ -390,3 +390,27 @@ fn receive_serves_calls_and_matches_answers_to_pending_calls() {
     ));
     assert_eq!(session.pending_calls(), 0);
 }
+
+#[test]
+fn a_dropped_connection_fails_every_pending_call_and_sends_carry_their_ids() {
+    let session = Session::new(Dispatcher::new(OcppVersion::V2_0_1, Role::Csms), "CS-1");
+    let request = CertificateSignedRequest::new("PEM");
+    let (first, _) = session.call::<CertificateSignedFeature>(&request).unwrap();
+    let (second, _) = session.call::<CertificateSignedFeature>(&request).unwrap();
+    let lost = CallError::internal("connection lost");
+    let mut failed = session.fail_all(&lost);
+    failed.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+    let ids: Vec<&str> = failed.iter().map(|a| a.message_id.as_str()).collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert!(failed
+        .iter()
+        .all(|a| a.result == Err(ResponseError::Invalid(lost.clone()))));
+    assert_eq!(session.pending_calls(), 0);
+    assert!(session.fail_all(&lost).is_empty());
+    // A late answer is then unmatched.
+    let outcome = run(session.receive(&format!(r#"[3,"{first}",{{"status":"Accepted"}}]"#)));
+    assert!(matches!(
+        outcome.event,
+        Event::Ignored(Ignored::Unmatched { .. })
+    ));
+}

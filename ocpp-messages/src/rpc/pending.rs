@@ -287,6 +287,20 @@ impl PendingCalls {
         ))
     }
 
+    /// Ends every pending call with `error`.
+    pub(crate) fn fail_all(&mut self, error: &CallError) -> Vec<Answer> {
+        self.pending
+            .drain()
+            .map(|(message_id, feature)| {
+                Answer::new(
+                    message_id,
+                    feature.name,
+                    Err(ResponseError::Invalid(error.clone())),
+                )
+            })
+            .collect()
+    }
+
     /// Forgets a pending call. Returns whether it was pending.
     pub(crate) fn cancel(&mut self, message_id: &str) -> bool {
         self.pending.remove(message_id).is_some()

@@ -385,9 +385,30 @@ impl Session {
     /// let request = NotifyPeriodicEventStreamRequest::new(data, 1, 0, basetime);
     /// let (_id, frame) = station.send::<NotifyPeriodicEventStreamFeature>(&request).unwrap();
     /// assert!(frame.starts_with(r#"[6,"1","NotifyPeriodicEventStream",{"#));
+    /// let frame = station.send_with_id::<NotifyPeriodicEventStreamFeature>("stream-7", &request).unwrap();
+    /// assert!(frame.starts_with(r#"[6,"stream-7","NotifyPeriodicEventStream",{"#));
+    /// assert!(station.send_with_id::<NotifyPeriodicEventStreamFeature>("", &request).is_err());
     /// ```
     pub fn send<F: Feature>(&self, request: &F::Request) -> Result<(String, String), SendError> {
         self.pending().send::<F>(None, request)
+    }
+
+    /// [`Session::send`] with the given message id (1 to 36 characters; a SEND is never
+    /// answered, so it is not checked against the pending calls).
+    pub fn send_with_id<F: Feature>(
+        &self,
+        message_id: &str,
+        request: &F::Request,
+    ) -> Result<String, SendError> {
+        self.pending()
+            .send::<F>(Some(message_id), request)
+            .map(|(_, frame)| frame)
+    }
+
+    /// Ends every pending call with `error` (the connection dropped, say), in no particular
+    /// order: what each caller is to be told. The session has no pending call afterwards.
+    pub fn fail_all(&self, error: &CallError) -> Vec<Answer> {
+        self.pending().fail_all(error)
     }
 
     /// Ends a pending call with an error of this side's own instead of the peer's answer
