@@ -492,18 +492,6 @@ impl Dispatcher {
         matches!(digit, 2..=4) || (self.version.has_call_result_error() && matches!(digit, 5 | 6))
     }
 
-    /// The CALLERROR (1.6: `FormationViolation`; 2.x: `RpcFrameworkError`, id `-1`) for bytes
-    /// that are not UTF-8.
-    pub(crate) fn not_utf8(&self) -> Rejection {
-        Rejection {
-            message_id: UNREADABLE_MESSAGE_ID.to_owned(),
-            error: Box::new(CallError::new(
-                self.version.error_code(Situation::UnreadableFrame),
-                "frame is not UTF-8 text",
-            )),
-        }
-    }
-
     /// The fast path of a CALL: the envelope read in place, the payload decoded straight from
     /// the text into the typed request, the response encoded straight into the CALLRESULT.
     /// `None` when anything is not as it should be; the slow path then answers.

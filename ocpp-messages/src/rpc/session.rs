@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::check::check_utf8;
 use super::dispatcher::{Dispatcher, Handled};
 use super::outgoing::SendError;
 use super::pending::{Answer, PendingCalls, ResponseError};
@@ -9,7 +10,7 @@ use super::verdict::Rejection;
 use crate::feature::{Feature, Role};
 use crate::policy::Direction;
 use crate::spec::{CallError, OcppVersion, PeerError};
-use crate::wire::frame::Frame;
+use crate::wire::frame::{Frame, UNREADABLE_MESSAGE_ID};
 
 /// One incoming WebSocket frame: text, or bytes (a binary frame, or a transport that does not
 /// check UTF-8; bytes that are not UTF-8 are an unreadable frame).
@@ -246,10 +247,13 @@ impl Session {
     pub async fn receive(&self, frame: impl Into<Inbound<'_>>) -> Outcome {
         let text = match frame.into() {
             Inbound::Text(text) => text,
-            Inbound::Binary(bytes) => match std::str::from_utf8(bytes) {
+            Inbound::Binary(bytes) => match check_utf8(self.version(), bytes) {
                 Ok(text) => text,
-                Err(_) => {
-                    let rejection = self.dispatcher.not_utf8();
+                Err(error) => {
+                    let rejection = Rejection {
+                        message_id: UNREADABLE_MESSAGE_ID.to_owned(),
+                        error: Box::new(error),
+                    };
                     return Outcome {
                         reply: Some(rejection.to_frame()),
                         event: Event::Rejected(rejection),
