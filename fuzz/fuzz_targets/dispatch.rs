@@ -243,6 +243,12 @@ fn check_session(
         ) if reply.is_none() => {
             assert!(id == *message_id && left == 2, "{text}")
         }
+        // A CALLRESULTERROR beyond the limits is refused unread, and not answered either.
+        (Ok(Frame::CallResultError { message_id, .. }), Event::Rejected(rejection))
+            if reply.is_none() =>
+        {
+            assert!(rejection.message_id == *message_id && left == 2, "{text}")
+        }
         (Err(e), Event::Rejected(_)) if reply.is_none() && !e.is_answered() => {
             assert_eq!(left, 2, "{text}")
         }

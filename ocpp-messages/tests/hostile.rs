@@ -804,6 +804,25 @@ fn limits_refuse_strings_arrays_and_depth_the_schema_leaves_open() {
             "{outcome:?}"
         );
         assert_eq!(session.pending_calls(), 0);
+
+        // 2.1: a SEND or a CALLRESULTERROR that breaks a limit is refused unread and never
+        // answered (found by the dispatch fuzz target); before 2.1 they are unknown types.
+        if side.dispatcher.version() == OcppVersion::V2_1 {
+            for text in [
+                format!(r#"[6,"s","{}",{{"x":"{long}"}}]"#, side.action),
+                format!(r#"[5,"r","GenericError","{long}",{{}}]"#),
+            ] {
+                assert_eq!(ready(side.dispatcher.handle("CS-1", &text)), None);
+                let outcome = ready(session.receive(&text));
+                assert_eq!(outcome.reply, None, "{outcome:?}");
+                assert!(
+                    matches!(&outcome.event, Event::Rejected(r)
+                        if (r.message_id == "s" || r.message_id == "r")
+                            && r.error.code.as_str() == "PropertyConstraintViolation"),
+                    "{outcome:?}"
+                );
+            }
+        }
     }
 }
 

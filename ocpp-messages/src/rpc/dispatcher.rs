@@ -474,6 +474,17 @@ impl Dispatcher {
                         message_id: Some(id.to_owned()),
                     }
                 }
+                // OCPP 2.1: a SEND or a CALLRESULTERROR is never answered, not even one
+                // refused unread.
+                Some((digit @ (5 | 6), id)) if self.defines_message_type(digit) => {
+                    return Handled::Rejected {
+                        reply: None,
+                        rejection: Rejection {
+                            message_id: id.to_owned(),
+                            error: Box::new(error),
+                        },
+                    }
+                }
                 Some((_, id)) => message_id = id,
                 None => {}
             }

@@ -86,7 +86,8 @@ pub enum Event {
     /// A message this side does not accept: an unreadable or malformed frame, an unknown
     /// action, one sent by the wrong side, an invalid payload, a frame beyond the limits. The
     /// reply is the CALLERROR, except for a SEND (never answered: the rejection says why it
-    /// was not delivered).
+    /// was not delivered) and for a CALLRESULTERROR beyond the limits (never answered either:
+    /// it was not read).
     Rejected(Rejection),
     /// The peer's CALLRESULTERROR (OCPP 2.1): it found the CALLRESULT we sent for its CALL
     /// `message_id` invalid. Nothing is sent back; worth a log line.
