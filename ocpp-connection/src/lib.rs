@@ -1,13 +1,15 @@
-//! The OCPP-J connection layer over [`ocpp_messages`]: a session engine without I/O, a tokio
-//! WebSocket server (the CSMS side) and client (the charging station side), and the OCPP
-//! security profiles 1 to 3.
+//! The OCPP-J connection layer over [`ocpp_messages`]: a session engine without I/O, the
+//! WebSocket handshake of both sides, and the OCPP security profiles 1 to 3.
+//!
+//! Work in progress: the tokio server (the CSMS side, with a station registry) and client
+//! (the charging station side) that drive the [`engine`] over the [`handshake`] are not
+//! here yet.
 //!
 //! | layer | modules | what it holds |
 //! |---|---|---|
-//! | 1 | [`engine`] | the session rules without I/O: frames and the time in, frames, timers and events out |
-//! | 2 | [`security`] | security profiles, HTTP Basic, passwords, TLS configurations, certificate identity |
-//! | 3 | [`handshake`] | the WebSocket opening handshake of both sides: identity, subprotocol, authentication |
-//! | 4 | [`server`], [`client`] | the tokio drivers: a CSMS server with a station registry, a station client |
+//! | 1 | `engine` | the session rules without I/O: frames and the time in, frames, timers and events out |
+//! | 2 | `security` | security profiles, HTTP Basic, passwords, TLS configurations, certificate identity |
+//! | 3 | `handshake` | the WebSocket opening handshake of both sides: identity, subprotocol, authentication |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod engine;
