@@ -10,8 +10,10 @@
 //! | 1 | `engine` | the session rules without I/O: frames and the time in, frames, timers and events out |
 //! | 2 | `security` | security profiles, HTTP Basic, passwords, TLS configurations, certificate identity |
 //! | 3 | `handshake` | the WebSocket opening handshake of both sides: identity, subprotocol, authentication |
+//! | 4 | `connection` | the tokio driver of one connection: frames, timers, handlers, typed calls through a [`connection::Handle`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod connection;
 pub mod engine;
 pub mod handshake;
 pub mod security;

@@ -1,0 +1,363 @@
+//! The tokio driver of one connection: it moves frames between a WebSocket and an
+//! [`Engine`], runs the handlers of the peer's CALLs concurrently in the same task, sleeps
+//! until the engine's next deadline, and hands typed answers to the callers of a [`Handle`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Instant;
+
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use ocpp_messages::rpc::{self, Answer, ResponseError};
+use ocpp_messages::{Feature, OcppVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::engine::{CallRefused, Engine, Event, Transmit};
+
+/// Why a call made through a [`Handle`] got no typed response.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallFailed {
+    /// The engine did not take the request (invalid, queue full, not accepted yet).
+    #[error("not sent: {0}")]
+    Refused(#[from] CallRefused),
+    /// The peer answered with a CALLERROR, or its CALLRESULT was invalid.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+    /// No answer came within the call's timeout.
+    #[error("no answer within the call timeout")]
+    TimedOut,
+    /// The connection dropped while the call was outstanding (it may have reached the peer).
+    #[error("the connection dropped before the answer")]
+    ConnectionLost,
+    /// The connection's task has ended.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// What a [`Handle`] asks of its connection's task.
+pub(crate) enum Command {
+    /// Make a CALL (or, when `waiter` is `None`, a SEND) with the engine.
+    Call {
+        make: Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>,
+        waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
+        made: oneshot::Sender<Result<(), CallFailed>>,
+    },
+    /// Close the connection (code 1000, or 1001 when the server goes away).
+    Close { code: u16 },
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Call { .. } => f.write_str("Call"),
+            Command::Close { code } => write!(f, "Close({code})"),
+        }
+    }
+}
+
+/// Sends typed CALLs and SENDs over one connection (the station's connection on a CSMS, the
+/// CSMS connection on a station) and awaits their typed answers. Cheap to clone; usable from
+/// any task.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::Sender<Command>,
+    version: OcppVersion,
+}
+
+impl Handle {
+    pub(crate) fn new(commands: mpsc::Sender<Command>, version: OcppVersion) -> Self {
+        Handle { commands, version }
+    }
+
+    /// The version the connection speaks.
+    pub fn version(&self) -> OcppVersion {
+        self.version
+    }
+
+    /// Whether the connection's task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
+    /// Makes a CALL of `F` and awaits its typed response. The call waits its turn (one
+    /// outstanding CALL per direction, and the boot gate), then its timeout runs.
+    pub async fn call<F>(&self, request: F::Request) -> Result<F::Response, CallFailed>
+    where
+        F: Feature + 'static,
+        F::Request: Send + 'static,
+    {
+        let (waiter, answer) = oneshot::channel();
+        self.submit(
+            Box::new(move |engine, now| engine.call::<F>(&request, now)),
+            Some(waiter),
+        )
+        .await?;
+        let answer = answer.await.map_err(|_| CallFailed::Closed)??;
+        Ok(answer.into_response::<F>()?)
+    }
+
+    /// Sends a SEND of `F` (OCPP 2.1): written at once, never answered.
+    pub async fn send<F>(&self, request: F::Request) -> Result<(), CallFailed>
+    where
+        F: Feature + 'static,
+        F::Request: Send + 'static,
+    {
+        self.submit(Box::new(move |engine, _| engine.send::<F>(&request)), None)
+            .await
+    }
+
+    async fn submit(
+        &self,
+        make: Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>,
+        waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
+    ) -> Result<(), CallFailed> {
+        let (made, taken) = oneshot::channel();
+        self.commands
+            .send(Command::Call { make, waiter, made })
+            .await
+            .map_err(|_| CallFailed::Closed)?;
+        taken.await.map_err(|_| CallFailed::Closed)?
+    }
+
+    /// Closes the connection (WebSocket close code 1000).
+    pub async fn close(&self) {
+        let _ = self.commands.send(Command::Close { code: 1000 }).await;
+    }
+
+    /// Closes the connection with `code` (1001 when a server shuts down).
+    pub(crate) async fn close_with(&self, code: u16) {
+        let _ = self.commands.send(Command::Close { code }).await;
+    }
+}
+
+/// Why a connection's loop ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Ended {
+    /// The peer closed the WebSocket (or the stream ended).
+    PeerClosed,
+    /// We closed it: [`Handle::close`], shutdown, or every handle dropped.
+    Closed,
+    /// No pong within the pong timeout.
+    Unresponsive,
+    /// A WebSocket or I/O error.
+    Error(tokio_tungstenite::tungstenite::Error),
+}
+
+/// The callers waiting for answers, by message id.
+pub(crate) type Waiters = HashMap<String, oneshot::Sender<Result<Answer, CallFailed>>>;
+
+/// Runs one connection until it ends: frames in and out, the engine's timers, the handlers
+/// of the peer's CALLs (concurrently, in this task), commands from the handles. Every event
+/// goes to `on_event` (after answers went to their waiters).
+pub(crate) async fn drive<S>(
+    websocket: &mut WebSocketStream<S>,
+    engine: &mut Engine,
+    commands: &mut mpsc::Receiver<Command>,
+    waiters: &mut Waiters,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) -> Ended
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut serving = FuturesUnordered::new();
+    let ended = loop {
+        if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
+            break ended;
+        }
+        let deadline = engine.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            message = websocket.next() => {
+                let now = Instant::now();
+                match message {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(serve) = engine.receive(text.as_str(), now) {
+                            serving.push(serve.run());
+                        }
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if let Some(serve) = engine.receive(&bytes[..], now) {
+                            serving.push(serve.run());
+                        }
+                    }
+                    Some(Ok(Message::Pong(_))) => engine.pong(now),
+                    // tungstenite answers pings by itself.
+                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => engine.pong(now),
+                    Some(Ok(Message::Close(_))) | None => break Ended::PeerClosed,
+                    Some(Err(error)) => break Ended::Error(error),
+                }
+            }
+            Some(served) = serving.next(), if !serving.is_empty() => {
+                engine.served(served, Instant::now());
+            }
+            command = commands.recv() => match command {
+                Some(Command::Call { make, waiter, made }) => {
+                    match make(engine, Instant::now()) {
+                        Ok(id) => {
+                            if let Some(waiter) = waiter {
+                                waiters.insert(id, waiter);
+                            }
+                            let _ = made.send(Ok(()));
+                        }
+                        Err(refused) => {
+                            let _ = made.send(Err(CallFailed::Refused(refused)));
+                        }
+                    }
+                }
+                Some(Command::Close { code }) => {
+                    let _ = websocket.close(Some(close_frame(code, ""))).await;
+                    break Ended::Closed;
+                }
+                None => {
+                    let _ = websocket.close(Some(close_frame(1000, ""))).await;
+                    break Ended::Closed;
+                }
+            },
+            () = sleep => engine.handle_timeout(Instant::now()),
+        }
+    };
+    // What the handlers still owe is dropped with the connection.
+    drop(serving);
+    engine.disconnected(Instant::now());
+    deliver(engine, waiters, on_event);
+    ended
+}
+
+/// Writes what the engine wants written and hands out its events. `Some` when the engine
+/// asked to close.
+async fn flush<S>(
+    websocket: &mut WebSocketStream<S>,
+    engine: &mut Engine,
+    waiters: &mut Waiters,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) -> Option<Ended>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut wrote = false;
+    while let Some(transmit) = engine.poll_transmit() {
+        let result = match transmit {
+            Transmit::Text(text) => websocket.feed(Message::text(text)).await,
+            Transmit::Ping(payload) => websocket.feed(Message::Ping(payload.into())).await,
+            Transmit::Close { code, reason } => {
+                let _ = websocket.close(Some(close_frame(code, reason))).await;
+                deliver(engine, waiters, on_event);
+                return Some(Ended::Unresponsive);
+            }
+        };
+        if let Err(error) = result {
+            return Some(Ended::Error(error));
+        }
+        wrote = true;
+    }
+    if wrote {
+        if let Err(error) = websocket.flush().await {
+            return Some(Ended::Error(error));
+        }
+    }
+    deliver(engine, waiters, on_event);
+    None
+}
+
+/// Hands answers to their waiters and every event to `on_event`.
+fn deliver(engine: &mut Engine, waiters: &mut Waiters, on_event: &mut (dyn FnMut(&Event) + Send)) {
+    while let Some(event) = engine.poll_event() {
+        on_event(&event);
+        let (id, result) = match event {
+            Event::Session(rpc::Event::Answered(answer)) => (answer.message_id.clone(), Ok(answer)),
+            Event::TimedOut { message_id, .. } => (message_id, Err(CallFailed::TimedOut)),
+            Event::ConnectionLost { message_id, .. } => {
+                (message_id, Err(CallFailed::ConnectionLost))
+            }
+            _ => continue,
+        };
+        if let Some(waiter) = waiters.remove(&id) {
+            let _ = waiter.send(result);
+        }
+    }
+}
+
+fn close_frame(code: u16, reason: &str) -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_owned().into(),
+    }
+}
+
+/// Starts driving `websocket` (opened, its handshake done) with `engine`: returns the
+/// [`Handle`] to make calls with and the connection's future, to spawn or await. The future
+/// ends when the connection does, with the engine (for a reconnection, say) and why it ended;
+/// calls still queued end with [`CallFailed::ConnectionLost`] unless the engine is given to a
+/// new connection. `on_event` sees every event of the engine.
+///
+/// ```no_run
+/// # async fn f(websocket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
+/// use std::time::Instant;
+/// use ocpp_connection::connection;
+/// use ocpp_connection::engine::{Config, Engine};
+/// use ocpp_messages::rpc::{Dispatcher, Session};
+/// use ocpp_messages::v2_0_1::provisioning::{Reset, ResetFeature, ResetRequest};
+/// use ocpp_messages::{OcppVersion, Role};
+///
+/// let session = Session::new(Dispatcher::new(OcppVersion::V2_0_1, Role::Csms), "CS-1");
+/// let engine = Engine::new(session, Config::default(), Instant::now());
+/// let (handle, task) = connection::open(websocket, engine, |event| println!("{event:?}"));
+/// tokio::spawn(task);
+/// let response = handle.call::<ResetFeature>(ResetRequest::new(Reset::OnIdle)).await;
+/// # }
+/// ```
+pub fn open<S>(
+    websocket: WebSocketStream<S>,
+    engine: Engine,
+    on_event: impl FnMut(&Event) + Send + 'static,
+) -> (
+    Handle,
+    impl std::future::Future<Output = (Engine, Ended)> + Send + 'static,
+)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
+    let handle = Handle::new(commands_tx, engine.version());
+    let task = run(websocket, engine, commands, on_event);
+    (handle, task)
+}
+
+/// How many commands may wait for a connection's task (callers beyond it wait to submit).
+const COMMAND_QUEUE: usize = 16;
+
+async fn run<S>(
+    mut websocket: WebSocketStream<S>,
+    mut engine: Engine,
+    mut commands: mpsc::Receiver<Command>,
+    mut on_event: impl FnMut(&Event) + Send + 'static,
+) -> (Engine, Ended)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut waiters = Waiters::new();
+    let ended = drive(
+        &mut websocket,
+        &mut engine,
+        &mut commands,
+        &mut waiters,
+        &mut on_event,
+    )
+    .await;
+    // No new connection for this engine: queued calls end too.
+    engine.close(Instant::now());
+    deliver(&mut engine, &mut waiters, &mut on_event);
+    (engine, ended)
+}
