@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
@@ -40,11 +40,15 @@ pub enum CallFailed {
     Closed,
 }
 
+/// Makes a call with the engine, in the connection's task; the message id comes out.
+pub(crate) type MakeCall =
+    Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>;
+
 /// What a [`Handle`] asks of its connection's task.
 pub(crate) enum Command {
     /// Make a CALL (or, when `waiter` is `None`, a SEND) with the engine.
     Call {
-        make: Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>,
+        make: MakeCall,
         waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
         made: oneshot::Sender<Result<(), CallFailed>>,
     },
@@ -114,7 +118,7 @@ impl Handle {
 
     async fn submit(
         &self,
-        make: Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>,
+        make: MakeCall,
         waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
     ) -> Result<(), CallFailed> {
         let (made, taken) = oneshot::channel();
@@ -217,6 +221,11 @@ where
                     }
                 }
                 Some(Command::Close { code }) => {
+                    // Answers the handlers still owe go out first (bounded).
+                    drain(&mut serving, engine).await;
+                    if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
+                        break ended;
+                    }
                     let _ = websocket.close(Some(close_frame(code, ""))).await;
                     break Ended::Closed;
                 }
@@ -233,6 +242,24 @@ where
     engine.disconnected(Instant::now());
     deliver(engine, waiters, on_event);
     ended
+}
+
+/// How long a closing connection waits for the answers its handlers still owe.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the handlers in `serving` to their answers, for at most [`DRAIN_TIMEOUT`].
+async fn drain<F>(serving: &mut FuturesUnordered<F>, engine: &mut Engine)
+where
+    F: std::future::Future<Output = crate::engine::Served>,
+{
+    let deadline = tokio::time::sleep(DRAIN_TIMEOUT);
+    tokio::pin!(deadline);
+    while !serving.is_empty() {
+        tokio::select! {
+            Some(served) = serving.next() => engine.served(served, Instant::now()),
+            () = &mut deadline => break,
+        }
+    }
 }
 
 /// Writes what the engine wants written and hands out its events. `Some` when the engine
@@ -304,7 +331,7 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
 ///
 /// ```no_run
 /// # async fn f(websocket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
-/// use std::time::Instant;
+/// use std::time::{Duration, Instant};
 /// use ocpp_connection::connection;
 /// use ocpp_connection::engine::{Config, Engine};
 /// use ocpp_messages::rpc::{Dispatcher, Session};

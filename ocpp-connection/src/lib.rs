@@ -1,9 +1,7 @@
 //! The OCPP-J connection layer over [`ocpp_messages`]: a session engine without I/O, the
 //! WebSocket handshake of both sides, and the OCPP security profiles 1 to 3.
 //!
-//! Work in progress: the tokio server (the CSMS side, with a station registry) and client
-//! (the charging station side) that drive the [`engine`] over the [`handshake`] are not
-//! here yet.
+//! Work in progress: the station client (connect, offer versions, reconnect) is not here yet.
 //!
 //! | layer | modules | what it holds |
 //! |---|---|---|
@@ -11,9 +9,11 @@
 //! | 2 | `security` | security profiles, HTTP Basic, passwords, TLS configurations, certificate identity |
 //! | 3 | `handshake` | the WebSocket opening handshake of both sides: identity, subprotocol, authentication |
 //! | 4 | `connection` | the tokio driver of one connection: frames, timers, handlers, typed calls through a [`connection::Handle`] |
+//! | 5 | `server` | the CSMS server: admission, limits, duplicates, the station [`server::Registry`], graceful shutdown |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod connection;
 pub mod engine;
 pub mod handshake;
 pub mod security;
+pub mod server;
