@@ -208,17 +208,7 @@ where
             }
             command = commands.recv() => match command {
                 Some(Command::Call { make, waiter, made }) => {
-                    match make(engine, Instant::now()) {
-                        Ok(id) => {
-                            if let Some(waiter) = waiter {
-                                waiters.insert(id, waiter);
-                            }
-                            let _ = made.send(Ok(()));
-                        }
-                        Err(refused) => {
-                            let _ = made.send(Err(CallFailed::Refused(refused)));
-                        }
-                    }
+                    take_call(engine, waiters, make, waiter, made);
                 }
                 Some(Command::Close { code }) => {
                     // Answers the handlers still owe go out first (bounded).
@@ -242,6 +232,28 @@ where
     engine.disconnected(Instant::now());
     deliver(engine, waiters, on_event);
     ended
+}
+
+/// Makes a handle's call with the engine (which queues it while disconnected) and tells the
+/// handle whether it was taken.
+pub(crate) fn take_call(
+    engine: &mut Engine,
+    waiters: &mut Waiters,
+    make: MakeCall,
+    waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
+    made: oneshot::Sender<Result<(), CallFailed>>,
+) {
+    match make(engine, Instant::now()) {
+        Ok(id) => {
+            if let Some(waiter) = waiter {
+                waiters.insert(id, waiter);
+            }
+            let _ = made.send(Ok(()));
+        }
+        Err(refused) => {
+            let _ = made.send(Err(CallFailed::Refused(refused)));
+        }
+    }
 }
 
 /// How long a closing connection waits for the answers its handlers still owe.
@@ -299,7 +311,11 @@ where
 }
 
 /// Hands answers to their waiters and every event to `on_event`.
-fn deliver(engine: &mut Engine, waiters: &mut Waiters, on_event: &mut (dyn FnMut(&Event) + Send)) {
+pub(crate) fn deliver(
+    engine: &mut Engine,
+    waiters: &mut Waiters,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) {
     while let Some(event) = engine.poll_event() {
         on_event(&event);
         let (id, result) = match event {

@@ -1,0 +1,502 @@
+//! The charging station's side: it connects to the CSMS (`ws://`, or `wss://` for security
+//! profiles 2 and 3), offers its versions in order, runs one [`Engine`] for as long as the
+//! client lives, and reconnects with the back-off of Part 4 §5.4 when the connection drops.
+//! The engine outlives each connection: calls made while disconnected wait in its queue and
+//! go out after the reconnection, and a station that was accepted does not boot again.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), ocpp_connection::client::ConnectError> {
+//! use ocpp_connection::client::{Client, ClientConfig};
+//! use ocpp_messages::rpc::Dispatcher;
+//! use ocpp_messages::v2_0_1::provisioning::{
+//!     BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
+//! };
+//! use ocpp_messages::{OcppVersion, Role};
+//!
+//! let config = ClientConfig::new("ws://127.0.0.1:9000/ocpp", "CS-1")
+//!     .offer(Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)) // with its services
+//!     .with_password("a-password-of-16+");
+//! let client = Client::connect(config).await?;
+//! let request = BootNotificationRequest::new(ChargingStation::new("M", "V"), BootReason::PowerUp);
+//! let booted = client.handle().call::<BootNotificationFeature>(request).await;
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ocpp_messages::rpc::{Dispatcher, Session};
+use ocpp_messages::{OcppVersion, Role};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::connection::{self, Command, Ended, Handle, Waiters};
+use crate::engine::{self, Backoff, Engine, Event};
+use crate::handshake::{self, RequestError};
+use crate::server::{websocket_config, DEFAULT_READ_BUFFER};
+
+/// Why the client could not connect.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL, identity or versions do not make a handshake request.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// No version to offer was given ([`ClientConfig::offer`]).
+    #[error("no OCPP version offered: add a dispatcher with ClientConfig::offer")]
+    NothingOffered,
+    /// `wss://` without a TLS configuration ([`ClientConfig::with_tls`]), or the other way
+    /// round.
+    #[error("{0}")]
+    Scheme(&'static str),
+    /// TCP could not connect, or TLS failed (a certificate the station does not trust, say).
+    #[error("cannot reach the CSMS: {0}")]
+    Io(#[from] io::Error),
+    /// The CSMS refused the handshake with this HTTP status (401: credentials, 404: unknown
+    /// identity).
+    #[error("the CSMS refused the connection: HTTP {status}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The CSMS speaks none of the offered versions.
+    #[error("the CSMS speaks none of the offered versions")]
+    NoCommonVersion,
+    /// Another WebSocket error.
+    #[error("WebSocket handshake failed: {0}")]
+    WebSocket(tungstenite::Error),
+    /// The connection was not up within the connect timeout.
+    #[error("not connected within the connect timeout")]
+    TimedOut,
+}
+
+/// What happened to the client's connection, for [`ClientConfig::on_event`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientEvent<'a> {
+    /// Connected (again), speaking `version`.
+    Connected {
+        /// The version.
+        version: OcppVersion,
+    },
+    /// An event of the engine.
+    Engine(&'a Event),
+    /// The connection ended; unless it was closed on purpose, a reconnection follows.
+    Disconnected(&'a Ended),
+    /// A reconnection attempt failed; the next one follows after `after`.
+    ReconnectFailed {
+        /// Why.
+        error: &'a ConnectError,
+        /// How many attempts failed in a row.
+        failed: u32,
+        /// The wait before the next attempt.
+        after: Duration,
+    },
+}
+
+type OnEvent = Arc<dyn Fn(&ClientEvent<'_>) + Send + Sync>;
+
+/// Default of [`ClientConfig::with_connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a [`Client`] connects: the CSMS URL, the station's identity and credentials, the
+/// versions it offers (one dispatcher each, in order of preference), the engine's rules and
+/// the reconnection back-off.
+#[derive(Clone)]
+pub struct ClientConfig {
+    url: String,
+    identity: String,
+    dispatchers: Vec<Arc<Dispatcher>>,
+    password: Option<String>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    engine: engine::Config,
+    backoff: Backoff,
+    connect_timeout: Duration,
+    read_buffer: usize,
+    on_event: Option<OnEvent>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("url", &self.url)
+            .field("identity", &self.identity)
+            .field("versions", &self.versions())
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls.is_some())
+            .field("engine", &self.engine)
+            .field("backoff", &self.backoff)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Connects to `url` (the CSMS endpoint, without the identity: it is appended,
+    /// percent-encoded) as `identity`; nothing offered yet ([`ClientConfig::offer`]), no
+    /// password, no TLS, the engine's defaults and [`Backoff::default`].
+    pub fn new(url: impl Into<String>, identity: impl Into<String>) -> Self {
+        ClientConfig {
+            url: url.into(),
+            identity: identity.into(),
+            dispatchers: Vec::new(),
+            password: None,
+            tls: None,
+            engine: engine::Config::default(),
+            backoff: Backoff::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_buffer: DEFAULT_READ_BUFFER,
+            on_event: None,
+        }
+    }
+
+    /// Offers the version of `dispatcher`, after the ones offered before; a connection of
+    /// that version gets a session over it.
+    ///
+    /// # Panics
+    ///
+    /// If the dispatcher is not of the charging station role, or its version is offered
+    /// already: mistakes in the program.
+    #[must_use]
+    pub fn offer(mut self, dispatcher: impl Into<Arc<Dispatcher>>) -> Self {
+        let dispatcher = dispatcher.into();
+        assert!(
+            dispatcher.role() == Role::ChargingStation,
+            "a station offers charging station dispatchers, not {:?}",
+            dispatcher.role()
+        );
+        assert!(
+            !self.versions().contains(&dispatcher.version()),
+            "OCPP {} is offered already",
+            dispatcher.version()
+        );
+        self.dispatchers.push(dispatcher);
+        self
+    }
+
+    /// The versions offered, in order.
+    pub fn versions(&self) -> Vec<OcppVersion> {
+        self.dispatchers.iter().map(|d| d.version()).collect()
+    }
+
+    /// HTTP Basic with `password` (security profiles 1 and 2).
+    #[must_use]
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// TLS for `wss://` URLs (profiles 2 and 3; see [`crate::security::client_tls_config`]).
+    #[must_use]
+    pub fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The engine's rules (call timeout, queue, `WebSocketPingInterval`, heartbeat, boot gate).
+    #[must_use]
+    pub fn with_engine(mut self, config: engine::Config) -> Self {
+        self.engine = config;
+        self
+    }
+
+    /// The waits between reconnection attempts (`RetryBackOff*`).
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How long one attempt (TCP, TLS and the WebSocket handshake) may take.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Calls `on_event` for each connection, engine event, disconnection and failed attempt.
+    /// It runs in the client's task: keep it short.
+    #[must_use]
+    pub fn on_event(mut self, on_event: impl Fn(&ClientEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(on_event));
+        self
+    }
+
+    fn emit(&self, event: &ClientEvent<'_>) {
+        if let Some(on_event) = &self.on_event {
+            on_event(event);
+        }
+    }
+}
+
+/// One open WebSocket, plain or over TLS.
+enum Dialed {
+    Plain(WebSocketStream<TcpStream>),
+    Tls(Box<WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>>),
+}
+
+/// One connection attempt offering `versions`.
+async fn dial(
+    config: &ClientConfig,
+    versions: &[OcppVersion],
+) -> Result<(Dialed, OcppVersion), ConnectError> {
+    let attempt = async {
+        let request = handshake::station_request(
+            &config.url,
+            &config.identity,
+            versions,
+            config.password.as_deref(),
+        )?;
+        let uri: &Uri = request.uri();
+        let tls = uri.scheme_str() == Some("wss");
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let max_frame = config
+            .dispatchers
+            .iter()
+            .map(|d| d.limits().max_frame_len())
+            .max()
+            .unwrap_or(ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN);
+        let websocket = websocket_config(config.read_buffer, max_frame);
+        let tcp = TcpStream::connect((host.as_str(), port)).await?;
+        let _ = tcp.set_nodelay(true);
+        let (dialed, response) = match (tls, &config.tls) {
+            (false, None) => {
+                let (ws, response) =
+                    tokio_tungstenite::client_async_with_config(request, tcp, Some(websocket))
+                        .await
+                        .map_err(handshake_error)?;
+                (Dialed::Plain(ws), response)
+            }
+            (true, Some(tls)) => {
+                let name = ServerName::try_from(host)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let stream = TlsConnector::from(Arc::clone(tls))
+                    .connect(name, tcp)
+                    .await?;
+                let (ws, response) =
+                    tokio_tungstenite::client_async_with_config(request, stream, Some(websocket))
+                        .await
+                        .map_err(handshake_error)?;
+                (Dialed::Tls(Box::new(ws)), response)
+            }
+            (false, Some(_)) => {
+                return Err(ConnectError::Scheme(
+                    "a TLS configuration is given but the URL is ws://: use wss://",
+                ))
+            }
+            (true, None) => {
+                return Err(ConnectError::Scheme(
+                    "a wss:// URL needs a TLS configuration (ClientConfig::with_tls)",
+                ))
+            }
+        };
+        let version = handshake::accepted_version(&response, versions)
+            .ok_or(ConnectError::NoCommonVersion)?;
+        Ok((dialed, version))
+    };
+    tokio::time::timeout(config.connect_timeout, attempt)
+        .await
+        .map_err(|_| ConnectError::TimedOut)?
+}
+
+fn handshake_error(error: tungstenite::Error) -> ConnectError {
+    match error {
+        tungstenite::Error::Http(response) => ConnectError::Refused {
+            status: response.status().as_u16(),
+        },
+        // The CSMS answered without a subprotocol: none of ours.
+        tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_),
+        ) => ConnectError::NoCommonVersion,
+        tungstenite::Error::Io(error) => ConnectError::Io(error),
+        other => ConnectError::WebSocket(other),
+    }
+}
+
+/// A charging station's connection to its CSMS, reconnecting by itself (see the
+/// [module docs](self)).
+#[derive(Debug)]
+pub struct Client {
+    handle: Handle,
+    task: tokio::task::JoinHandle<Engine>,
+}
+
+impl Client {
+    /// Connects once (no retry: a station that starts while its CSMS is away retries with
+    /// its own policy) and, from then on, keeps the connection up in a task of the current
+    /// tokio runtime, reconnecting after each drop until [`Client::close`].
+    ///
+    /// # Errors
+    ///
+    /// Why the first attempt failed.
+    pub async fn connect(config: ClientConfig) -> Result<Client, ConnectError> {
+        if config.dispatchers.is_empty() {
+            return Err(ConnectError::NothingOffered);
+        }
+        let (dialed, version) = dial(&config, &config.versions()).await?;
+        let Some(dispatcher) = config.dispatchers.iter().find(|d| d.version() == version) else {
+            return Err(ConnectError::NoCommonVersion);
+        };
+        let session = Session::new(Arc::clone(dispatcher), config.identity.clone());
+        let engine = Engine::new(session, config.engine.clone(), Instant::now());
+        let (commands_tx, commands) = mpsc::channel(16);
+        let handle = Handle::new(commands_tx, version);
+        config.emit(&ClientEvent::Connected { version });
+        let span = tracing::info_span!("station", identity = %config.identity, version = %version);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            run(config, dialed, engine, commands),
+            span,
+        ));
+        Ok(Client { handle, task })
+    }
+
+    /// The handle to make calls with: it stays valid across reconnections.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Closes the connection for good (no reconnection) and returns the engine, with what
+    /// it knows (the registration, say).
+    pub async fn close(self) -> Option<Engine> {
+        self.handle.close().await;
+        drop(self.handle);
+        self.task.await.ok()
+    }
+}
+
+/// A number in `[0, 1)` for the random part of the back-off (no cryptographic quality
+/// needed: it spreads stations' reconnections).
+fn random_unit() -> f64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn run(
+    config: ClientConfig,
+    first: Dialed,
+    mut engine: Engine,
+    mut commands: mpsc::Receiver<Command>,
+) -> Engine {
+    let version = engine.version();
+    let mut waiters = Waiters::new();
+    let on_event = config.on_event.clone();
+    let mut on_engine_event = move |event: &Event| {
+        if let Some(on_event) = &on_event {
+            on_event(&ClientEvent::Engine(event));
+        }
+    };
+    let mut dialed = Some(first);
+    'connections: while let Some(current) = dialed.take() {
+        let ended = match current {
+            Dialed::Plain(mut ws) => {
+                connection::drive(
+                    &mut ws,
+                    &mut engine,
+                    &mut commands,
+                    &mut waiters,
+                    &mut on_engine_event,
+                )
+                .await
+            }
+            Dialed::Tls(mut ws) => {
+                connection::drive(
+                    &mut *ws,
+                    &mut engine,
+                    &mut commands,
+                    &mut waiters,
+                    &mut on_engine_event,
+                )
+                .await
+            }
+        };
+        tracing::info!(?ended, "disconnected");
+        config.emit(&ClientEvent::Disconnected(&ended));
+        if matches!(ended, Ended::Closed) {
+            break;
+        }
+        // Reconnect: the same version only, so the session (and the registration) carry on.
+        let mut failed = 0u32;
+        let mut wait = config.backoff.delay(0, random_unit());
+        loop {
+            if !wait_taking_calls(
+                wait,
+                &mut engine,
+                &mut commands,
+                &mut waiters,
+                &mut on_engine_event,
+            )
+            .await
+            {
+                break 'connections;
+            }
+            match dial(&config, &[version]).await {
+                Ok((next, _)) => {
+                    engine.connected(Instant::now());
+                    tracing::info!("reconnected");
+                    config.emit(&ClientEvent::Connected { version });
+                    dialed = Some(next);
+                    break;
+                }
+                Err(error) => {
+                    failed = failed.saturating_add(1);
+                    wait = config.backoff.delay(failed, random_unit());
+                    tracing::info!(%error, failed, ?wait, "reconnection failed");
+                    config.emit(&ClientEvent::ReconnectFailed {
+                        error: &error,
+                        failed,
+                        after: wait,
+                    });
+                }
+            }
+        }
+    }
+    engine.close(Instant::now());
+    connection::deliver(&mut engine, &mut waiters, &mut on_engine_event);
+    engine
+}
+
+/// Sleeps `wait` while taking the handles' calls into the engine's queue. `false` when the
+/// client is to close (a close command, or every handle dropped).
+async fn wait_taking_calls(
+    wait: Duration,
+    engine: &mut Engine,
+    commands: &mut mpsc::Receiver<Command>,
+    waiters: &mut Waiters,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) -> bool {
+    let sleep = tokio::time::sleep(wait);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            () = &mut sleep => return true,
+            command = commands.recv() => match command {
+                Some(Command::Call { make, waiter, made }) => {
+                    connection::take_call(engine, waiters, make, waiter, made);
+                    connection::deliver(engine, waiters, on_event);
+                }
+                Some(Command::Close { .. }) | None => return false,
+            },
+        }
+    }
+}
