@@ -239,10 +239,11 @@ impl ClientConfig {
     }
 }
 
-/// One open WebSocket, plain or over TLS.
+/// One open WebSocket, plain or over TLS (one lives at a time: no need to box the larger).
+#[allow(clippy::large_enum_variant)]
 enum Dialed {
     Plain(WebSocketStream<TcpStream>),
-    Tls(Box<WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>>),
+    Tls(WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// One connection attempt offering `versions`.
@@ -293,7 +294,7 @@ async fn dial(
                     tokio_tungstenite::client_async_with_config(request, stream, Some(websocket))
                         .await
                         .map_err(handshake_error)?;
-                (Dialed::Tls(Box::new(ws)), response)
+                (Dialed::Tls(ws), response)
             }
             (false, Some(_)) => {
                 return Err(ConnectError::Scheme(
