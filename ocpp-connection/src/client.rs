@@ -422,7 +422,7 @@ async fn run(
             }
             Dialed::Tls(mut ws) => {
                 connection::drive(
-                    &mut *ws,
+                    &mut ws,
                     &mut engine,
                     &mut commands,
                     &mut waiters,
