@@ -433,17 +433,27 @@ impl Registry {
     }
 }
 
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What every connection task shares.
 struct Shared {
     config: ServerConfig,
     registry: Registry,
     shutdown: watch::Receiver<bool>,
-    tls: Option<TlsAcceptor>,
+    /// Replaced while the server runs ([`Server::replace_tls`]).
+    tls: std::sync::RwLock<Option<TlsAcceptor>>,
 }
 
 /// A running CSMS server (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Server {
+    shared: Arc<Shared>,
     local_addr: SocketAddr,
     registry: Registry,
     shutdown: watch::Sender<bool>,
@@ -474,19 +484,20 @@ impl Server {
         let handshakes = Arc::new(Semaphore::new(config.max_handshakes));
         let max_connections = config.max_connections;
         let shared = Arc::new(Shared {
-            tls: config.tls.clone().map(TlsAcceptor::from),
+            tls: std::sync::RwLock::new(config.tls.clone().map(TlsAcceptor::from)),
             config,
             registry: registry.clone(),
             shutdown: shutdown_rx.clone(),
         });
         let accept = tokio::spawn(accept_loop(
             listener,
-            shared,
+            Arc::clone(&shared),
             Arc::clone(&connections),
             handshakes,
             shutdown_rx,
         ));
         Ok(Server {
+            shared,
             local_addr,
             registry,
             shutdown,
@@ -504,6 +515,18 @@ impl Server {
     /// The connected stations.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Replaces the TLS configuration (the server's certificate, the trusted CAs for client
+    /// certificates) for the connections accepted from now on; open connections keep theirs.
+    /// A server started without TLS serves `wss://` from now on.
+    pub fn replace_tls(&self, tls: Arc<rustls::ServerConfig>) {
+        let mut current = self
+            .shared
+            .tls
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *current = Some(TlsAcceptor::from(tls));
     }
 
     /// Stops accepting, closes every connection with 1001 (going away) once its handlers'
@@ -569,7 +592,12 @@ async fn serve_connection(
     handshake: tokio::sync::OwnedSemaphorePermit,
 ) {
     let timeout = shared.config.handshake_timeout;
-    match &shared.tls {
+    let tls = shared
+        .tls
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    match tls {
         None => {
             let opened =
                 tokio::time::timeout(timeout, open_websocket(tcp, remote, shared, false, None))

@@ -1,0 +1,118 @@
+//! Server memory per idle station: starts a CSMS `Server` in a child process, opens N station
+//! connections to it over loopback (each booted once, then idle), and reports the child's
+//! resident memory before and after, per connection. Run with each read buffer size to choose
+//! one:
+//!
+//! ```text
+//! cargo run --release -p ocpp-connection --example idle_memory -- 5000 4096
+//! cargo run --release -p ocpp-connection --example idle_memory -- 5000 131072
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ocpp_connection::client::{Client, ClientConfig};
+use ocpp_connection::engine;
+use ocpp_connection::server::{Server, ServerConfig};
+use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::v2_0_1::provisioning::{
+    self, BootNotificationFeature, BootNotificationRequest, BootNotificationResponse, BootReason,
+    ChargingStation, RegistrationStatus,
+};
+use ocpp_messages::{CallError, DateTime, OcppVersion, Role};
+
+struct Csms;
+
+impl provisioning::CsmsHandler for Csms {
+    async fn on_boot_notification(
+        &self,
+        _charging_station_id: &str,
+        _request: BootNotificationRequest,
+    ) -> Result<BootNotificationResponse, CallError> {
+        Ok(BootNotificationResponse::new(
+            DateTime::now(),
+            3600,
+            RegistrationStatus::Accepted,
+        ))
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        let read_buffer: usize = args.get(2).ok_or("read buffer")?.parse()?;
+        return serve(read_buffer);
+    }
+    let stations: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
+    let read_buffer: usize = args.get(2).map_or(Ok(4096), |s| s.parse())?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--serve", &read_buffer.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
+    let address = line.trim().to_owned();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = rss_kib(child.id());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let clients = runtime.block_on(async {
+        let mut clients = Vec::with_capacity(stations);
+        for i in 0..stations {
+            let config = ClientConfig::new(format!("ws://{address}/ocpp"), format!("CS-{i}"))
+                .offer(Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation))
+                .with_engine(engine::Config::default().with_heartbeat(false));
+            let client = Client::connect(config).await?;
+            let request =
+                BootNotificationRequest::new(ChargingStation::new("M", "V"), BootReason::PowerUp);
+            client
+                .handle()
+                .call::<BootNotificationFeature>(request)
+                .await?;
+            clients.push(client);
+        }
+        Ok::<_, Box<dyn std::error::Error>>(clients)
+    })?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(child.id());
+    let per = (after.saturating_sub(before)) as f64 * 1024.0 / stations as f64;
+    println!(
+        "read buffer {read_buffer} B: {stations} idle stations, server RSS {before} KiB -> {after} KiB, {per:.0} B per station"
+    );
+    drop(clients);
+    child.kill()?;
+    child.wait()?;
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn serve(read_buffer: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let dispatcher =
+            Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with(provisioning::CsmsService(Csms));
+        let config = ServerConfig::new()
+            .serve(Arc::new(dispatcher))
+            .with_read_buffer(read_buffer);
+        let server = Server::bind("127.0.0.1:0", config).await?;
+        println!("{}", server.local_addr());
+        std::io::stdout().flush()?;
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
