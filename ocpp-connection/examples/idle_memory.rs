@@ -52,17 +52,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve") {
         let read_buffer: usize = args.get(2).ok_or("read buffer")?.parse()?;
-        return serve(read_buffer);
+        // With a lifetime in seconds, the server exits by itself (for heap profilers).
+        let lifetime = args.get(3).map(|s| s.parse()).transpose()?;
+        return serve(read_buffer, lifetime);
     }
     let stations: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
     let read_buffer: usize = args.get(2).map_or(Ok(4096), |s| s.parse())?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["--serve", &read_buffer.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
-    let address = line.trim().to_owned();
+    // `IDLE_MEMORY_WRAP=heaptrack` runs the server under a heap profiler, for 20 s.
+    let exe = std::env::current_exe()?;
+    let buffer = read_buffer.to_string();
+    let mut child = match std::env::var("IDLE_MEMORY_WRAP") {
+        Ok(wrapper) => Command::new(wrapper)
+            .arg(&exe)
+            .args(["--serve", &buffer, "20"])
+            .stdout(Stdio::piped())
+            .spawn()?,
+        Err(_) => Command::new(&exe)
+            .args(["--serve", &buffer])
+            .stdout(Stdio::piped())
+            .spawn()?,
+    };
+    let mut from_child = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    // The address is the first line that is one (a profiler may print its own lines first).
+    let address = loop {
+        let mut line = String::new();
+        if from_child.read_line(&mut line)? == 0 {
+            return Err("the server ended before it listened".into());
+        }
+        if line.trim().parse::<std::net::SocketAddr>().is_ok() {
+            break line.trim().to_owned();
+        }
+    };
     std::thread::sleep(Duration::from_millis(300));
     let before = rss_kib(child.id());
 
@@ -90,7 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let after = rss_kib(child.id());
     let per = (after.saturating_sub(before)) as f64 * 1024.0 / stations as f64;
     println!(
-        "read buffer {read_buffer} B: {stations} idle stations, server RSS {before} KiB -> {after} KiB, {per:.0} B per station"
+        "read buffer {read_buffer} B: {stations} idle stations, server RSS {before} KiB -> {after} KiB: {per:.0} B per station"
     );
     drop(clients);
     child.kill()?;
@@ -99,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn serve(read_buffer: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn serve(read_buffer: usize, lifetime: Option<u64>) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -112,7 +132,13 @@ fn serve(read_buffer: usize) -> Result<(), Box<dyn std::error::Error>> {
         let server = Server::bind("127.0.0.1:0", config).await?;
         println!("{}", server.local_addr());
         std::io::stdout().flush()?;
-        std::future::pending::<()>().await;
+        match lifetime {
+            Some(seconds) => {
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                std::process::exit(0);
+            }
+            None => std::future::pending::<()>().await,
+        }
         Ok(())
     })
 }

@@ -492,8 +492,8 @@ async fn wait_taking_calls(
         tokio::select! {
             () = &mut sleep => return true,
             command = commands.recv() => match command {
-                Some(Command::Call { make, waiter, made }) => {
-                    connection::take_call(engine, waiters, make, waiter, made);
+                Some(Command::Call(call)) => {
+                    connection::take_call(engine, waiters, *call);
                     connection::deliver(engine, waiters, on_event);
                 }
                 Some(Command::Close { .. }) | None => return false,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use ocpp_messages::rpc::{self, Answer, ResponseError};
@@ -17,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::engine::{CallRefused, Engine, Event, Transmit};
+use crate::engine::{CallRefused, Engine, Event, Served, Transmit};
 
 /// Why a call made through a [`Handle`] got no typed response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -44,14 +45,18 @@ pub enum CallFailed {
 pub(crate) type MakeCall =
     Box<dyn FnOnce(&mut Engine, Instant) -> Result<String, CallRefused> + Send>;
 
+/// A call a [`Handle`] asks its connection's task to make.
+pub(crate) struct CallCommand {
+    pub(crate) make: MakeCall,
+    pub(crate) waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
+    pub(crate) made: oneshot::Sender<Result<(), CallFailed>>,
+}
+
 /// What a [`Handle`] asks of its connection's task.
 pub(crate) enum Command {
-    /// Make a CALL (or, when `waiter` is `None`, a SEND) with the engine.
-    Call {
-        make: MakeCall,
-        waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
-        made: oneshot::Sender<Result<(), CallFailed>>,
-    },
+    /// Make a CALL (or, when `waiter` is `None`, a SEND) with the engine (boxed: the
+    /// channel's slots, allocated per connection, stay small).
+    Call(Box<CallCommand>),
     /// Close the connection (code 1000, or 1001 when the server goes away).
     Close { code: u16 },
 }
@@ -59,7 +64,7 @@ pub(crate) enum Command {
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Command::Call { .. } => f.write_str("Call"),
+            Command::Call(_) => f.write_str("Call"),
             Command::Close { code } => write!(f, "Close({code})"),
         }
     }
@@ -123,7 +128,7 @@ impl Handle {
     ) -> Result<(), CallFailed> {
         let (made, taken) = oneshot::channel();
         self.commands
-            .send(Command::Call { make, waiter, made })
+            .send(Command::Call(Box::new(CallCommand { make, waiter, made })))
             .await
             .map_err(|_| CallFailed::Closed)?;
         taken.await.map_err(|_| CallFailed::Closed)?
@@ -170,7 +175,9 @@ pub(crate) async fn drive<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut serving = FuturesUnordered::new();
+    // Boxed: the set's own allocation then holds a pointer, not a whole handler future, for
+    // as long as the connection lives.
+    let mut serving: FuturesUnordered<BoxFuture<'static, Served>> = FuturesUnordered::new();
     let ended = loop {
         if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
             break ended;
@@ -182,49 +189,51 @@ where
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            message = websocket.next() => {
-                let now = Instant::now();
-                match message {
-                    Some(Ok(Message::Text(text))) => {
-                        if let Some(serve) = engine.receive(text.as_str(), now) {
-                            serving.push(serve.run());
-                        }
-                    }
-                    Some(Ok(Message::Binary(bytes))) => {
-                        if let Some(serve) = engine.receive(&bytes[..], now) {
-                            serving.push(serve.run());
-                        }
-                    }
-                    Some(Ok(Message::Pong(_))) => engine.pong(now),
-                    // tungstenite answers pings by itself.
-                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => engine.pong(now),
-                    Some(Ok(Message::Close(_))) | None => break Ended::PeerClosed,
-                    Some(Err(error)) => break Ended::Error(error),
+        // The select only picks what happened; handling it (awaits included) comes after,
+        // so the branch futures are not held across those awaits.
+        let step = tokio::select! {
+            message = websocket.next() => Step::Frame(message),
+            Some(served) = serving.next(), if !serving.is_empty() => Step::Served(served),
+            command = commands.recv() => Step::Command(command),
+            () = sleep => Step::Timer,
+        };
+        let now = Instant::now();
+        match step {
+            Step::Frame(Some(Ok(Message::Text(text)))) => {
+                if let Some(serve) = engine.receive(text.as_str(), now) {
+                    serving.push(Box::pin(serve.run()));
                 }
             }
-            Some(served) = serving.next(), if !serving.is_empty() => {
-                engine.served(served, Instant::now());
+            Step::Frame(Some(Ok(Message::Binary(bytes)))) => {
+                if let Some(serve) = engine.receive(&bytes[..], now) {
+                    serving.push(Box::pin(serve.run()));
+                }
             }
-            command = commands.recv() => match command {
-                Some(Command::Call { make, waiter, made }) => {
-                    take_call(engine, waiters, make, waiter, made);
-                }
-                Some(Command::Close { code }) => {
-                    // Answers the handlers still owe go out first (bounded).
-                    drain(&mut serving, engine).await;
-                    if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
-                        break ended;
-                    }
-                    let _ = websocket.close(Some(close_frame(code, ""))).await;
-                    break Ended::Closed;
-                }
-                None => {
-                    let _ = websocket.close(Some(close_frame(1000, ""))).await;
-                    break Ended::Closed;
-                }
-            },
-            () = sleep => engine.handle_timeout(Instant::now()),
+            // tungstenite answers pings by itself; any frame shows the peer is there.
+            Step::Frame(Some(Ok(Message::Pong(_) | Message::Ping(_) | Message::Frame(_)))) => {
+                engine.pong(now);
+            }
+            Step::Frame(Some(Ok(Message::Close(_))) | None) => break Ended::PeerClosed,
+            Step::Frame(Some(Err(error))) => break Ended::Error(error),
+            Step::Served(served) => engine.served(served, now),
+            Step::Command(Some(Command::Call(call))) => take_call(engine, waiters, *call),
+            Step::Command(Some(Command::Close { code })) => {
+                // Boxed: the closing path's futures need no room in the connection's state.
+                break Box::pin(close(
+                    websocket,
+                    engine,
+                    &mut serving,
+                    waiters,
+                    on_event,
+                    code,
+                ))
+                .await;
+            }
+            Step::Command(None) => {
+                let _ = Box::pin(websocket.close(Some(close_frame(1000, "")))).await;
+                break Ended::Closed;
+            }
+            Step::Timer => engine.handle_timeout(now),
         }
     };
     // What the handlers still owe is dropped with the connection.
@@ -234,15 +243,39 @@ where
     ended
 }
 
+/// What woke the connection's loop.
+enum Step {
+    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Served(Served),
+    Command(Option<Command>),
+    Timer,
+}
+
+/// Closes the connection with `code` once the answers the handlers still owe are out
+/// (bounded by [`DRAIN_TIMEOUT`]).
+async fn close<S>(
+    websocket: &mut WebSocketStream<S>,
+    engine: &mut Engine,
+    serving: &mut FuturesUnordered<BoxFuture<'static, Served>>,
+    waiters: &mut Waiters,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+    code: u16,
+) -> Ended
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    drain(serving, engine).await;
+    if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
+        return ended;
+    }
+    let _ = websocket.close(Some(close_frame(code, ""))).await;
+    Ended::Closed
+}
+
 /// Makes a handle's call with the engine (which queues it while disconnected) and tells the
 /// handle whether it was taken.
-pub(crate) fn take_call(
-    engine: &mut Engine,
-    waiters: &mut Waiters,
-    make: MakeCall,
-    waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
-    made: oneshot::Sender<Result<(), CallFailed>>,
-) {
+pub(crate) fn take_call(engine: &mut Engine, waiters: &mut Waiters, call: CallCommand) {
+    let CallCommand { make, waiter, made } = call;
     match make(engine, Instant::now()) {
         Ok(id) => {
             if let Some(waiter) = waiter {
@@ -260,10 +293,7 @@ pub(crate) fn take_call(
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs the handlers in `serving` to their answers, for at most [`DRAIN_TIMEOUT`].
-async fn drain<F>(serving: &mut FuturesUnordered<F>, engine: &mut Engine)
-where
-    F: std::future::Future<Output = crate::engine::Served>,
-{
+async fn drain(serving: &mut FuturesUnordered<BoxFuture<'static, Served>>, engine: &mut Engine) {
     let deadline = tokio::time::sleep(DRAIN_TIMEOUT);
     tokio::pin!(deadline);
     while !serving.is_empty() {
@@ -374,33 +404,46 @@ where
 {
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let handle = Handle::new(commands_tx, engine.version());
-    let task = run(websocket, engine, commands, on_event);
-    (handle, task)
+    // One allocation for what the connection holds, passed as one pointer: an async fn keeps
+    // its arguments' room for its whole life, so large arguments would take it twice.
+    let parts = Box::new(Parts {
+        websocket,
+        engine,
+        commands,
+        waiters: Waiters::new(),
+        on_event,
+    });
+    (handle, run(parts))
 }
 
 /// How many commands may wait for a connection's task (callers beyond it wait to submit).
 const COMMAND_QUEUE: usize = 16;
 
-async fn run<S>(
-    mut websocket: WebSocketStream<S>,
-    mut engine: Engine,
-    mut commands: mpsc::Receiver<Command>,
-    mut on_event: impl FnMut(&Event) + Send + 'static,
-) -> (Engine, Ended)
+/// What one connection's task holds.
+struct Parts<S, E> {
+    websocket: WebSocketStream<S>,
+    engine: Engine,
+    commands: mpsc::Receiver<Command>,
+    waiters: Waiters,
+    on_event: E,
+}
+
+async fn run<S, E>(mut parts: Box<Parts<S, E>>) -> (Engine, Ended)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    E: FnMut(&Event) + Send + 'static,
 {
-    let mut waiters = Waiters::new();
-    let ended = drive(
-        &mut websocket,
-        &mut engine,
-        &mut commands,
-        &mut waiters,
-        &mut on_event,
-    )
-    .await;
+    let Parts {
+        websocket,
+        engine,
+        commands,
+        waiters,
+        on_event,
+    } = &mut *parts;
+    let ended = drive(websocket, engine, commands, waiters, on_event).await;
     // No new connection for this engine: queued calls end too.
     engine.close(Instant::now());
-    deliver(&mut engine, &mut waiters, &mut on_event);
+    deliver(engine, waiters, on_event);
+    let Parts { engine, .. } = *parts;
     (engine, ended)
 }

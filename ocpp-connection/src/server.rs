@@ -107,9 +107,12 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 pub const DEFAULT_MAX_HANDSHAKES: usize = 512;
 /// Default of [`ServerConfig::with_handshake_timeout`].
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default WebSocket read buffer per connection (tungstenite's own is 128 KiB; OCPP frames
-/// are mostly far below 4 KiB, and a longer one only takes more reads).
-pub const DEFAULT_READ_BUFFER: usize = 4 * 1024;
+/// Default WebSocket read buffer per connection, in bytes. tungstenite's own is 128 KiB and
+/// counts fully in every idle connection's memory; most OCPP frames (Heartbeat,
+/// StatusNotification, MeterValues) are far below 1 KiB, a longer one only takes more reads,
+/// and the buffer grows for it. Server memory per idle station (BENCHMARKS.md): 512 B 6.5 KB,
+/// 1 KiB 6.6 KB, 128 KiB about 130 KB more.
+pub const DEFAULT_READ_BUFFER: usize = 1024;
 
 /// How a [`Server`] is set up: the versions it serves (one dispatcher each), the engine's
 /// rules, authentication, TLS, limits.
@@ -577,10 +580,9 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let _connection = connection;
-            serve_connection(tcp, remote, &shared, handshake).await;
-        });
+        // The handshake runs in a task of its own, and the connection in another: what the
+        // handshake needed (TLS included) is not held for the connection's life.
+        tokio::spawn(serve_connection(tcp, remote, shared, connection, handshake));
     }
 }
 
@@ -588,7 +590,8 @@ async fn accept_loop(
 async fn serve_connection(
     tcp: TcpStream,
     remote: SocketAddr,
-    shared: &Shared,
+    shared: Arc<Shared>,
+    connection: tokio::sync::OwnedSemaphorePermit,
     handshake: tokio::sync::OwnedSemaphorePermit,
 ) {
     let timeout = shared.config.handshake_timeout;
@@ -599,35 +602,48 @@ async fn serve_connection(
         .clone();
     match tls {
         None => {
-            let opened =
-                tokio::time::timeout(timeout, open_websocket(tcp, remote, shared, false, None))
-                    .await;
-            drop(handshake);
-            if let Ok(Some((websocket, identity, version))) = opened {
-                run_station(websocket, identity, version, remote, shared).await;
-            }
-        }
-        Some(acceptor) => {
-            let opened = tokio::time::timeout(timeout, async {
-                let tls = match acceptor.accept(tcp).await {
-                    Ok(tls) => tls,
-                    Err(error) => {
-                        tracing::info!(%remote, %error, "TLS handshake failed");
-                        return None;
-                    }
-                };
-                let common_name = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|chain| chain.first())
-                    .and_then(|leaf| security::certificate_common_name(leaf).ok());
-                open_websocket(tls, remote, shared, true, common_name).await
-            })
+            let opened = tokio::time::timeout(
+                timeout,
+                Box::pin(open_websocket(tcp, remote, &shared, false, None)),
+            )
             .await;
             drop(handshake);
             if let Ok(Some((websocket, identity, version))) = opened {
-                run_station(websocket, identity, version, remote, shared).await;
+                if let Some(station) =
+                    run_station(websocket, identity, version, remote, shared, connection)
+                {
+                    tokio::spawn(station);
+                }
+            }
+        }
+        Some(acceptor) => {
+            let opened = tokio::time::timeout(
+                timeout,
+                Box::pin(async {
+                    let tls = match acceptor.accept(tcp).await {
+                        Ok(tls) => tls,
+                        Err(error) => {
+                            tracing::info!(%remote, %error, "TLS handshake failed");
+                            return None;
+                        }
+                    };
+                    let common_name = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|leaf| security::certificate_common_name(leaf).ok());
+                    open_websocket(tls, remote, &shared, true, common_name).await
+                }),
+            )
+            .await;
+            drop(handshake);
+            if let Ok(Some((websocket, identity, version))) = opened {
+                if let Some(station) =
+                    run_station(websocket, identity, version, remote, shared, connection)
+                {
+                    tokio::spawn(station);
+                }
             }
         }
     }
@@ -715,18 +731,22 @@ where
 }
 
 /// Runs an admitted station's connection until it ends.
-async fn run_station<S>(
+///
+/// The setup runs here, before the task: only what the task needs while the connection lives
+/// is in its state (the connection's own future is boxed once).
+fn run_station<S>(
     websocket: WebSocketStream<S>,
     identity: String,
     version: OcppVersion,
     remote: SocketAddr,
-    shared: &Shared,
-) where
+    shared: Arc<Shared>,
+    // Held for the connection's life: it counts against the connection limit.
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Option<impl std::future::Future<Output = ()> + Send + 'static>
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Some(dispatcher) = shared.config.dispatcher(version) else {
-        return;
-    };
+    let dispatcher = shared.config.dispatcher(version)?;
     let span = tracing::info_span!("station", identity = %identity, version = %version);
     let now = Instant::now();
     let session = Session::new(Arc::clone(dispatcher), identity.clone());
@@ -741,11 +761,13 @@ async fn run_station<S>(
             on_event(&events_for, &ServerEvent::Engine(event));
         }
     });
-    let (connection, replaced) =
-        match shared
-            .registry
-            .insert(&identity, handle.clone(), shared.config.duplicates)
-        {
+    let task = Box::pin(task.instrument(span.clone()));
+    let inserted = shared
+        .registry
+        .insert(&identity, handle.clone(), shared.config.duplicates);
+    Some(async move {
+        let _permit = permit;
+        let (connection, replaced) = match inserted {
             Ok(inserted) => inserted,
             Err(handle) => {
                 // Lost a race with another connection of this identity.
@@ -754,25 +776,26 @@ async fn run_station<S>(
                 return;
             }
         };
-    if let Some(old) = replaced {
-        span.in_scope(|| tracing::info!("a new connection replaces the old one"));
-        tokio::spawn(async move { old.close_with(1000).await });
-    }
-    if let Some(on_event) = &shared.config.on_event {
-        on_event(&identity, &ServerEvent::Connected { version, remote });
-    }
-    span.in_scope(|| tracing::info!(%remote, "connected"));
-    // A shutdown that began during the handshake.
-    if *shared.shutdown.borrow() {
-        handle.close_with(1001).await;
-    }
-    drop(handle);
-    let (engine, ended) = task.instrument(span.clone()).await;
-    shared
-        .registry
-        .remove(&identity, connection, engine.registration());
-    span.in_scope(|| tracing::info!(?ended, "disconnected"));
-    if let Some(on_event) = &shared.config.on_event {
-        on_event(&identity, &ServerEvent::Disconnected(&ended));
-    }
+        if let Some(old) = replaced {
+            span.in_scope(|| tracing::info!("a new connection replaces the old one"));
+            tokio::spawn(async move { old.close_with(1000).await });
+        }
+        if let Some(on_event) = &shared.config.on_event {
+            on_event(&identity, &ServerEvent::Connected { version, remote });
+        }
+        span.in_scope(|| tracing::info!(%remote, "connected"));
+        // A shutdown that began during the handshake.
+        if *shared.shutdown.borrow() {
+            handle.close_with(1001).await;
+        }
+        drop(handle);
+        let (engine, ended) = task.await;
+        shared
+            .registry
+            .remove(&identity, connection, engine.registration());
+        span.in_scope(|| tracing::info!(?ended, "disconnected"));
+        if let Some(on_event) = &shared.config.on_event {
+            on_event(&identity, &ServerEvent::Disconnected(&ended));
+        }
+    })
 }
