@@ -1,7 +1,8 @@
 //! Server memory per idle station: starts a CSMS `Server` in a child process, opens N station
 //! connections to it over loopback (each booted once, then idle), and reports the child's
 //! resident memory before and after, per connection. Run with each read buffer size to choose
-//! one:
+//! one. `idle_memory --serve READ_BUFFER [SECONDS|-] [ADDR]` is the server alone (it answers
+//! BootNotification and Heartbeat), for the `swarm` example:
 //!
 //! ```text
 //! cargo run --release -p ocpp-connection --example idle_memory -- 5000 4096
@@ -17,6 +18,7 @@ use ocpp_connection::client::{Client, ClientConfig};
 use ocpp_connection::engine;
 use ocpp_connection::server::{Server, ServerConfig};
 use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::v2_0_1::availability;
 use ocpp_messages::v2_0_1::provisioning::{
     self, BootNotificationFeature, BootNotificationRequest, BootNotificationResponse, BootReason,
     ChargingStation, RegistrationStatus,
@@ -24,6 +26,16 @@ use ocpp_messages::v2_0_1::provisioning::{
 use ocpp_messages::{CallError, DateTime, OcppVersion, Role};
 
 struct Csms;
+
+impl availability::CsmsHandler for Csms {
+    async fn on_heartbeat(
+        &self,
+        _charging_station_id: &str,
+        _request: availability::HeartbeatRequest,
+    ) -> Result<availability::HeartbeatResponse, CallError> {
+        Ok(availability::HeartbeatResponse::new(DateTime::now()))
+    }
+}
 
 impl provisioning::CsmsHandler for Csms {
     async fn on_boot_notification(
@@ -53,8 +65,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.get(1).map(String::as_str) == Some("--serve") {
         let read_buffer: usize = args.get(2).ok_or("read buffer")?.parse()?;
         // With a lifetime in seconds, the server exits by itself (for heap profilers).
-        let lifetime = args.get(3).map(|s| s.parse()).transpose()?;
-        return serve(read_buffer, lifetime);
+        let lifetime = args
+            .get(3)
+            .filter(|s| *s != "-")
+            .map(|s| s.parse())
+            .transpose()?;
+        let listen = args.get(4).map_or("127.0.0.1:0", String::as_str);
+        return serve(read_buffer, lifetime, listen);
     }
     let stations: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
     let read_buffer: usize = args.get(2).map_or(Ok(4096), |s| s.parse())?;
@@ -119,17 +136,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn serve(read_buffer: usize, lifetime: Option<u64>) -> Result<(), Box<dyn std::error::Error>> {
+fn serve(
+    read_buffer: usize,
+    lifetime: Option<u64>,
+    listen: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let dispatcher =
-            Dispatcher::new(OcppVersion::V2_0_1, Role::Csms).with(provisioning::CsmsService(Csms));
+        let dispatcher = Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+            .with(provisioning::CsmsService(Csms))
+            .with(availability::CsmsService(Csms));
         let config = ServerConfig::new()
             .serve(Arc::new(dispatcher))
             .with_read_buffer(read_buffer);
-        let server = Server::bind("127.0.0.1:0", config).await?;
+        let server = Server::bind(listen, config).await?;
         println!("{}", server.local_addr());
         std::io::stdout().flush()?;
         match lifetime {

@@ -40,6 +40,7 @@
 
 mod backoff;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
@@ -514,7 +515,7 @@ impl Engine {
         if is_call {
             if let Some(error) = self.refusal(&action) {
                 let rejection = Rejection {
-                    message_id,
+                    message_id: message_id.into_owned(),
                     error: Box::new(error),
                 };
                 self.transmits
@@ -540,9 +541,9 @@ impl Engine {
 
     /// The id, action and kind (CALL, or SEND) of a frame for the handlers; `None` for
     /// anything else (answers, unreadable or malformed frames).
-    fn peek_request(&self, text: &str) -> Option<(String, String, bool)> {
+    fn peek_request<'t>(&self, text: &'t str) -> Option<(Cow<'t, str>, Cow<'t, str>, bool)> {
         if let Some(Envelope::Call { message_id, action }) = Envelope::peek(text) {
-            return Some((message_id.to_owned(), action.to_owned(), true));
+            return Some((Cow::Borrowed(message_id), Cow::Borrowed(action), true));
         }
         // Unusual but maybe valid text (escapes, whitespace): read it whole, rarely.
         if !looks_like_request(text) {
@@ -551,10 +552,10 @@ impl Engine {
         match Frame::parse_for(self.version(), text) {
             Ok(Frame::Call {
                 message_id, action, ..
-            }) => Some((message_id, action, true)),
+            }) => Some((Cow::Owned(message_id), Cow::Owned(action), true)),
             Ok(Frame::Send {
                 message_id, action, ..
-            }) => Some((message_id, action, false)),
+            }) => Some((Cow::Owned(message_id), Cow::Owned(action), false)),
             _ => None,
         }
     }
@@ -603,58 +604,61 @@ impl Engine {
     /// Queues the reply of `outcome` and reports it (or acts on it).
     fn outcome(&mut self, outcome: Outcome, request: Option<&OwnedInbound>, now: Instant) {
         let Outcome { reply, event } = outcome;
-        if let Some(reply) = &reply {
-            self.transmits.push_back(Transmit::Text(reply.clone()));
+        // What our own answers say, read before the reply is queued (and moved).
+        let mut boot_payload = None;
+        let mut trigger_accepted = false;
+        if let rpc::Event::Served {
+            action,
+            error: None,
+            ..
+        } = &event
+        {
+            match (*action, self.role()) {
+                ("BootNotification", Role::Csms) => {
+                    boot_payload = reply.as_deref().and_then(call_result_payload);
+                }
+                ("TriggerMessage" | "ExtendedTriggerMessage", Role::ChargingStation) => {
+                    trigger_accepted = reply
+                        .as_deref()
+                        .and_then(call_result_payload)
+                        .is_some_and(|p| p["status"] == "Accepted");
+                }
+                _ => {}
+            }
         }
-        match &event {
-            rpc::Event::Answered(answer) => {
-                let ours = self
-                    .outstanding
-                    .as_ref()
-                    .is_some_and(|o| o.message_id == answer.message_id);
-                let internal = if ours {
-                    let outstanding = self.outstanding.take();
-                    outstanding.is_some_and(|o| o.internal)
-                } else {
-                    false
-                };
-                if answer.action == "BootNotification" && self.role() == Role::ChargingStation {
-                    if let Ok(payload) = &answer.result {
-                        self.boot_answered(payload, now);
-                    }
+        if let Some(reply) = reply {
+            self.transmits.push_back(Transmit::Text(reply));
+        }
+        if let rpc::Event::Answered(answer) = &event {
+            let ours = self
+                .outstanding
+                .as_ref()
+                .is_some_and(|o| o.message_id == answer.message_id);
+            let internal = if ours {
+                let outstanding = self.outstanding.take();
+                outstanding.is_some_and(|o| o.internal)
+            } else {
+                false
+            };
+            if answer.action == "BootNotification" && self.role() == Role::ChargingStation {
+                if let Ok(payload) = &answer.result {
+                    self.boot_answered(payload, now);
                 }
-                if !internal {
-                    self.events.push_back(Event::Session(event));
-                }
+            }
+            if !internal {
+                self.events.push_back(Event::Session(event));
+            }
+            self.pump(now);
+            return;
+        }
+        if let Some(payload) = boot_payload {
+            self.boot_answered(&payload, now);
+        }
+        if trigger_accepted {
+            if let Some(action) = request.and_then(triggered_action) {
+                self.triggered.push(action);
                 self.pump(now);
-                return;
             }
-            rpc::Event::Served {
-                action: "BootNotification",
-                error: None,
-                ..
-            } if self.role() == Role::Csms => {
-                if let Some(payload) = reply.as_deref().and_then(call_result_payload) {
-                    self.boot_answered(&payload, now);
-                }
-            }
-            rpc::Event::Served {
-                action: "TriggerMessage" | "ExtendedTriggerMessage",
-                error: None,
-                ..
-            } if self.role() == Role::ChargingStation => {
-                let accepted = reply
-                    .as_deref()
-                    .and_then(call_result_payload)
-                    .is_some_and(|p| p["status"] == "Accepted");
-                if accepted {
-                    if let Some(action) = request.and_then(triggered_action) {
-                        self.triggered.push(action);
-                        self.pump(now);
-                    }
-                }
-            }
-            _ => {}
         }
         self.events.push_back(Event::Session(event));
     }
