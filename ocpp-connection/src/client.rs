@@ -52,6 +52,10 @@ pub enum ConnectError {
     /// The URL, identity or versions do not make a handshake request.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// The password breaks the rules of an offered version (2.x: 16 to 40 characters; see
+    /// [`crate::security::check_password`]).
+    #[error("the password: {0}")]
+    Password(crate::security::SecurityError),
     /// No version to offer was given ([`ClientConfig::offer`]).
     #[error("no OCPP version offered: add a dispatcher with ClientConfig::offer")]
     NothingOffered,
@@ -345,10 +349,16 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// Why the first attempt failed.
+    /// A password that breaks an offered version's rules, or why the first attempt failed.
     pub async fn connect(config: ClientConfig) -> Result<Client, ConnectError> {
         if config.dispatchers.is_empty() {
             return Err(ConnectError::NothingOffered);
+        }
+        if let Some(password) = &config.password {
+            for version in config.versions() {
+                crate::security::check_password(version, password)
+                    .map_err(ConnectError::Password)?;
+            }
         }
         let (dialed, version) = dial(&config, &config.versions()).await?;
         let Some(dispatcher) = config.dispatchers.iter().find(|d| d.version() == version) else {

@@ -211,6 +211,10 @@ async fn first_connection_errors_are_clear() {
         Client::connect(ClientConfig::new(&url, "CS-1")).await,
         Err(ConnectError::NothingOffered)
     ));
+    // 2.0.1 passwords have 16 to 40 characters: refused before any connection.
+    let short = offer(ClientConfig::new(&url, "CS-1").with_password("too-short"));
+    let error = Client::connect(short).await.unwrap_err();
+    assert!(matches!(error, ConnectError::Password(_)), "{error:?}");
     let tls = offer(ClientConfig::new(url.replace("ws:", "wss:"), "CS-1"));
     assert!(matches!(
         Client::connect(tls).await,
