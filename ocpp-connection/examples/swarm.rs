@@ -7,8 +7,11 @@
 //! ```text
 //! cargo run --release -p ocpp-connection --example swarm -- \
 //!     --url ws://127.0.0.1:9000/ocpp --stations 10000 --rates 10000,20000,40000 \
-//!     --seconds 10 --pid <server pid>
+//!     --seconds 10 --pid <server pid> [--threads 1]
 //! ```
+//!
+//! `--threads` is the swarm's worker threads (1 by default: on a 2-core machine the server
+//! keeps the other core).
 //!
 //! The server is anything that speaks OCPP 2.0.1: `idle_memory --serve` (this crate's
 //! `Server`), or a peer's. The swarm is a plain tokio-tungstenite client, not this crate's
@@ -30,6 +33,7 @@ struct Args {
     seconds: u64,
     pid: Option<u32>,
     label: String,
+    threads: usize,
 }
 
 fn parse() -> Result<Args, String> {
@@ -40,6 +44,7 @@ fn parse() -> Result<Args, String> {
         seconds: 5,
         pid: None,
         label: "server".into(),
+        threads: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +61,7 @@ fn parse() -> Result<Args, String> {
             "--seconds" => args.seconds = value.parse().map_err(|e| format!("{e}"))?,
             "--pid" => args.pid = Some(value.parse().map_err(|e| format!("{e}"))?),
             "--label" => args.label = value,
+            "--threads" => args.threads = value.parse().map_err(|e| format!("{e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }

@@ -201,12 +201,12 @@ where
         match step {
             Step::Frame(Some(Ok(Message::Text(text)))) => {
                 if let Some(serve) = engine.receive(text.as_str(), now) {
-                    serving.push(Box::pin(serve.run()));
+                    run_handler(serve, engine, &mut serving);
                 }
             }
             Step::Frame(Some(Ok(Message::Binary(bytes)))) => {
                 if let Some(serve) = engine.receive(&bytes[..], now) {
-                    serving.push(Box::pin(serve.run()));
+                    run_handler(serve, engine, &mut serving);
                 }
             }
             // tungstenite answers pings by itself; any frame shows the peer is there.
@@ -241,6 +241,20 @@ where
     engine.disconnected(Instant::now());
     deliver(engine, waiters, on_event);
     ended
+}
+
+/// Runs a handler: most answer at once, and their answer is taken now; the others join
+/// `serving` and answer when they are done.
+fn run_handler(
+    serve: crate::engine::Serve,
+    engine: &mut Engine,
+    serving: &mut FuturesUnordered<BoxFuture<'static, Served>>,
+) {
+    let mut future = Box::pin(serve.run());
+    match futures_util::FutureExt::now_or_never(&mut future) {
+        Some(served) => engine.served(served, Instant::now()),
+        None => serving.push(future),
+    }
 }
 
 /// What woke the connection's loop.

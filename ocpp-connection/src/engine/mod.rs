@@ -502,6 +502,12 @@ impl Engine {
             Inbound::Text(text) => Some(text),
             Inbound::Binary(bytes) => std::str::from_utf8(bytes).ok(),
         };
+        // A CALL that nothing could refuse goes to its handler unread (the dispatcher reads
+        // it once, there).
+        if !self.refusal_possible() && text.is_some_and(is_call) {
+            self.serving += 1;
+            return Some(self.serve(frame, true));
+        }
         let call = text.and_then(|text| self.peek_request(text));
         let Some((message_id, action, is_call)) = call else {
             // Answers and unreadable frames: no handler runs, the future is ready at once.
@@ -558,6 +564,17 @@ impl Engine {
             }) => Some((Cow::Owned(message_id), Cow::Owned(action), false)),
             _ => None,
         }
+    }
+
+    /// Whether [`Engine::refusal`] could refuse a CALL now.
+    fn refusal_possible(&self) -> bool {
+        self.serving >= self.config.max_peer_calls
+            || (self.config.boot_gate
+                && self.role() == Role::Csms
+                && matches!(
+                    self.registration,
+                    Registration::Pending | Registration::Rejected { .. }
+                ))
     }
 
     /// Why a peer's CALL of `action` is answered without its handler, if it is.
@@ -892,6 +909,19 @@ fn ready<F: Future>(future: F) -> Option<F::Output> {
 }
 
 /// Whether `text` starts like a CALL or SEND (`[2` or `[6`, with whitespace).
+/// Whether `text` starts as a CALL does: `[`, then message type 2 and a comma (whitespace
+/// allowed between).
+fn is_call(text: &str) -> bool {
+    const WS: [char; 4] = [' ', '\t', '\n', '\r'];
+    let Some(rest) = text.trim_start_matches(WS).strip_prefix('[') else {
+        return false;
+    };
+    let Some(rest) = rest.trim_start_matches(WS).strip_prefix('2') else {
+        return false;
+    };
+    rest.trim_start_matches(WS).starts_with(',')
+}
+
 fn looks_like_request(text: &str) -> bool {
     let rest = text.trim_start_matches([' ', '\t', '\n', '\r']);
     let Some(rest) = rest.strip_prefix('[') else {
