@@ -75,16 +75,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let stations: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
     let read_buffer: usize = args.get(2).map_or(Ok(4096), |s| s.parse())?;
-    // `IDLE_MEMORY_WRAP=heaptrack` runs the server under a heap profiler, for 20 s.
+    // `IDLE_MEMORY_WRAP=heaptrack` runs the server under a heap profiler, for 20 s;
+    // `IDLE_MEMORY_SERVER="PROGRAM ARGS..."` measures another server (one that prints its
+    // address on a line of its own), e.g. the `peer_ocpp_kit` example.
     let exe = std::env::current_exe()?;
     let buffer = read_buffer.to_string();
-    let mut child = match std::env::var("IDLE_MEMORY_WRAP") {
-        Ok(wrapper) => Command::new(wrapper)
+    let mut child = match (
+        std::env::var("IDLE_MEMORY_SERVER"),
+        std::env::var("IDLE_MEMORY_WRAP"),
+    ) {
+        (Ok(server), _) => {
+            let mut words = server.split_whitespace();
+            Command::new(words.next().ok_or("IDLE_MEMORY_SERVER is empty")?)
+                .args(words)
+                .stdout(Stdio::piped())
+                .spawn()?
+        }
+        (Err(_), Ok(wrapper)) => Command::new(wrapper)
             .arg(&exe)
             .args(["--serve", &buffer, "20"])
             .stdout(Stdio::piped())
             .spawn()?,
-        Err(_) => Command::new(&exe)
+        (Err(_), Err(_)) => Command::new(&exe)
             .args(["--serve", &buffer])
             .stdout(Stdio::piped())
             .spawn()?,
