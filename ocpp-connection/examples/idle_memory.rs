@@ -162,7 +162,9 @@ fn serve(
             .with(availability::CsmsService(Csms));
         let config = ServerConfig::new()
             .serve(Arc::new(dispatcher))
-            .with_read_buffer(read_buffer);
+            .with_read_buffer(read_buffer)
+            // The process's file limit is the bound here (20,000 on this machine).
+            .with_max_connections(100_000);
         let server = Server::bind(listen, config).await?;
         println!("{}", server.local_addr());
         std::io::stdout().flush()?;
