@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop tests: the example CSMS and charging station of ocpp-examples against an independent
-# OCPP implementation, the PyPI package `ocpp` (2.1.0) on `websockets`.
+# Interop tests: the example CSMS and charging station of ocpp-examples, and the security
+# profiles of ocpp-connection (its profile_csms and profile_station examples), against an
+# independent OCPP implementation, the PyPI package `ocpp` (2.1.0) on `websockets`.
 #
 #   bash interop/run.sh [NAME_SUBSTRING ...]
 #
@@ -21,6 +22,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
 cargo build --locked -p ocpp-examples --examples
+cargo build --locked -p ocpp-connection --examples
 cargo build --locked -p ocpp-cli
 target_dir="$(cargo metadata --locked --no-deps --format-version 1 |
   "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"

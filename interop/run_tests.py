@@ -16,6 +16,7 @@ import traceback
 import test_csms
 import test_csms16
 import test_csms21
+import test_profiles
 import test_station
 import test_station16
 import test_station21
@@ -39,6 +40,8 @@ TESTS = [
     test_csms21.test_rust_csms_answers_an_invalid_python_call_result_with_a_call_result_error,
     test_station21.test_rust_2_1_station_charges_and_streams_against_the_python_csms,
     test_station21.test_rust_2_1_station_answers_an_invalid_boot_result_with_a_call_result_error,
+    test_profiles.test_python_stations_at_the_rust_csms_over_profiles_1_2_3,
+    test_profiles.test_rust_station_at_the_python_csms_over_profiles_1_2_3,
 ]
 
 

@@ -230,7 +230,7 @@ where
                 .await;
             }
             Step::Command(None) => {
-                let _ = Box::pin(websocket.close(Some(close_frame(1000, "")))).await;
+                Box::pin(close_and_wait(websocket, 1000)).await;
                 break Ended::Closed;
             }
             Step::Timer => engine.handle_timeout(now),
@@ -282,8 +282,26 @@ where
     if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
         return ended;
     }
-    let _ = websocket.close(Some(close_frame(code, ""))).await;
+    close_and_wait(websocket, code).await;
     Ended::Closed
+}
+
+/// How long a closing side waits for the peer's close frame (RFC 6455 §7.1.1: the peer
+/// answers it, then the TCP connection ends).
+pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Sends a close frame with `code` and reads (and drops) what comes until the peer's close,
+/// for at most [`CLOSE_WAIT`].
+async fn close_and_wait<S>(websocket: &mut WebSocketStream<S>, code: u16)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if websocket.close(Some(close_frame(code, ""))).await.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(_)) = websocket.next().await {}
+        })
+        .await;
+    }
 }
 
 /// Makes a handle's call with the engine (which queues it while disconnected) and tells the
