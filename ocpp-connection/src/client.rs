@@ -40,7 +40,7 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::connection::{self, Command, Ended, Handle, Waiters};
+use crate::connection::{self, Command, Direction, Ended, Handle, Observe, Waiters};
 use crate::engine::{self, Backoff, Engine, Event};
 use crate::handshake::{self, RequestError};
 use crate::server::{websocket_config, DEFAULT_READ_BUFFER};
@@ -109,6 +109,27 @@ pub enum ClientEvent<'a> {
 }
 
 type OnEvent = Arc<dyn Fn(&ClientEvent<'_>) + Send + Sync>;
+type OnFrame = Arc<dyn Fn(Direction, &str) + Send + Sync>;
+
+/// The client's observer of each connection: engine events and frames to its hooks.
+struct ClientObserver {
+    on_event: Option<OnEvent>,
+    on_frame: Option<OnFrame>,
+}
+
+impl Observe for ClientObserver {
+    fn event(&mut self, event: &Event) {
+        if let Some(on_event) = &self.on_event {
+            on_event(&ClientEvent::Engine(event));
+        }
+    }
+
+    fn frame(&mut self, direction: Direction, text: &str) {
+        if let Some(on_frame) = &self.on_frame {
+            on_frame(direction, text);
+        }
+    }
+}
 
 /// Default of [`ClientConfig::with_connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -128,6 +149,7 @@ pub struct ClientConfig {
     connect_timeout: Duration,
     read_buffer: usize,
     on_event: Option<OnEvent>,
+    on_frame: Option<OnFrame>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -161,6 +183,7 @@ impl ClientConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_buffer: DEFAULT_READ_BUFFER,
             on_event: None,
+            on_frame: None,
         }
     }
 
@@ -233,6 +256,14 @@ impl ClientConfig {
     #[must_use]
     pub fn on_event(mut self, on_event: impl Fn(&ClientEvent<'_>) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(on_event));
+        self
+    }
+
+    /// Calls `on_frame` with the direction and text of every frame (a frame log). It runs in
+    /// the client's task: keep it short.
+    #[must_use]
+    pub fn on_frame(mut self, on_frame: impl Fn(Direction, &str) + Send + Sync + 'static) -> Self {
+        self.on_frame = Some(Arc::new(on_frame));
         self
     }
 
@@ -411,11 +442,9 @@ async fn run(
 ) -> Engine {
     let version = engine.version();
     let mut waiters = Waiters::new();
-    let on_event = config.on_event.clone();
-    let mut on_engine_event = move |event: &Event| {
-        if let Some(on_event) = &on_event {
-            on_event(&ClientEvent::Engine(event));
-        }
+    let mut on_engine_event = ClientObserver {
+        on_event: config.on_event.clone(),
+        on_frame: config.on_frame.clone(),
     };
     let mut dialed = Some(first);
     'connections: while let Some(current) = dialed.take() {
@@ -494,7 +523,7 @@ async fn wait_taking_calls(
     engine: &mut Engine,
     commands: &mut mpsc::Receiver<Command>,
     waiters: &mut Waiters,
-    on_event: &mut (dyn FnMut(&Event) + Send),
+    on_event: &mut dyn Observe,
 ) -> bool {
     let sleep = tokio::time::sleep(wait);
     tokio::pin!(sleep);

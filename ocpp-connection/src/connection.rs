@@ -20,6 +20,40 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::engine::{CallRefused, Engine, Event, Served, Transmit};
 
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the peer.
+    Received,
+    /// To the peer.
+    Sent,
+}
+
+/// What a connection reports as it runs: every engine event and every text frame (a frame
+/// log, say), for [`open_observed`]. Both methods do nothing unless implemented. They run in
+/// the connection's task: keep them short.
+pub trait Observe: Send {
+    /// An event of the engine (after answers went to their waiters).
+    fn event(&mut self, event: &Event) {
+        let _ = event;
+    }
+
+    /// A frame received (before the engine reads it; a binary message as lossy UTF-8) or
+    /// about to be sent.
+    fn frame(&mut self, direction: Direction, text: &str) {
+        let _ = (direction, text);
+    }
+}
+
+/// The observer [`open`] makes of a closure: events only.
+struct OnEvent<F>(F);
+
+impl<F: FnMut(&Event) + Send> Observe for OnEvent<F> {
+    fn event(&mut self, event: &Event) {
+        (self.0)(event);
+    }
+}
+
 /// Why a call made through a [`Handle`] got no typed response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -164,13 +198,13 @@ pub(crate) type Waiters = HashMap<String, oneshot::Sender<Result<Answer, CallFai
 
 /// Runs one connection until it ends: frames in and out, the engine's timers, the handlers
 /// of the peer's CALLs (concurrently, in this task), commands from the handles. Every event
-/// goes to `on_event` (after answers went to their waiters).
+/// goes to `observer` (after answers went to their waiters), and every frame.
 pub(crate) async fn drive<S>(
     websocket: &mut WebSocketStream<S>,
     engine: &mut Engine,
     commands: &mut mpsc::Receiver<Command>,
     waiters: &mut Waiters,
-    on_event: &mut (dyn FnMut(&Event) + Send),
+    observer: &mut dyn Observe,
 ) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -179,7 +213,7 @@ where
     // as long as the connection lives.
     let mut serving: FuturesUnordered<BoxFuture<'static, Served>> = FuturesUnordered::new();
     let ended = loop {
-        if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
+        if let Some(ended) = flush(websocket, engine, waiters, observer).await {
             break ended;
         }
         let deadline = engine.poll_timeout();
@@ -200,11 +234,13 @@ where
         let now = Instant::now();
         match step {
             Step::Frame(Some(Ok(Message::Text(text)))) => {
+                observer.frame(Direction::Received, text.as_str());
                 if let Some(serve) = engine.receive(text.as_str(), now) {
                     run_handler(serve, engine, &mut serving);
                 }
             }
             Step::Frame(Some(Ok(Message::Binary(bytes)))) => {
+                observer.frame(Direction::Received, &String::from_utf8_lossy(&bytes));
                 if let Some(serve) = engine.receive(&bytes[..], now) {
                     run_handler(serve, engine, &mut serving);
                 }
@@ -224,7 +260,7 @@ where
                     engine,
                     &mut serving,
                     waiters,
-                    on_event,
+                    observer,
                     code,
                 ))
                 .await;
@@ -239,7 +275,7 @@ where
     // What the handlers still owe is dropped with the connection.
     drop(serving);
     engine.disconnected(Instant::now());
-    deliver(engine, waiters, on_event);
+    deliver(engine, waiters, observer);
     ended
 }
 
@@ -272,14 +308,14 @@ async fn close<S>(
     engine: &mut Engine,
     serving: &mut FuturesUnordered<BoxFuture<'static, Served>>,
     waiters: &mut Waiters,
-    on_event: &mut (dyn FnMut(&Event) + Send),
+    observer: &mut dyn Observe,
     code: u16,
 ) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     drain(serving, engine).await;
-    if let Some(ended) = flush(websocket, engine, waiters, on_event).await {
+    if let Some(ended) = flush(websocket, engine, waiters, observer).await {
         return ended;
     }
     close_and_wait(websocket, code).await;
@@ -342,7 +378,7 @@ async fn flush<S>(
     websocket: &mut WebSocketStream<S>,
     engine: &mut Engine,
     waiters: &mut Waiters,
-    on_event: &mut (dyn FnMut(&Event) + Send),
+    observer: &mut dyn Observe,
 ) -> Option<Ended>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -350,11 +386,14 @@ where
     let mut wrote = false;
     while let Some(transmit) = engine.poll_transmit() {
         let result = match transmit {
-            Transmit::Text(text) => websocket.feed(Message::text(text)).await,
+            Transmit::Text(text) => {
+                observer.frame(Direction::Sent, &text);
+                websocket.feed(Message::text(text)).await
+            }
             Transmit::Ping(payload) => websocket.feed(Message::Ping(payload.into())).await,
             Transmit::Close { code, reason } => {
                 let _ = websocket.close(Some(close_frame(code, reason))).await;
-                deliver(engine, waiters, on_event);
+                deliver(engine, waiters, observer);
                 return Some(Ended::Unresponsive);
             }
         };
@@ -368,18 +407,14 @@ where
             return Some(Ended::Error(error));
         }
     }
-    deliver(engine, waiters, on_event);
+    deliver(engine, waiters, observer);
     None
 }
 
-/// Hands answers to their waiters and every event to `on_event`.
-pub(crate) fn deliver(
-    engine: &mut Engine,
-    waiters: &mut Waiters,
-    on_event: &mut (dyn FnMut(&Event) + Send),
-) {
+/// Hands answers to their waiters and every event to `observer`.
+pub(crate) fn deliver(engine: &mut Engine, waiters: &mut Waiters, observer: &mut dyn Observe) {
     while let Some(event) = engine.poll_event() {
-        on_event(&event);
+        observer.event(&event);
         let (id, result) = match event {
             Event::Session(rpc::Event::Answered(answer)) => (answer.message_id.clone(), Ok(answer)),
             Event::TimedOut { message_id, .. } => (message_id, Err(CallFailed::TimedOut)),
@@ -405,7 +440,8 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
 /// [`Handle`] to make calls with and the connection's future, to spawn or await. The future
 /// ends when the connection does, with the engine (for a reconnection, say) and why it ended;
 /// calls still queued end with [`CallFailed::ConnectionLost`] unless the engine is given to a
-/// new connection. `on_event` sees every event of the engine.
+/// new connection. `on_event` sees every event of the engine ([`open_observed`] sees the
+/// frames too).
 ///
 /// ```no_run
 /// # async fn f(websocket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
@@ -434,6 +470,21 @@ pub fn open<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    open_observed(websocket, engine, OnEvent(on_event))
+}
+
+/// [`open`] with an [`Observe`]r, which also sees every frame.
+pub fn open_observed<S>(
+    websocket: WebSocketStream<S>,
+    engine: Engine,
+    observer: impl Observe + 'static,
+) -> (
+    Handle,
+    impl std::future::Future<Output = (Engine, Ended)> + Send + 'static,
+)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let handle = Handle::new(commands_tx, engine.version());
     // One allocation for what the connection holds, passed as one pointer: an async fn keeps
@@ -443,7 +494,7 @@ where
         engine,
         commands,
         waiters: Waiters::new(),
-        on_event,
+        observer,
     });
     (handle, run(parts))
 }
@@ -457,25 +508,25 @@ struct Parts<S, E> {
     engine: Engine,
     commands: mpsc::Receiver<Command>,
     waiters: Waiters,
-    on_event: E,
+    observer: E,
 }
 
 async fn run<S, E>(mut parts: Box<Parts<S, E>>) -> (Engine, Ended)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    E: FnMut(&Event) + Send + 'static,
+    E: Observe + 'static,
 {
     let Parts {
         websocket,
         engine,
         commands,
         waiters,
-        on_event,
+        observer,
     } = &mut *parts;
-    let ended = drive(websocket, engine, commands, waiters, on_event).await;
+    let ended = drive(websocket, engine, commands, waiters, observer).await;
     // No new connection for this engine: queued calls end too.
     engine.close(Instant::now());
-    deliver(engine, waiters, on_event);
+    deliver(engine, waiters, observer);
     let Parts { engine, .. } = *parts;
     (engine, ended)
 }

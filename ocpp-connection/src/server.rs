@@ -65,7 +65,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use crate::connection::{self, CallFailed, Ended, Handle};
+use crate::connection::{self, CallFailed, Direction, Ended, Handle, Observe};
 use crate::engine::{self, Engine, Event, Registration};
 use crate::handshake::{self, Admission, Authenticate, Refusal};
 use crate::security;
@@ -99,6 +99,29 @@ pub enum ServerEvent<'a> {
 }
 
 type OnEvent = Arc<dyn Fn(&str, &ServerEvent<'_>) + Send + Sync>;
+type OnFrame = Arc<dyn Fn(&str, Direction, &str) + Send + Sync>;
+
+/// A station connection's observer: its events and frames to the server's hooks, with the
+/// identity.
+struct StationObserver {
+    identity: String,
+    on_event: Option<OnEvent>,
+    on_frame: Option<OnFrame>,
+}
+
+impl Observe for StationObserver {
+    fn event(&mut self, event: &Event) {
+        if let Some(on_event) = &self.on_event {
+            on_event(&self.identity, &ServerEvent::Engine(event));
+        }
+    }
+
+    fn frame(&mut self, direction: Direction, text: &str) {
+        if let Some(on_frame) = &self.on_frame {
+            on_frame(&self.identity, direction, text);
+        }
+    }
+}
 
 /// Default of [`ServerConfig::with_max_connections`] (one process here may hold 20,000 open
 /// files).
@@ -128,6 +151,7 @@ pub struct ServerConfig {
     handshake_timeout: Duration,
     read_buffer: usize,
     on_event: Option<OnEvent>,
+    on_frame: Option<OnFrame>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -168,6 +192,7 @@ impl ServerConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             read_buffer: DEFAULT_READ_BUFFER,
             on_event: None,
+            on_frame: None,
         }
     }
 
@@ -267,6 +292,17 @@ impl ServerConfig {
         on_event: impl Fn(&str, &ServerEvent<'_>) + Send + Sync + 'static,
     ) -> Self {
         self.on_event = Some(Arc::new(on_event));
+        self
+    }
+
+    /// Calls `on_frame` with the identity, the direction and the text of every frame of
+    /// every station (a frame log). It runs in the connection's task: keep it short.
+    #[must_use]
+    pub fn on_frame(
+        mut self,
+        on_frame: impl Fn(&str, Direction, &str) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_frame = Some(Arc::new(on_frame));
         self
     }
 
@@ -754,13 +790,12 @@ where
     if let Some(registration) = shared.registry.registration(&identity) {
         engine.set_registration(registration, now);
     }
-    let on_event = shared.config.on_event.clone();
-    let events_for = identity.clone();
-    let (handle, task) = connection::open(websocket, engine, move |event| {
-        if let Some(on_event) = &on_event {
-            on_event(&events_for, &ServerEvent::Engine(event));
-        }
-    });
+    let observer = StationObserver {
+        identity: identity.clone(),
+        on_event: shared.config.on_event.clone(),
+        on_frame: shared.config.on_frame.clone(),
+    };
+    let (handle, task) = connection::open_observed(websocket, engine, observer);
     let task = Box::pin(task.instrument(span.clone()));
     let inserted = shared
         .registry

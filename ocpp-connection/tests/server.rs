@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use ocpp_connection::connection::{self, Handle};
 use ocpp_connection::engine::{Config, Engine};
 use ocpp_connection::handshake::{station_request, StationSecurity};
-use ocpp_connection::server::{Duplicates, RegistryError, Server, ServerConfig};
+use ocpp_connection::server::{Duplicates, RegistryError, Server, ServerConfig, ServerEvent};
 use ocpp_messages::rpc::{Dispatcher, Session};
 use ocpp_messages::v2_0_1::availability::{HeartbeatFeature, HeartbeatRequest};
 use ocpp_messages::v2_0_1::provisioning::{
@@ -385,5 +385,55 @@ async fn a_slow_handshake_is_cut_off() {
     .await
     .expect("the server did not cut the handshake off");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn frames_are_observed_and_a_station_that_never_pongs_is_closed() {
+    let frames = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&frames);
+    let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ends = Arc::clone(&ended);
+    let engine = Config::default()
+        .with_ping_interval(Some(Duration::from_millis(100)))
+        .with_pong_timeout(Duration::from_millis(100));
+    let config = config()
+        .with_engine(engine)
+        .on_frame(move |identity, direction, text| {
+            seen.lock()
+                .unwrap()
+                .push(format!("{identity} {direction:?} {text}"));
+        })
+        .on_event(move |identity, event| {
+            if let ServerEvent::Disconnected(why) = event {
+                ends.lock().unwrap().push(format!("{identity} {why:?}"));
+            }
+        });
+    let server = server(config).await;
+    let (mut ws, _) = dial(
+        server.local_addr(),
+        "CS-1",
+        &[OcppVersion::V2_0_1],
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
+    let call = r#"[2,"b1","BootNotification",{"chargingStation":{"model":"M","vendorName":"V"},"reason":"PowerUp"}]"#;
+    ws.send(Message::text(call)).await.unwrap();
+    match ws.next().await {
+        Some(Ok(Message::Text(text))) => assert!(text.starts_with(r#"[3,"b1","#), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    // The station reads nothing more, so it answers no ping: the server closes it.
+    wait_until(|| !ended.lock().unwrap().is_empty()).await;
+    assert_eq!(ended.lock().unwrap()[0], "CS-1 Unresponsive");
+    assert!(server.registry().is_empty());
+    let frames = frames.lock().unwrap().clone();
+    assert!(
+        frames[0].starts_with(r#"CS-1 Received [2,"b1","BootNotification""#),
+        "{frames:?}"
+    );
+    assert!(frames[1].starts_with(r#"CS-1 Sent [3,"b1","#), "{frames:?}");
+    drop(ws);
     server.shutdown(Duration::from_secs(2)).await;
 }
