@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 seconds="${1:-40}"
 # target:seed directory
-targets=(frame:frames payload:payload differential:payload dispatch:dispatch)
+targets=(frame:frames payload:payload differential:payload dispatch:dispatch engine:dispatch)
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
