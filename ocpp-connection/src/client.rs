@@ -40,10 +40,10 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::connection::{self, Command, Direction, Ended, Handle, Observe, Waiters};
+use crate::connection::{self, Command, Direction, Dispatchers, Ended, Handle, Observe, Waiters};
 use crate::engine::{self, Backoff, Engine, Event};
 use crate::handshake::{self, RequestError};
-use crate::server::{websocket_config, DEFAULT_READ_BUFFER};
+use crate::server::DEFAULT_READ_BUFFER;
 
 /// Why the client could not connect.
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +141,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ClientConfig {
     url: String,
     identity: String,
-    dispatchers: Vec<Arc<Dispatcher>>,
+    dispatchers: Dispatchers,
     password: Option<String>,
     tls: Option<Arc<rustls::ClientConfig>>,
     engine: engine::Config,
@@ -175,7 +175,7 @@ impl ClientConfig {
         ClientConfig {
             url: url.into(),
             identity: identity.into(),
-            dispatchers: Vec::new(),
+            dispatchers: Dispatchers::default(),
             password: None,
             tls: None,
             engine: engine::Config::default(),
@@ -196,24 +196,14 @@ impl ClientConfig {
     /// already: mistakes in the program.
     #[must_use]
     pub fn offer(mut self, dispatcher: impl Into<Arc<Dispatcher>>) -> Self {
-        let dispatcher = dispatcher.into();
-        assert!(
-            dispatcher.role() == Role::ChargingStation,
-            "a station offers charging station dispatchers, not {:?}",
-            dispatcher.role()
-        );
-        assert!(
-            !self.versions().contains(&dispatcher.version()),
-            "OCPP {} is offered already",
-            dispatcher.version()
-        );
-        self.dispatchers.push(dispatcher);
+        self.dispatchers
+            .add(dispatcher.into(), Role::ChargingStation);
         self
     }
 
     /// The versions offered, in order.
     pub fn versions(&self) -> Vec<OcppVersion> {
-        self.dispatchers.iter().map(|d| d.version()).collect()
+        self.dispatchers.versions()
     }
 
     /// HTTP Basic with `password` (security profiles 1 and 2).
@@ -302,13 +292,7 @@ async fn dial(
             .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let max_frame = config
-            .dispatchers
-            .iter()
-            .map(|d| d.limits().max_frame_len())
-            .max()
-            .unwrap_or(ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN);
-        let websocket = websocket_config(config.read_buffer, max_frame);
+        let websocket = config.dispatchers.websocket(config.read_buffer);
         let tcp = TcpStream::connect((host.as_str(), port)).await?;
         let _ = tcp.set_nodelay(true);
         let (dialed, response) = match (tls, &config.tls) {
@@ -392,7 +376,7 @@ impl Client {
             }
         }
         let (dialed, version) = dial(&config, &config.versions()).await?;
-        let Some(dispatcher) = config.dispatchers.iter().find(|d| d.version() == version) else {
+        let Some(dispatcher) = config.dispatchers.get(version) else {
             return Err(ConnectError::NoCommonVersion);
         };
         let session = Session::new(Arc::clone(dispatcher), config.identity.clone());

@@ -10,15 +10,79 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use ocpp_messages::rpc::{self, Answer, ResponseError};
-use ocpp_messages::{Feature, OcppVersion};
+use std::sync::Arc;
+
+use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::{Feature, OcppVersion, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::engine::{CallRefused, Engine, Event, Served, Transmit};
+
+/// The dispatchers of a server or a client: one per version, each of the side's role, in the
+/// order they were added.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dispatchers(Vec<Arc<Dispatcher>>);
+
+impl Dispatchers {
+    /// Adds `dispatcher`.
+    ///
+    /// # Panics
+    ///
+    /// If it is not of `role`, or its version is there already: mistakes in the program.
+    pub(crate) fn add(&mut self, dispatcher: Arc<Dispatcher>, role: Role) {
+        assert!(
+            dispatcher.role() == role,
+            "a {role:?} dispatcher was expected, not a {:?} one",
+            dispatcher.role()
+        );
+        assert!(
+            self.get(dispatcher.version()).is_none(),
+            "a dispatcher for OCPP {} is there already",
+            dispatcher.version()
+        );
+        self.0.push(dispatcher);
+    }
+
+    /// The versions, in order.
+    pub(crate) fn versions(&self) -> Vec<OcppVersion> {
+        self.0.iter().map(|d| d.version()).collect()
+    }
+
+    /// The dispatcher of `version`.
+    pub(crate) fn get(&self, version: OcppVersion) -> Option<&Arc<Dispatcher>> {
+        self.0.iter().find(|d| d.version() == version)
+    }
+
+    /// Whether there is none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The WebSocket configuration for their connections, with a read buffer of
+    /// `read_buffer` bytes: messages up to twice the largest frame limit of the dispatchers
+    /// are read (the dispatcher answers those beyond its limit itself; the version is known
+    /// only after the handshake, and tungstenite fixes its limits before), writes go out at
+    /// once.
+    pub(crate) fn websocket(&self, read_buffer: usize) -> WebSocketConfig {
+        let max_frame = self
+            .0
+            .iter()
+            .map(|d| d.limits().max_frame_len())
+            .max()
+            .unwrap_or(ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN);
+        let max_message = max_frame.saturating_mul(2);
+        WebSocketConfig::default()
+            .read_buffer_size(read_buffer)
+            .write_buffer_size(0)
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message))
+    }
+}
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,11 +61,10 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use crate::connection::{self, CallFailed, Direction, Ended, Handle, Observe};
+use crate::connection::{self, CallFailed, Direction, Dispatchers, Ended, Handle, Observe};
 use crate::engine::{self, Engine, Event, Registration};
 use crate::handshake::{self, Admission, Authenticate, Refusal};
 use crate::security;
@@ -141,7 +140,7 @@ pub const DEFAULT_READ_BUFFER: usize = 1024;
 /// rules, authentication, TLS, limits.
 #[derive(Clone)]
 pub struct ServerConfig {
-    dispatchers: Vec<Arc<Dispatcher>>,
+    dispatchers: Dispatchers,
     engine: engine::Config,
     authenticate: Option<Arc<dyn Authenticate>>,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -182,7 +181,7 @@ impl ServerConfig {
     /// replace, the default limits.
     pub fn new() -> Self {
         ServerConfig {
-            dispatchers: Vec::new(),
+            dispatchers: Dispatchers::default(),
             engine: engine::Config::default(),
             authenticate: None,
             tls: None,
@@ -205,24 +204,13 @@ impl ServerConfig {
     /// mistakes in the program, not conditions to handle.
     #[must_use]
     pub fn serve(mut self, dispatcher: impl Into<Arc<Dispatcher>>) -> Self {
-        let dispatcher = dispatcher.into();
-        assert!(
-            dispatcher.role() == Role::Csms,
-            "a server serves CSMS dispatchers, not {:?}",
-            dispatcher.role()
-        );
-        assert!(
-            !self.versions().contains(&dispatcher.version()),
-            "OCPP {} is served already",
-            dispatcher.version()
-        );
-        self.dispatchers.push(dispatcher);
+        self.dispatchers.add(dispatcher.into(), Role::Csms);
         self
     }
 
     /// The versions served, in the order they were added.
     pub fn versions(&self) -> Vec<OcppVersion> {
-        self.dispatchers.iter().map(|d| d.version()).collect()
+        self.dispatchers.versions()
     }
 
     /// The rules of every connection's engine (call timeout, queue, server ping, boot gate).
@@ -307,32 +295,8 @@ impl ServerConfig {
     }
 
     fn dispatcher(&self, version: OcppVersion) -> Option<&Arc<Dispatcher>> {
-        self.dispatchers.iter().find(|d| d.version() == version)
+        self.dispatchers.get(version)
     }
-
-    /// The WebSocket configuration: the largest frame limit of the served dispatchers (the
-    /// version is known only after the handshake, and tungstenite fixes its limits before).
-    fn websocket(&self) -> WebSocketConfig {
-        let max_frame = self
-            .dispatchers
-            .iter()
-            .map(|d| d.limits().max_frame_len())
-            .max()
-            .unwrap_or(ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN);
-        websocket_config(self.read_buffer, max_frame)
-    }
-}
-
-/// The WebSocket configuration for frames of at most `max_frame` bytes: messages up to twice
-/// that are read (the dispatcher answers the ones beyond `max_frame` itself), a read buffer
-/// of `read_buffer` bytes, writes flushed at once.
-pub(crate) fn websocket_config(read_buffer: usize, max_frame: usize) -> WebSocketConfig {
-    let max_message = max_frame.saturating_mul(2);
-    WebSocketConfig::default()
-        .read_buffer_size(read_buffer)
-        .write_buffer_size(0)
-        .max_message_size(Some(max_message))
-        .max_frame_size(Some(max_message))
 }
 
 /// Why a call through the [`Registry`] got no typed response.
@@ -741,7 +705,10 @@ where
             }
         }
     };
-    let config = shared.config.websocket();
+    let config = shared
+        .config
+        .dispatchers
+        .websocket(shared.config.read_buffer);
     let mut websocket =
         match tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await
         {
