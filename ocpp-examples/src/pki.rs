@@ -277,6 +277,12 @@ impl StationKey {
         &self.csr_pem
     }
 
+    /// The private key in PEM (PKCS#8): what a station presents its certificate with (TLS
+    /// client authentication, security profile 3).
+    pub fn private_key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+
     /// The public key as a DER `SubjectPublicKeyInfo`.
     pub fn public_key_der(&self) -> Vec<u8> {
         self.key.subject_public_key_info()
