@@ -7,7 +7,18 @@
 //!     --ocpp 1.6 --exit-after-session
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS021 \
 //!     --ocpp 2.1
+//! cargo run -p ocpp-examples --example charging-station -- --url wss://localhost:9443/CS001 \
+//!     --security-profile 2 --password 0123456789abcdef --ca-cert ca.pem
+//! cargo run -p ocpp-examples --example charging-station -- --url wss://localhost:9443/CS001 \
+//!     --security-profile 3 --ca-cert ca.pem --cert cs001.pem --key cs001-key.pem
 //! ```
+//!
+//! The last path segment of `--url` is the station's identity. Security profiles
+//! (`--security-profile`, 0 by default: no authentication): 1 sends HTTP Basic with
+//! `--password` over `ws://`, 2 over `wss://`, trusting the CSMS's certificate if it chains to
+//! `--ca-cert`; 3 presents the client certificate `--cert` (CN = identity) with its key
+//! `--key` over `wss://`. A refused connection (HTTP 401, a TLS failure) ends the station with
+//! exit status 1.
 //!
 //! It boots, reports its connector Available, sends a CSR for a new key in SignCertificate,
 //! checks the chain the CSMS sends back in CertificateSigned (Accepted only if it certifies

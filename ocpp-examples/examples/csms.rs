@@ -5,7 +5,19 @@
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000 \
 //!     --ca-cert ca.pem --ca-key ca-key.pem --frame-log frames.log
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9443 --security-profile 2 \
+//!     --password CS001=0123456789abcdef --tls-cert csms.pem --tls-key csms-key.pem
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9443 --security-profile 3 \
+//!     --tls-cert csms.pem --tls-key csms-key.pem --ca-cert ca.pem --ca-key ca-key.pem
 //! ```
+//!
+//! Security profiles (`--security-profile`, 0 by default: `ws://` without authentication):
+//! 1 is `ws://` with HTTP Basic, 2 the same over `wss://`, with the passwords of `--password
+//! ID=PASSWORD` (a station without one, with a wrong one, without the header or with another
+//! username gets HTTP 401); 3 is `wss://` with client certificates whose subject CN is the
+//! station's identity, issued by the CA of `--ca-cert`/`--ca-key` (the one that signs the
+//! stations' CSRs; without them a CA made at start, which no station can have a certificate
+//! of yet). `--tls-cert` and `--tls-key` are the CSMS's PEM chain and key (profiles 2 and 3).
 //!
 //! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}` offering `ocpp2.1`,
 //! `ocpp2.0.1` or `ocpp1.6` (the first of theirs this CSMS speaks wins). Every frame in and out is

@@ -358,9 +358,12 @@ pub async fn run(
         )
         .on_frame(move |direction, text| log.record(&logged, direction.into(), text));
     let logged = identity.clone();
+    // The version of the first connection; reconnections keep it.
+    let speaking = std::sync::OnceLock::new();
     client = client.on_event(move |event| match event {
-        ClientEvent::Engine(event) => log_event(&logged, None, event),
+        ClientEvent::Engine(event) => log_event(&logged, speaking.get().copied(), event),
         ClientEvent::Connected { version } => {
+            let _ = speaking.set(*version);
             tracing::info!("{logged}: connected, speaking {}", version.subprotocol());
         }
         ClientEvent::Disconnected(ended) => tracing::info!("{logged}: disconnected ({ended:?})"),
