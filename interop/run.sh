@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop tests: the example CSMS and charging station of ocpp-examples, and the security
+# Interop tests: the example CSMS and charging station of ocpp-examples (security profiles 1-3
+# included: test_example_profiles.py), and the security
 # profiles of ocpp-connection (its profile_csms and profile_station examples), against an
 # independent OCPP implementation, the PyPI package `ocpp` (2.1.0) on `websockets`.
 #

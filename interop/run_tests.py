@@ -16,6 +16,7 @@ import traceback
 import test_csms
 import test_csms16
 import test_csms21
+import test_example_profiles
 import test_profiles
 import test_station
 import test_station16
@@ -42,6 +43,9 @@ TESTS = [
     test_station21.test_rust_2_1_station_answers_an_invalid_boot_result_with_a_call_result_error,
     test_profiles.test_python_stations_at_the_rust_csms_over_profiles_1_2_3,
     test_profiles.test_rust_station_at_the_python_csms_over_profiles_1_2_3,
+    test_example_profiles.test_python_stations_at_the_example_csms_over_profiles_1_2_3,
+    test_example_profiles.test_example_station_at_the_python_csms_over_profiles_1_2_3,
+    test_example_profiles.test_example_station_at_the_example_csms_over_profile_3,
 ]
 
 

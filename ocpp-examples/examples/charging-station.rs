@@ -7,7 +7,18 @@
 //!     --ocpp 1.6 --exit-after-session
 //! cargo run -p ocpp-examples --example charging-station -- --url ws://127.0.0.1:9000/CS021 \
 //!     --ocpp 2.1
+//! cargo run -p ocpp-examples --example charging-station -- --url wss://localhost:9443/CS001 \
+//!     --security-profile 2 --password 0123456789abcdef --ca-cert ca.pem
+//! cargo run -p ocpp-examples --example charging-station -- --url wss://localhost:9443/CS001 \
+//!     --security-profile 3 --ca-cert ca.pem --cert cs001.pem --key cs001-key.pem
 //! ```
+//!
+//! The last path segment of `--url` is the station's identity. Security profiles
+//! (`--security-profile`, 0 by default: no authentication): 1 sends HTTP Basic with
+//! `--password` over `ws://`, 2 over `wss://`, trusting the CSMS's certificate if it chains to
+//! `--ca-cert`; 3 presents the client certificate `--cert` (CN = identity) with its key
+//! `--key` over `wss://`. A refused connection (HTTP 401, a TLS failure) ends the station with
+//! exit status 1.
 //!
 //! It boots, reports its connector Available, sends a CSR for a new key in SignCertificate,
 //! checks the chain the CSMS sends back in CertificateSigned (Accepted only if it certifies
@@ -20,11 +31,13 @@
 //! asked for).
 //! Exit status 0 when all went well, 1 otherwise. The steps are in `ocpp_examples::station`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use ocpp_examples::frame_log::FrameLog;
+use ocpp_examples::profiles::ClientSecurity;
 use ocpp_examples::protocol::{DEFAULT_OFFER, SUPPORTED_VERSIONS};
 use ocpp_examples::station::{self, Stage, StationConfig};
 use ocpp_messages::OcppVersion;
@@ -58,6 +71,40 @@ struct Args {
     /// How long to wait for each answer and for the certificate, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     timeout: u64,
+    /// The security profile: 0 (no authentication), 1 (ws://, HTTP Basic), 2 (wss://, HTTP
+    /// Basic) or 3 (wss://, a client certificate: --cert and --key).
+    #[arg(long, default_value_t = 0, value_name = "0|1|2|3",
+          value_parser = clap::value_parser!(u8).range(0..=3))]
+    security_profile: u8,
+    /// The HTTP Basic password (profiles 1 and 2).
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
+    /// The trust anchor(s) for the CSMS's TLS certificate (PEM; profiles 2 and 3).
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// The station's TLS client certificate chain (PEM, leaf first, CN = identity; profile 3).
+    #[arg(long, requires = "key", value_name = "PEM")]
+    cert: Option<PathBuf>,
+    /// The station's private key (PEM; profile 3).
+    #[arg(long, requires = "cert", value_name = "PEM")]
+    key: Option<PathBuf>,
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn security(args: &Args) -> Result<ClientSecurity, String> {
+    let certificate = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+        _ => None,
+    };
+    Ok(ClientSecurity {
+        profile: args.security_profile,
+        password: args.password.clone(),
+        ca: args.ca_cert.as_ref().map(read).transpose()?,
+        certificate,
+    })
 }
 
 #[tokio::main]
@@ -73,6 +120,13 @@ async fn main() -> ExitCode {
             }
         },
         None => FrameLog::tracing_only(),
+    };
+    let security = match security(&args) {
+        Ok(security) => security,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
     };
     let timeout = Duration::from_secs(args.timeout);
     let versions = if args.versions.is_empty() {
@@ -97,6 +151,7 @@ async fn main() -> ExitCode {
         call_timeout: timeout,
         certificate_timeout: timeout,
         log,
+        security,
         ..StationConfig::new(args.url)
     };
     let interrupted = async {

@@ -5,7 +5,19 @@
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000
 //! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9000 \
 //!     --ca-cert ca.pem --ca-key ca-key.pem --frame-log frames.log
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9443 --security-profile 2 \
+//!     --password CS001=0123456789abcdef --tls-cert csms.pem --tls-key csms-key.pem
+//! cargo run -p ocpp-examples --example csms -- --listen 127.0.0.1:9443 --security-profile 3 \
+//!     --tls-cert csms.pem --tls-key csms-key.pem --ca-cert ca.pem --ca-key ca-key.pem
 //! ```
+//!
+//! Security profiles (`--security-profile`, 0 by default: `ws://` without authentication):
+//! 1 is `ws://` with HTTP Basic, 2 the same over `wss://`, with the passwords of `--password
+//! ID=PASSWORD` (a station without one, with a wrong one, without the header or with another
+//! username gets HTTP 401); 3 is `wss://` with client certificates whose subject CN is the
+//! station's identity, issued by the CA of `--ca-cert`/`--ca-key` (the one that signs the
+//! stations' CSRs; without them a CA made at start, which no station can have a certificate
+//! of yet). `--tls-cert` and `--tls-key` are the CSMS's PEM chain and key (profiles 2 and 3).
 //!
 //! Stations connect to `ws://127.0.0.1:9000/{chargingStationId}` offering `ocpp2.1`,
 //! `ocpp2.0.1` or `ocpp1.6` (the first of theirs this CSMS speaks wins). Every frame in and out is
@@ -23,6 +35,7 @@ use clap::Parser;
 use ocpp_examples::csms::Csms;
 use ocpp_examples::frame_log::FrameLog;
 use ocpp_examples::pki::CertificateAuthority;
+use ocpp_examples::profiles::CsmsSecurity;
 use ocpp_examples::protocol::{offer, SUPPORTED_VERSIONS};
 
 /// An OCPP 1.6, 2.0.1 and 2.1 CSMS: answers boots, heartbeats, status, authorization,
@@ -50,6 +63,34 @@ struct Args {
     /// An id tag to answer Blocked (repeat for several); every other one is accepted.
     #[arg(long, value_name = "ID_TAG")]
     block_id_tag: Vec<String>,
+    /// The security profile: 0 (ws://, no authentication), 1 (ws://, HTTP Basic), 2 (wss://,
+    /// HTTP Basic) or 3 (wss://, client certificates whose CN is the identity, signed by the
+    /// CA of --ca-cert).
+    #[arg(long, default_value_t = 0, value_name = "0|1|2|3",
+          value_parser = clap::value_parser!(u8).range(0..=3))]
+    security_profile: u8,
+    /// A station's HTTP Basic password, as IDENTITY=PASSWORD (repeat for several; profiles 1
+    /// and 2). A station without one gets HTTP 401.
+    #[arg(long = "password", value_name = "ID=PASSWORD", value_parser = parse_password)]
+    passwords: Vec<(String, String)>,
+    /// The CSMS's TLS certificate chain (PEM, leaf first; profiles 2 and 3).
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The CSMS's TLS private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+}
+
+fn parse_password(entry: &str) -> Result<(String, String), String> {
+    let (identity, password) = entry.split_once('=').ok_or("expected IDENTITY=PASSWORD")?;
+    if identity.is_empty() {
+        return Err("the identity is empty".to_owned());
+    }
+    Ok((identity.to_owned(), password.to_owned()))
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[tokio::main]
@@ -68,7 +109,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let ca = match (&args.ca_cert, &args.ca_key) {
         (Some(cert), Some(key)) => {
             let read = |path: &PathBuf| {
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+                String::from_utf8(read(path)?).map_err(|e| format!("{}: {e}", path.display()))
             };
             let ca = CertificateAuthority::from_pem(&read(cert)?, &read(key)?)?;
             tracing::info!("signing CSRs with the CA {}", ca.subject());
@@ -94,18 +135,28 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     let csms = Arc::new(csms);
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+        _ => None,
+    };
+    let security = CsmsSecurity {
+        profile: args.security_profile,
+        passwords: args.passwords.into_iter().collect(),
+        tls,
+        // Profile 3: station certificates chain to the CA that signs their CSRs.
+        client_ca: Some(csms.ca().certificate_pem().as_bytes().to_vec()),
+    };
+    let scheme = if security.uses_tls() { "wss" } else { "ws" };
+    let config = security.apply(csms.server_config())?;
+    let server = csms.bind(args.listen, config).await?;
     tracing::info!(
-        "listening on ws://{}/{{chargingStationId}}, speaking {}",
-        listener.local_addr()?,
-        offer(SUPPORTED_VERSIONS)
+        "listening on {scheme}://{}/{{chargingStationId}}, speaking {}, security profile {}",
+        server.local_addr(),
+        offer(SUPPORTED_VERSIONS),
+        args.security_profile
     );
-    tokio::select! {
-        result = csms.serve(listener) => result?,
-        result = tokio::signal::ctrl_c() => {
-            result?;
-            tracing::info!("interrupted, stopping");
-        }
-    }
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("interrupted, stopping");
+    server.shutdown(Duration::from_secs(5)).await;
     Ok(())
 }

@@ -6,8 +6,9 @@
 //! [`v2_1`], the memory of sessions they share in [`crate::sessions`]; 2.1 answers the same
 //! session messages as 2.0.1, with the same code):
 //!
-//! - accepts `ws://HOST:PORT/.../{chargingStationId}`, speaking the first of the client's
-//!   subprotocols it knows (`ocpp2.1`, `ocpp2.0.1`, `ocpp1.6`); a path without an identity gets HTTP 404,
+//! - accepts `ws://HOST:PORT/.../{chargingStationId}` (`wss://` in security profiles 2 and 3,
+//!   with the credentials of [`crate::profiles`]) on `ocpp-connection`'s `Server`, speaking the first of the client's
+//!   subprotocols it knows (`ocpp2.1`, `ocpp2.0.1`, `ocpp1.6`); a path without an identity gets HTTP 400,
 //!   and a client that offers no subprotocol this CSMS speaks gets a handshake without
 //!   `Sec-WebSocket-Protocol`, then an immediate close (2.0.1 Part 4 §3.2);
 //! - BootNotification: Accepted, with the heartbeat interval; Heartbeat: the current time;
@@ -20,8 +21,9 @@
 //! - DataTransfer: vendor [`VENDOR_ID`](crate::sessions::VENDOR_ID), message
 //!   [`ECHO_MESSAGE_ID`](crate::sessions::ECHO_MESSAGE_ID) is Accepted and its data echoed;
 //!   other messages get `UnknownVendorId` or `UnknownMessageId`;
-//! - SignCertificate: the CSR is checked (it must parse and its signature must verify) and
-//!   signed; the answer is Accepted, and a CertificateSigned with the chain (leaf, then CA)
+//! - SignCertificate: the CSR is checked (it must parse, its signature must verify, and its
+//!   subject CN must be the identity of the station that sent it) and signed; the answer is
+//!   Accepted, and a CertificateSigned with the chain (leaf, then CA)
 //!   follows on the same connection. A CSR that fails the check is answered Rejected;
 //! - SecurityEventNotification: logged;
 //! - 2.1 periodic event streams: OpenPeriodicEventStream is Accepted, the values of each
@@ -35,24 +37,18 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use ocpp_connection::engine;
+use ocpp_connection::server::{Registry, Server, ServerConfig, ServerEvent};
 use ocpp_messages::rpc::Dispatcher;
-use ocpp_messages::{CallError, Feature, Message, OcppVersion};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use ocpp_messages::{CallError, Feature, Message, OcppVersion, Role};
 
-use crate::connection::{Connection, Peer, DEFAULT_CALL_TIMEOUT};
-use crate::frame_log::FrameLog;
+use crate::connection::{log_event, Peer, DEFAULT_CALL_TIMEOUT};
+use crate::frame_log::{Direction, FrameLog};
 use crate::pki::{CertificateAuthority, LeafUsage};
-use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, SUPPORTED_VERSIONS};
+use crate::protocol::SUPPORTED_VERSIONS;
 use crate::sessions::{Authorization, Sessions, Start, Transaction};
 
 pub mod v1_6;
@@ -63,9 +59,6 @@ pub mod v2_1;
 /// The heartbeat interval sent in BootNotification responses unless configured otherwise.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(300);
 
-/// How long a refused connection is given to answer our close.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
 /// The CSMS: its CA, its connected stations and its settings.
 ///
 /// One value serves every connection: the handler traits take the charging station's identity,
@@ -75,7 +68,7 @@ pub struct Csms {
     log: FrameLog,
     heartbeat_interval: Duration,
     call_timeout: Duration,
-    stations: Mutex<HashMap<String, Peer>>,
+    registry: OnceLock<Registry>,
     sessions: Sessions,
 }
 
@@ -96,7 +89,7 @@ impl Csms {
             log,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             call_timeout: DEFAULT_CALL_TIMEOUT,
-            stations: Mutex::new(HashMap::new()),
+            registry: OnceLock::new(),
             sessions: Sessions::new(),
         }
     }
@@ -134,11 +127,8 @@ impl Csms {
 
     /// The connection to `station`, if it is connected.
     pub fn peer(&self, station: &str) -> Option<Peer> {
-        self.stations
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(station)
-            .cloned()
+        let handle = self.registry.get()?.get(station)?;
+        Some(Peer::new(handle, station, Role::Csms))
     }
 
     /// The dispatcher for a connection speaking `version`: this CSMS's handlers for every block
@@ -155,165 +145,74 @@ impl Csms {
         }
     }
 
-    /// Accepts connections on `listener` until an accept fails fatally, serving each in its own
-    /// task.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> io::Result<()> {
-        loop {
-            match listener.accept().await {
-                Ok((stream, addr)) => {
-                    // Frames are small and answered at once: send them without delay.
-                    if let Err(e) = stream.set_nodelay(true) {
-                        tracing::warn!("{addr}: cannot set TCP_NODELAY: {e}");
-                    }
-                    tokio::spawn(Arc::clone(&self).serve_connection(stream, addr));
-                }
-                // Out of file descriptors and the like: wait and go on.
-                Err(e) if is_transient(&e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Serves one TCP connection: the WebSocket handshake, then OCPP until it closes.
-    #[allow(clippy::result_large_err)] // the callback's type is tungstenite's
-    pub async fn serve_connection(self: Arc<Self>, stream: TcpStream, addr: SocketAddr) {
-        let mut handshake = Handshake::default();
-        let answer = |request: &Request, response| handshake.answer(request, response);
-        let ws = match tokio_tungstenite::accept_hdr_async_with_config(
-            stream,
-            answer,
-            Some(websocket_config()),
-        )
-        .await
-        {
-            Ok(ws) => ws,
-            Err(e) => {
-                tracing::warn!("{addr}: WebSocket handshake failed: {e}");
-                return;
-            }
-        };
-        let Handshake {
-            station,
-            version,
-            offered,
-        } = handshake;
-        let station = station.unwrap_or_default();
-        let Some(dispatcher) = version.and_then(|v| self.dispatcher(v)) else {
-            refuse(ws, &station, addr, offered.as_deref()).await;
-            return;
-        };
-        let connection = Connection::new(ws, &station, dispatcher, self.log.clone())
-            .with_call_timeout(self.call_timeout);
-        let peer = connection.peer();
-        tracing::info!(
-            "{station}: connected from {addr}, speaking {}",
-            peer.version().subprotocol()
+    /// The server configuration that serves every version in [`SUPPORTED_VERSIONS`] with this
+    /// CSMS's handlers, logs every frame to the CSMS's frame log and every connection and
+    /// engine event with `tracing`, and times our CALLs out after the call timeout. Security
+    /// (authentication, TLS) is added by [`CsmsSecurity::apply`](crate::profiles::CsmsSecurity::apply).
+    pub fn server_config(self: &Arc<Self>) -> ServerConfig {
+        let mut config = ServerConfig::new().with_engine(
+            engine::Config::default()
+                .with_call_timeout(self.call_timeout)
+                .with_heartbeat(false),
         );
-        let replaced = self
-            .stations
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(station.clone(), peer.clone());
-        if let Some(old) = replaced {
-            old.close("replaced by a new connection");
-        }
-        let result = connection.run().await;
-        {
-            let mut stations = self.stations.lock().unwrap_or_else(|e| e.into_inner());
-            if stations
-                .get(&station)
-                .is_some_and(|p| p.same_connection(&peer))
-            {
-                stations.remove(&station);
+        for &version in SUPPORTED_VERSIONS {
+            if let Some(dispatcher) = self.dispatcher(version) {
+                config = config.serve(dispatcher);
             }
         }
-        match result {
-            Ok(()) => tracing::info!("{station}: disconnected"),
-            Err(e) => tracing::warn!("{station}: connection failed: {e}"),
-        }
+        let log = self.log.clone();
+        let versions: Arc<Mutex<HashMap<String, OcppVersion>>> = Arc::default();
+        config
+            .on_frame(move |station, direction, text| {
+                log.record(station, Direction::from(direction), text);
+            })
+            .on_event(move |station, event| match event {
+                ServerEvent::Connected { version, remote } => {
+                    lock(&versions).insert(station.to_owned(), *version);
+                    tracing::info!(
+                        "{station}: connected from {remote}, speaking {}",
+                        version.subprotocol()
+                    );
+                }
+                ServerEvent::Engine(event) => {
+                    let version = lock(&versions).get(station).copied();
+                    log_event(station, version, event);
+                }
+                ServerEvent::Disconnected(ended) => {
+                    tracing::info!("{station}: disconnected ({ended:?})");
+                }
+                other => tracing::info!("{station}: {other:?}"),
+            })
     }
-}
 
-fn is_transient(e: &io::Error) -> bool {
-    !matches!(
-        e.kind(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected
-    )
-}
-
-/// What the handshake learnt.
-#[derive(Default)]
-struct Handshake {
-    station: Option<String>,
-    version: Option<OcppVersion>,
-    offered: Option<String>,
-}
-
-impl Handshake {
-    /// The server's side of the handshake: 404 without a station identity; the negotiated
-    /// subprotocol, or none.
-    #[allow(clippy::result_large_err)] // the callback's type is tungstenite's
-    fn answer(
-        &mut self,
-        request: &Request,
-        mut response: Response,
-    ) -> Result<Response, ErrorResponse> {
-        let station = identity_from_path(request.uri().path()).map_err(|e| {
-            tracing::warn!("refusing {}: {e}", request.uri());
-            let mut error = ErrorResponse::new(Some(e.to_string()));
-            *error.status_mut() = StatusCode::NOT_FOUND;
-            error
+    /// Starts serving on `address` with `config` (from [`Csms::server_config`], secured or
+    /// not): stations connect to `ws[s]://ADDRESS/.../{chargingStationId}`. The CSMS sends
+    /// its own CALLs through the returned server's registry.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound, or this CSMS serves already.
+    pub async fn bind(
+        self: &Arc<Self>,
+        address: impl tokio::net::ToSocketAddrs,
+        config: ServerConfig,
+    ) -> io::Result<Server> {
+        if self.registry.get().is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "this CSMS serves already",
+            ));
+        }
+        let server = Server::bind(address, config).await?;
+        self.registry.set(server.registry().clone()).map_err(|_| {
+            io::Error::new(io::ErrorKind::AlreadyExists, "this CSMS serves already")
         })?;
-        // The header may come as several lines; together they are one comma-separated list.
-        let offered: Vec<&str> = request
-            .headers()
-            .get_all(SEC_WEBSOCKET_PROTOCOL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let offered = (!offered.is_empty()).then(|| offered.join(","));
-        self.version = negotiate(offered.as_deref(), SUPPORTED_VERSIONS);
-        if let Some(version) = self.version {
-            response.headers_mut().insert(
-                SEC_WEBSOCKET_PROTOCOL,
-                HeaderValue::from_static(version.subprotocol()),
-            );
-        }
-        self.station = Some(station);
-        self.offered = offered;
-        Ok(response)
+        Ok(server)
     }
 }
 
-/// Closes a connection whose client offered no version we speak, right after the handshake.
-async fn refuse<S>(
-    mut ws: tokio_tungstenite::WebSocketStream<S>,
-    station: &str,
-    addr: SocketAddr,
-    offered: Option<&str>,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let ours = offer(SUPPORTED_VERSIONS);
-    tracing::warn!(
-        "{station}: refusing the connection from {addr}: it offers {}, this CSMS speaks {ours}",
-        offered.map_or("no subprotocol".to_owned(), |o| format!("{o:?}"))
-    );
-    let reason = format!("no common OCPP version; this CSMS speaks {ours}");
-    let close = CloseFrame {
-        code: CloseCode::Protocol,
-        reason: reason.into(),
-    };
-    if ws.close(Some(close)).await.is_ok() {
-        // Wait briefly for the client's close, ignoring anything else it sends.
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(_)) = ws.next().await {}
-        })
-        .await;
-    }
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why a CSR is not signed: a `reasonCode` (at most 20 characters) and details.
@@ -352,10 +251,10 @@ impl Csms {
         status: fn(&F::Response) -> String,
     ) -> Result<Result<(), CsrRefusal>, CallError>
     where
-        F: Feature,
-        F::Request: Sync,
+        F: Feature + 'static,
+        F::Request: Clone + Send + Sync + 'static,
     {
-        let chain = match self.ca.sign_csr(csr, usage) {
+        let chain = match self.ca.sign_csr_for(csr, usage, station) {
             Ok(chain) => chain,
             Err(e) => {
                 tracing::warn!("{station}: rejecting the CSR: {e}");

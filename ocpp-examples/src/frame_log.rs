@@ -21,6 +21,15 @@ pub enum Direction {
     Out,
 }
 
+impl From<ocpp_connection::connection::Direction> for Direction {
+    fn from(direction: ocpp_connection::connection::Direction) -> Self {
+        match direction {
+            ocpp_connection::connection::Direction::Received => Direction::In,
+            ocpp_connection::connection::Direction::Sent => Direction::Out,
+        }
+    }
+}
+
 impl Direction {
     /// `<-` for received frames, `->` for sent ones, as shown in the readable log.
     pub const fn arrow(self) -> &'static str {

@@ -51,6 +51,14 @@ pub enum CsrError {
     /// an unsupported key type).
     #[error("the CSR cannot be signed: {0}")]
     Unsupported(rcgen::Error),
+    /// The request's subject CN is not the identity of the station that sent it.
+    #[error("the CSR's subject CN is {found:?}, not the station's identity {expected:?}")]
+    CommonName {
+        /// The station's identity.
+        expected: String,
+        /// The CN in the request, if it has one.
+        found: Option<String>,
+    },
 }
 
 /// What the signed certificate is for, which decides its extended key usage.
@@ -137,6 +145,25 @@ impl CertificateAuthority {
         &self.subject
     }
 
+    /// [`CertificateAuthority::sign_csr`] for the station `identity`: the CSR's subject CN
+    /// must be `identity` (a station gets certificates for itself only), else
+    /// [`CsrError::CommonName`].
+    pub fn sign_csr_for(
+        &self,
+        csr_pem: &str,
+        usage: LeafUsage,
+        identity: &str,
+    ) -> Result<String, CsrError> {
+        let found = csr_common_name(csr_pem)?;
+        if found.as_deref() != Some(identity) {
+            return Err(CsrError::CommonName {
+                expected: identity.to_owned(),
+                found,
+            });
+        }
+        self.sign_csr(csr_pem, usage)
+    }
+
     /// Checks a CSR (PEM, PKCS#10: it must parse and its self-signature must verify) and signs
     /// a certificate for its subject and public key. Returns the PEM chain for
     /// `CertificateSignedRequest`: the new certificate, then the CA's.
@@ -168,6 +195,26 @@ impl CertificateAuthority {
         let leaf = csr.signed_by(&self.issuer).map_err(CsrError::Unsupported)?;
         Ok(leaf.pem() + &self.chain_pem)
     }
+}
+
+/// The subject CN of a PEM PKCS#10 request (the first, if there are several).
+fn csr_common_name(csr_pem: &str) -> Result<Option<String>, CsrError> {
+    let block = pem::parse(csr_pem).map_err(|_| CsrError::Parse)?;
+    if block.tag() != "CERTIFICATE REQUEST" && block.tag() != "NEW CERTIFICATE REQUEST" {
+        return Err(CsrError::Parse);
+    }
+    use x509_parser::prelude::FromDer as _;
+    let (_, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(block.contents())
+            .map_err(|_| CsrError::Parse)?;
+    let name = csr
+        .certification_request_info
+        .subject
+        .iter_common_name()
+        .next()
+        .map(|cn| cn.as_str().map(str::to_owned).map_err(|_| CsrError::Parse))
+        .transpose()?;
+    Ok(name)
 }
 
 /// A positive random 128-bit serial number (RFC 5280 allows up to 20 octets).
@@ -228,6 +275,12 @@ impl StationKey {
     /// The CSR, PEM encoded.
     pub fn csr_pem(&self) -> &str {
         &self.csr_pem
+    }
+
+    /// The private key in PEM (PKCS#8): what a station presents its certificate with (TLS
+    /// client authentication, security profile 3).
+    pub fn private_key_pem(&self) -> String {
+        self.key.serialize_pem()
     }
 
     /// The public key as a DER `SubjectPublicKeyInfo`.

@@ -1,9 +1,7 @@
 //! The OCPP-J handshake: which OCPP version a connection speaks, and which charging station
 //! it belongs to (OCPP 2.0.1 Part 4, §3).
 
-use ocpp_messages::limits::DEFAULT_MAX_FRAME_LEN;
 use ocpp_messages::OcppVersion;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The versions these examples speak: the CSMS serves each, the station can offer each.
 ///
@@ -22,19 +20,6 @@ pub const DEFAULT_OFFER: &[OcppVersion] = &[OcppVersion::V2_0_1, OcppVersion::V1
 /// The longest charging station identity, in characters (Part 4 §3.1.1).
 pub const MAX_IDENTITY_CHARS: usize = 48;
 
-/// The version to speak, given the value of the client's `Sec-WebSocket-Protocol` header.
-///
-/// The client lists its versions in order of preference (Part 4 §3.1.3), so the first one it
-/// offers that we speak wins. Subprotocol names are compared exactly, as RFC 6455 says. `None`
-/// means the server must refuse: complete the handshake without a `Sec-WebSocket-Protocol`
-/// header and close the connection at once (Part 4 §3.2).
-pub fn negotiate(offered: Option<&str>, supported: &[OcppVersion]) -> Option<OcppVersion> {
-    offered?
-        .split(',')
-        .map(str::trim)
-        .find_map(|name| supported.iter().copied().find(|v| v.subprotocol() == name))
-}
-
 /// The `Sec-WebSocket-Protocol` header value a client sends to offer `versions`.
 pub fn offer(versions: &[OcppVersion]) -> String {
     versions
@@ -42,18 +27,6 @@ pub fn offer(versions: &[OcppVersion]) -> String {
         .map(|v| v.subprotocol())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The largest WebSocket message read, in bytes: twice the dispatcher's frame limit, so a frame
-/// over that limit is still read and answered `RpcFrameworkError`; a larger message ends the
-/// connection (close code 1009) before it fills memory.
-pub const MAX_MESSAGE_LEN: usize = 2 * DEFAULT_MAX_FRAME_LEN;
-
-/// The WebSocket settings of both ends: messages and frames up to [`MAX_MESSAGE_LEN`].
-pub fn websocket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_LEN))
-        .max_frame_size(Some(MAX_MESSAGE_LEN))
 }
 
 /// Why a request path names no charging station.
@@ -117,35 +90,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_clients_first_supported_choice_wins() {
+    fn the_offer_lists_the_versions_in_order() {
         let ours = [OcppVersion::V2_0_1, OcppVersion::V1_6];
-        assert_eq!(
-            negotiate(Some("ocpp1.6, ocpp2.0.1"), &ours),
-            Some(OcppVersion::V1_6)
-        );
-        assert_eq!(
-            negotiate(Some("ocpp2.1,ocpp2.0.1"), &ours),
-            Some(OcppVersion::V2_0_1)
-        );
-        assert_eq!(
-            negotiate(Some("ocpp2.1,ocpp2.0.1"), SUPPORTED_VERSIONS),
-            Some(OcppVersion::V2_1)
-        );
-        assert_eq!(
-            negotiate(Some("ocpp2.2, ocpp2.0.1, ocpp2.1"), SUPPORTED_VERSIONS),
-            Some(OcppVersion::V2_0_1)
-        );
-        assert_eq!(
-            negotiate(Some("ocpp1.6"), SUPPORTED_VERSIONS),
-            Some(OcppVersion::V1_6)
-        );
-        assert_eq!(
-            negotiate(Some("ocpp1.5, ocpp2.2"), SUPPORTED_VERSIONS),
-            None
-        );
-        assert_eq!(negotiate(Some("OCPP2.0.1"), SUPPORTED_VERSIONS), None);
-        assert_eq!(negotiate(Some(""), SUPPORTED_VERSIONS), None);
-        assert_eq!(negotiate(None, SUPPORTED_VERSIONS), None);
         assert_eq!(offer(&ours), "ocpp2.0.1, ocpp1.6");
         assert_eq!(offer(DEFAULT_OFFER), "ocpp2.0.1, ocpp1.6");
         assert!(DEFAULT_OFFER.iter().all(|v| SUPPORTED_VERSIONS.contains(v)));

@@ -35,19 +35,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ocpp_connection::client::{Client, ClientConfig, ClientEvent, ConnectError};
+use ocpp_connection::engine;
 use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::Role;
 use ocpp_messages::{DateTime, Feature, OcppVersion};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::connection::{CallFailed, Connection, Peer, DEFAULT_CALL_TIMEOUT};
+use crate::connection::{log_event, CallFailed, Peer, DEFAULT_CALL_TIMEOUT};
 use crate::frame_log::FrameLog;
 use crate::pki::{ChainError, ChainSummary, StationKey};
-use crate::protocol::{identity_from_path, negotiate, offer, websocket_config, DEFAULT_OFFER};
+use crate::profiles::{ClientSecurity, ProfileError};
+use crate::protocol::{identity_from_path, offer, DEFAULT_OFFER};
 
 /// What the station is and does.
 #[derive(Debug, Clone)]
@@ -74,6 +73,8 @@ pub struct StationConfig {
     pub certificate_timeout: Duration,
     /// Where frames are logged.
     pub log: FrameLog,
+    /// The security profile and its credentials (profile 0, none, by default).
+    pub security: ClientSecurity,
 }
 
 impl StationConfig {
@@ -90,6 +91,7 @@ impl StationConfig {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             certificate_timeout: Duration::from_secs(60),
             log: FrameLog::tracing_only(),
+            security: ClientSecurity::default(),
         }
     }
 }
@@ -114,9 +116,13 @@ pub enum StationError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The WebSocket connection could not be opened.
+    /// The connection could not be opened (refused with an HTTP status, TLS failed, ...).
     #[error("cannot connect: {0}")]
-    Connect(WsError),
+    Connect(ConnectError),
+    /// The security profile's settings do not make a configuration (a missing password or
+    /// certificate, a PEM file that does not parse).
+    #[error(transparent)]
+    Security(#[from] ProfileError),
     /// The CSMS accepted the WebSocket but none of our OCPP versions.
     #[error("the CSMS speaks none of the versions we offered ({0})")]
     NoCommonVersion(String),
@@ -126,7 +132,7 @@ pub enum StationError {
         /// The action.
         action: &'static str,
         /// Why.
-        source: CallFailed,
+        source: Box<CallFailed>,
     },
     /// The CSMS answered with a status other than the one the script needs (BootNotification
     /// not Accepted, an id tag not Accepted, a DataTransfer not echoed...).
@@ -149,26 +155,25 @@ pub enum StationError {
     /// The key pair or CSR could not be generated.
     #[error("cannot generate the key or CSR: {0}")]
     Key(rcgen::Error),
-    /// The connection failed.
-    #[error("connection failed: {0}")]
-    Connection(WsError),
-    /// The CSMS closed the connection before the script was done.
-    #[error("the CSMS closed the connection")]
-    Closed,
 }
 
 /// Sends a CALL, naming the action in the error.
-async fn call<F: Feature>(peer: &Peer, request: &F::Request) -> Result<F::Response, StationError> {
+async fn call<F>(peer: &Peer, request: &F::Request) -> Result<F::Response, StationError>
+where
+    F: Feature + 'static,
+    F::Request: Clone + Send + 'static,
+{
     peer.call::<F>(request)
         .await
         .map_err(|source| StationError::Call {
             action: F::NAME,
-            source,
+            source: Box::new(source),
         })
 }
 
 /// The station's handlers for the CALLs the CSMS sends, whatever the version: each version's
 /// handler trait is implemented on it in [`v1_6`] and [`v2_0_1`].
+#[derive(Clone)]
 pub(crate) struct Station {
     identity: String,
     key: Arc<StationKey>,
@@ -284,132 +289,134 @@ pub(crate) trait Protocol {
     }
 }
 
+/// The CSMS endpoint and the station's identity of a station URL: everything before the last
+/// path segment, and that segment percent-decoded (`ws://h:9000/ocpp/CS%201` is
+/// `ws://h:9000/ocpp` and `CS 1`).
+pub fn split_url(url: &str) -> Result<(String, String), StationError> {
+    let bad_url = |reason: String| StationError::Url {
+        url: url.to_owned(),
+        reason,
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(bad_url("not a ws:// or wss:// URL".to_owned()));
+    };
+    if scheme != "ws" && scheme != "wss" {
+        return Err(bad_url(format!("the scheme is {scheme}, not ws or wss")));
+    }
+    let path_start = rest.find('/').ok_or_else(|| {
+        bad_url("the URL path does not end with a charging station identity".to_owned())
+    })?;
+    let path = &rest[path_start..];
+    let identity = identity_from_path(path).map_err(|e| bad_url(e.to_string()))?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let base_path = path.rsplit_once('/').map_or("", |(base, _)| base);
+    Ok((
+        format!("{scheme}://{}{base_path}", &rest[..path_start]),
+        identity,
+    ))
+}
+
+/// The station's dispatcher for `version`, serving the CSMS's CALLs with `station`.
+fn dispatcher(version: OcppVersion, station: Station) -> Option<Dispatcher> {
+    match version {
+        OcppVersion::V1_6 => Some(v1_6::V1_6::dispatcher(station)),
+        OcppVersion::V2_0_1 => Some(v2_0_1::V2_0_1::dispatcher(station)),
+        OcppVersion::V2_1 => Some(v2_1::V2_1::dispatcher(station)),
+        // Versions a later `ocpp-messages` may add.
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// Runs the station's script (see the [module docs](self)) until it is done, it fails, or
 /// `shutdown` completes; then closes the connection.
 pub async fn run(
     config: StationConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StationError> {
-    let bad_url = |reason: String| StationError::Url {
-        url: config.url.clone(),
-        reason,
-    };
-    let mut request = config
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| bad_url(e.to_string()))?;
-    let identity = identity_from_path(request.uri().path()).map_err(|e| bad_url(e.to_string()))?;
+    let (base, identity) = split_url(&config.url)?;
     let offered = offer(&config.versions);
-    request.headers_mut().insert(
-        SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_str(&offered).map_err(|e| bad_url(e.to_string()))?,
-    );
 
     // A real station keeps its key in secure storage; this one makes a new one every run.
     let key =
         Arc::new(StationKey::generate(&identity, &config.organization).map_err(StationError::Key)?);
-
-    // Frames are small and answered at once: no Nagle delay (the last argument).
-    let (ws, response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true)
-            .await
-            .map_err(|e| match e {
-                WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
-                    SubProtocolError::NoSubProtocol,
-                )) => StationError::NoCommonVersion(offered.clone()),
-                other => StationError::Connect(other),
-            })?;
-    let selected = response
-        .headers()
-        .get(SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok());
-    // tungstenite has checked that the CSMS selected one of the versions we offered.
-    let version = negotiate(selected, &config.versions)
-        .ok_or_else(|| StationError::NoCommonVersion(offered.clone()))?;
-    tracing::info!(
-        "{identity}: connected to {}, speaking {}",
-        config.url,
-        version.subprotocol()
-    );
-
     let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
     let handlers = Station {
         identity: identity.clone(),
         key: Arc::clone(&key),
         outcomes: outcomes_tx,
     };
-    let connected = Connected {
-        ws,
-        identity,
-        key,
-        outcomes,
-        config: &config,
-    };
-    match version {
-        OcppVersion::V1_6 => connected.serve::<v1_6::V1_6>(handlers, shutdown).await,
-        OcppVersion::V2_0_1 => connected.serve::<v2_0_1::V2_0_1>(handlers, shutdown).await,
-        OcppVersion::V2_1 => connected.serve::<v2_1::V2_1>(handlers, shutdown).await,
-        // A version a later `ocpp-messages` may add that this station does not speak: only
-        // offered if the configuration lists it.
-        #[allow(unreachable_patterns)]
-        _ => Err(StationError::NoCommonVersion(offered)),
-    }
-}
 
-/// An open connection, before its version's dispatcher is chosen.
-struct Connected<'a, S> {
-    ws: tokio_tungstenite::WebSocketStream<S>,
-    identity: String,
-    key: Arc<StationKey>,
-    outcomes: mpsc::UnboundedReceiver<Result<ChainSummary, ChainError>>,
-    config: &'a StationConfig,
-}
-
-impl<S> Connected<'_, S>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    /// Serves the connection in version `P` and runs the script until it is done, it fails, or
-    /// `shutdown` completes; then closes the connection.
-    async fn serve<P: Protocol>(
-        self,
-        handlers: Station,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<(), StationError> {
-        let Connected {
-            ws,
-            identity,
-            key,
-            outcomes,
-            config,
-        } = self;
-        let connection =
-            Connection::new(ws, &identity, P::dispatcher(handlers), config.log.clone())
-                .with_call_timeout(config.call_timeout);
-        let peer = connection.peer();
-        let mut served = tokio::spawn(connection.run());
-
-        let result = tokio::select! {
-            result = script::<P>(&peer, &key, outcomes, config) => result,
-            () = shutdown => {
-                tracing::info!("{identity}: shutting down");
-                Ok(())
-            }
-            // The connection ended under the script's feet.
-            ended = &mut served => return match ended {
-                Ok(Err(e)) => Err(StationError::Connection(e)),
-                _ => Err(StationError::Closed),
-            },
-        };
-        peer.close("done");
-        match tokio::time::timeout(Duration::from_secs(5), served).await {
-            Ok(Ok(Err(e))) => tracing::warn!("{identity}: closing failed: {e}"),
-            Ok(_) => {}
-            Err(_) => tracing::warn!("{identity}: the CSMS did not answer our close"),
+    let log = config.log.clone();
+    let logged = identity.clone();
+    let versions = config.versions.clone();
+    let mut client = ClientConfig::new(base, identity.clone())
+        .with_engine(
+            engine::Config::default()
+                .with_call_timeout(config.call_timeout)
+                .with_heartbeat(true),
+        )
+        .on_frame(move |direction, text| log.record(&logged, direction.into(), text));
+    let logged = identity.clone();
+    // The version of the first connection; reconnections keep it.
+    let speaking = std::sync::OnceLock::new();
+    client = client.on_event(move |event| match event {
+        ClientEvent::Engine(event) => log_event(&logged, speaking.get().copied(), event),
+        ClientEvent::Connected { version } => {
+            let _ = speaking.set(*version);
+            tracing::info!("{logged}: connected, speaking {}", version.subprotocol());
         }
-        result
+        ClientEvent::Disconnected(ended) => tracing::info!("{logged}: disconnected ({ended:?})"),
+        ClientEvent::ReconnectFailed {
+            error,
+            failed,
+            after,
+        } => tracing::warn!(
+            "{logged}: reconnection {failed} failed ({error}), next attempt in {after:?}"
+        ),
+        other => tracing::info!("{logged}: {other:?}"),
+    });
+    for &version in &versions {
+        let dispatcher = dispatcher(version, handlers.clone())
+            .ok_or_else(|| StationError::NoCommonVersion(offered.clone()))?;
+        client = client.offer(dispatcher);
     }
+    let client = config.security.clone().apply(client)?;
+    let client = Client::connect(client).await.map_err(|e| match e {
+        ConnectError::NoCommonVersion => StationError::NoCommonVersion(offered.clone()),
+        other => StationError::Connect(other),
+    })?;
+    let peer = Peer::new(client.handle().clone(), &identity, Role::ChargingStation);
+    tracing::info!(
+        "{identity}: connected to {}, speaking {}",
+        config.url,
+        peer.version().subprotocol()
+    );
+    let ran = async {
+        match peer.version() {
+            OcppVersion::V1_6 => script::<v1_6::V1_6>(&peer, &key, outcomes, &config).await,
+            OcppVersion::V2_0_1 => script::<v2_0_1::V2_0_1>(&peer, &key, outcomes, &config).await,
+            OcppVersion::V2_1 => script::<v2_1::V2_1>(&peer, &key, outcomes, &config).await,
+            // A version a later `ocpp-messages` may add that this station does not speak: only
+            // offered if the configuration lists it.
+            #[allow(unreachable_patterns)]
+            _ => Err(StationError::NoCommonVersion(offered.clone())),
+        }
+    };
+    let result = tokio::select! {
+        result = ran => result,
+        () = shutdown => {
+            tracing::info!("{identity}: shutting down");
+            Ok(())
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(5), client.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("{identity}: the connection did not close in time");
+    }
+    result
 }
 
 /// Steps 2 to 9 of the script, in version `P`.
@@ -479,10 +486,10 @@ async fn script<P: Protocol>(
     if config.exit_after == Some(Stage::Session) {
         return Ok(());
     }
-    loop {
-        tokio::time::sleep(interval).await;
-        P::heartbeat(peer).await?;
-    }
+    // Step 10: the engine sends the Heartbeats, at the interval the CSMS gave at boot (any
+    // other CALL stands in for one), and the client reconnects if the connection drops.
+    tracing::info!("{station}: done; heartbeats every {interval:?} until interrupted");
+    std::future::pending().await
 }
 
 /// At most `max` characters of `text`.

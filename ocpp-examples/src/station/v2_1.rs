@@ -56,9 +56,10 @@ super::v2::v2_steps!(v2_1, V2_1, {
             .collect();
         let notify = NotifyPeriodicEventStreamRequest::new(data, EVENT_STREAM_ID, 0, basetime);
         peer.send::<NotifyPeriodicEventStreamFeature>(&notify)
+            .await
             .map_err(|source| StationError::Call {
                 action: NotifyPeriodicEventStreamFeature::NAME,
-                source,
+                source: Box::new(source),
             })?;
         tracing::info!(
             "{}: sent {count} reading(s) on event stream {EVENT_STREAM_ID}",
