@@ -453,7 +453,9 @@ struct Shared {
     tls: std::sync::RwLock<Option<TlsAcceptor>>,
 }
 
-/// A running CSMS server (see the [module docs](self)).
+/// A running CSMS server (see the [module docs](self)). Keep it for as long as the server is
+/// to accept stations: dropping it stops accepting (the connections that are open go on until
+/// they end); [`Server::shutdown`] also closes them.
 #[derive(Debug)]
 pub struct Server {
     shared: Arc<Shared>,
