@@ -44,6 +44,7 @@ use crate::connection::{self, Command, Direction, Dispatchers, Ended, Handle, Ob
 use crate::engine::{self, Backoff, Engine, Event};
 use crate::handshake::{self, RequestError};
 use crate::server::DEFAULT_READ_BUFFER;
+use crate::store::Store;
 
 /// Why the client could not connect.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,10 @@ pub enum ConnectError {
     /// The connection was not up within the connect timeout.
     #[error("not connected within the connect timeout")]
     TimedOut,
+    /// The store ([`ClientConfig::with_store`]) could not be read, or was taken already by
+    /// another client started with this configuration.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// What happened to the client's connection, for [`ClientConfig::on_event`].
@@ -109,6 +114,12 @@ pub enum ClientEvent<'a> {
 }
 
 type OnEvent = Arc<dyn Fn(&ClientEvent<'_>) + Send + Sync>;
+/// The store of a configuration, taken by the first client started with it.
+type SharedStore = Arc<std::sync::Mutex<Option<Box<dyn Store>>>>;
+
+/// The stored value holding the version of the station's last connection: a restarted
+/// station speaks it again (its stored calls are frames of that version).
+pub const VERSION_KEY: &str = "ocpp-connection/version";
 type OnFrame = Arc<dyn Fn(Direction, &str) + Send + Sync>;
 
 /// The client's observer of each connection: engine events and frames to its hooks.
@@ -150,6 +161,7 @@ pub struct ClientConfig {
     read_buffer: usize,
     on_event: Option<OnEvent>,
     on_frame: Option<OnFrame>,
+    store: Option<SharedStore>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -163,6 +175,7 @@ impl fmt::Debug for ClientConfig {
             .field("engine", &self.engine)
             .field("backoff", &self.backoff)
             .field("connect_timeout", &self.connect_timeout)
+            .field("store", &self.store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +197,7 @@ impl ClientConfig {
             read_buffer: DEFAULT_READ_BUFFER,
             on_event: None,
             on_frame: None,
+            store: None,
         }
     }
 
@@ -255,6 +269,33 @@ impl ClientConfig {
     pub fn on_frame(mut self, on_frame: impl Fn(Direction, &str) + Send + Sync + 'static) -> Self {
         self.on_frame = Some(Arc::new(on_frame));
         self
+    }
+
+    /// Keeps the station's durable state in `store`: its stored calls
+    /// ([`Handle::call_stored`]) and values ([`Handle::set_values`]), and the version of its
+    /// last connection ([`VERSION_KEY`]). The first client started with this configuration
+    /// (or a clone of it) takes the store.
+    #[must_use]
+    pub fn with_store(mut self, store: impl Store) -> Self {
+        let store: Box<dyn Store> = Box::new(store);
+        self.store = Some(Arc::new(std::sync::Mutex::new(Some(store))));
+        self
+    }
+
+    fn take_store(&self) -> Result<Option<Box<dyn Store>>, ConnectError> {
+        let Some(shared) = &self.store else {
+            return Ok(None);
+        };
+        let taken = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match taken {
+            Some(store) => Ok(Some(store)),
+            None => Err(ConnectError::Store(crate::store::StoreError::new(
+                "the store was taken by another client started with this configuration",
+            ))),
+        }
     }
 
     fn emit(&self, event: &ClientEvent<'_>) {
@@ -366,30 +407,66 @@ impl Client {
     ///
     /// A password that breaks an offered version's rules, or why the first attempt failed.
     pub async fn connect(config: ClientConfig) -> Result<Client, ConnectError> {
-        if config.dispatchers.is_empty() {
-            return Err(ConnectError::NothingOffered);
-        }
-        if let Some(password) = &config.password {
-            for version in config.versions() {
-                crate::security::check_password(version, password)
-                    .map_err(ConnectError::Password)?;
-            }
-        }
+        config.check()?;
         let (dialed, version) = dial(&config, &config.versions()).await?;
-        let Some(dispatcher) = config.dispatchers.get(version) else {
-            return Err(ConnectError::NoCommonVersion);
+        let mut engine = config.engine_for(version)?;
+        if let Some(store) = config.take_store()? {
+            engine.attach_store(store, Instant::now())?;
+            remember_version(&mut engine);
+        }
+        Ok(Client::spawn(config, Some(dialed), engine))
+    }
+
+    /// Starts the station without waiting for the CSMS: the client connects in its task, and
+    /// reconnects after each drop, with the back-off from the first attempt on, until
+    /// [`Client::close`]. What the handle is given meanwhile waits: calls in the engine's
+    /// queue, stored calls in the store. A station with a store that connected before speaks
+    /// the version of that connection again ([`VERSION_KEY`]); otherwise the first version
+    /// offered, the only one offered from then on (the session is of one version).
+    ///
+    /// # Errors
+    ///
+    /// Nothing offered, a password that breaks an offered version's rules, or a store that
+    /// cannot be read.
+    pub async fn start(config: ClientConfig) -> Result<Client, ConnectError> {
+        config.check()?;
+        let store = config.take_store()?;
+        let mut loaded = None;
+        let store = match store {
+            Some(mut store) => {
+                loaded = store.load()?.values.get(VERSION_KEY).cloned();
+                Some(store)
+            }
+            None => None,
         };
-        let session = Session::new(Arc::clone(dispatcher), config.identity.clone());
-        let engine = Engine::new(session, config.engine.clone(), Instant::now());
+        let offered = config.versions();
+        let version = loaded
+            .and_then(|v| OcppVersion::from_subprotocol(&v))
+            .filter(|v| offered.contains(v))
+            .or_else(|| offered.first().copied())
+            .ok_or(ConnectError::NothingOffered)?;
+        let now = Instant::now();
+        let mut engine = config.engine_for(version)?;
+        engine.disconnected(now);
+        if let Some(store) = store {
+            engine.attach_store(store, now)?;
+        }
+        Ok(Client::spawn(config, None, engine))
+    }
+
+    fn spawn(config: ClientConfig, dialed: Option<Dialed>, engine: Engine) -> Client {
+        let version = engine.version();
         let (commands_tx, commands) = mpsc::channel(16);
         let handle = Handle::new(commands_tx, version);
-        config.emit(&ClientEvent::Connected { version });
+        if dialed.is_some() {
+            config.emit(&ClientEvent::Connected { version });
+        }
         let span = tracing::info_span!("station", identity = %config.identity, version = %version);
         let task = tokio::spawn(tracing::Instrument::instrument(
             run(config, dialed, engine, commands),
             span,
         ));
-        Ok(Client { handle, task })
+        Client { handle, task }
     }
 
     /// The handle to make calls with: it stays valid across reconnections.
@@ -403,6 +480,41 @@ impl Client {
         self.handle.close().await;
         drop(self.handle);
         self.task.await.ok()
+    }
+}
+
+impl ClientConfig {
+    /// Something offered, and a password every offered version allows.
+    fn check(&self) -> Result<(), ConnectError> {
+        if self.dispatchers.is_empty() {
+            return Err(ConnectError::NothingOffered);
+        }
+        if let Some(password) = &self.password {
+            for version in self.versions() {
+                crate::security::check_password(version, password)
+                    .map_err(ConnectError::Password)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A new engine speaking `version`.
+    fn engine_for(&self, version: OcppVersion) -> Result<Engine, ConnectError> {
+        let Some(dispatcher) = self.dispatchers.get(version) else {
+            return Err(ConnectError::NoCommonVersion);
+        };
+        let session = Session::new(Arc::clone(dispatcher), self.identity.clone());
+        Ok(Engine::new(session, self.engine.clone(), Instant::now()))
+    }
+}
+
+/// Stores the engine's version as the one to speak after a restart ([`VERSION_KEY`]).
+fn remember_version(engine: &mut Engine) {
+    let version = engine.version().subprotocol();
+    if engine.has_store() && engine.value(VERSION_KEY) != Some(version) {
+        if let Err(error) = engine.set_values(&[(VERSION_KEY, Some(version))]) {
+            tracing::warn!(%error, "cannot store the version");
+        }
     }
 }
 
@@ -420,7 +532,7 @@ fn random_unit() -> f64 {
 
 async fn run(
     config: ClientConfig,
-    first: Dialed,
+    first: Option<Dialed>,
     mut engine: Engine,
     mut commands: mpsc::Receiver<Command>,
 ) -> Engine {
@@ -430,8 +542,33 @@ async fn run(
         on_event: config.on_event.clone(),
         on_frame: config.on_frame.clone(),
     };
-    let mut dialed = Some(first);
-    'connections: while let Some(current) = dialed.take() {
+    let mut dialed = first;
+    // Started offline ([`Client::start`]): the first attempt at once.
+    let mut started_offline = dialed.is_none();
+    'connections: loop {
+        let Some(current) = dialed.take() else {
+            if !started_offline {
+                break;
+            }
+            started_offline = false;
+            match reconnect(
+                &config,
+                version,
+                &mut engine,
+                &mut commands,
+                &mut waiters,
+                &mut on_engine_event,
+                Duration::ZERO,
+            )
+            .await
+            {
+                Some(next) => {
+                    dialed = Some(next);
+                    continue;
+                }
+                None => break 'connections,
+            }
+        };
         let ended = match current {
             Dialed::Plain(mut ws) => {
                 connection::drive(
@@ -460,44 +597,63 @@ async fn run(
             break;
         }
         // Reconnect: the same version only, so the session (and the registration) carry on.
-        let mut failed = 0u32;
-        let mut wait = config.backoff.delay(0, random_unit());
-        loop {
-            if !wait_taking_calls(
-                wait,
-                &mut engine,
-                &mut commands,
-                &mut waiters,
-                &mut on_engine_event,
-            )
-            .await
-            {
-                break 'connections;
-            }
-            match dial(&config, &[version]).await {
-                Ok((next, _)) => {
-                    engine.connected(Instant::now());
-                    tracing::info!("reconnected");
-                    config.emit(&ClientEvent::Connected { version });
-                    dialed = Some(next);
-                    break;
-                }
-                Err(error) => {
-                    failed = failed.saturating_add(1);
-                    wait = config.backoff.delay(failed, random_unit());
-                    tracing::info!(%error, failed, ?wait, "reconnection failed");
-                    config.emit(&ClientEvent::ReconnectFailed {
-                        error: &error,
-                        failed,
-                        after: wait,
-                    });
-                }
-            }
+        let first_wait = config.backoff.delay(0, random_unit());
+        match reconnect(
+            &config,
+            version,
+            &mut engine,
+            &mut commands,
+            &mut waiters,
+            &mut on_engine_event,
+            first_wait,
+        )
+        .await
+        {
+            Some(next) => dialed = Some(next),
+            None => break 'connections,
         }
     }
     engine.close(Instant::now());
     connection::deliver(&mut engine, &mut waiters, &mut on_engine_event);
     engine
+}
+
+/// Attempts connections (the first after `wait`, the next ones after the back-off) until one
+/// is up; `None` when the client is to close meanwhile.
+async fn reconnect(
+    config: &ClientConfig,
+    version: OcppVersion,
+    engine: &mut Engine,
+    commands: &mut mpsc::Receiver<Command>,
+    waiters: &mut Waiters,
+    observer: &mut dyn Observe,
+    mut wait: Duration,
+) -> Option<Dialed> {
+    let mut failed = 0u32;
+    loop {
+        if !wait_taking_calls(wait, engine, commands, waiters, observer).await {
+            return None;
+        }
+        match dial(config, &[version]).await {
+            Ok((next, _)) => {
+                engine.connected(Instant::now());
+                remember_version(engine);
+                tracing::info!("connected");
+                config.emit(&ClientEvent::Connected { version });
+                return Some(next);
+            }
+            Err(error) => {
+                failed = failed.saturating_add(1);
+                wait = config.backoff.delay(failed, random_unit());
+                tracing::info!(%error, failed, ?wait, "connection attempt failed");
+                config.emit(&ClientEvent::ReconnectFailed {
+                    error: &error,
+                    failed,
+                    after: wait,
+                });
+            }
+        }
+    }
 }
 
 /// Sleeps `wait` while taking the handles' calls into the engine's queue. `false` when the
@@ -517,6 +673,10 @@ async fn wait_taking_calls(
             command = commands.recv() => match command {
                 Some(Command::Call(call)) => {
                     connection::take_call(engine, waiters, *call);
+                    connection::deliver(engine, waiters, on_event);
+                }
+                Some(Command::With(with)) => {
+                    with(engine, Instant::now());
                     connection::deliver(engine, waiters, on_event);
                 }
                 Some(Command::Close { .. }) | None => return false,

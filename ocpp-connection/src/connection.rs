@@ -137,7 +137,16 @@ pub enum CallFailed {
     /// The connection's task has ended.
     #[error("the connection is closed")]
     Closed,
+    /// A stored call was given up (its attempts failed, or a full store dropped it).
+    #[error("given up: {0:?}")]
+    Discarded(crate::engine::Discard),
+    /// The store failed to take or change values.
+    #[error("{0}")]
+    Store(String),
 }
+
+/// Runs on the engine in the connection's task.
+pub(crate) type WithEngine = Box<dyn FnOnce(&mut Engine, Instant) + Send>;
 
 /// Makes a call with the engine, in the connection's task; the message id comes out.
 pub(crate) type MakeCall =
@@ -147,7 +156,7 @@ pub(crate) type MakeCall =
 pub(crate) struct CallCommand {
     pub(crate) make: MakeCall,
     pub(crate) waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
-    pub(crate) made: oneshot::Sender<Result<(), CallFailed>>,
+    pub(crate) made: oneshot::Sender<Result<String, CallFailed>>,
 }
 
 /// What a [`Handle`] asks of its connection's task.
@@ -157,6 +166,8 @@ pub(crate) enum Command {
     Call(Box<CallCommand>),
     /// Close the connection (code 1000, or 1001 when the server goes away).
     Close { code: u16 },
+    /// Run something on the engine.
+    With(WithEngine),
 }
 
 impl fmt::Debug for Command {
@@ -164,6 +175,7 @@ impl fmt::Debug for Command {
         match self {
             Command::Call(_) => f.write_str("Call"),
             Command::Close { code } => write!(f, "Close({code})"),
+            Command::With(_) => f.write_str("With"),
         }
     }
 }
@@ -217,13 +229,85 @@ impl Handle {
     {
         self.submit(Box::new(move |engine, _| engine.send::<F>(&request)), None)
             .await
+            .map(|_| ())
+    }
+
+    /// Makes a stored CALL of `F` (see [`Engine::call_stored`]): once this returns `Ok`, the
+    /// call is in the store, together with `values`, and survives a restart. The
+    /// [`StoredCall`] says when it is delivered, if this process lives that long; a restarted
+    /// one sends it all the same. Needs a store on the engine (a station's
+    /// [`ClientConfig::with_store`](crate::client::ClientConfig::with_store)).
+    pub async fn call_stored<F>(
+        &self,
+        request: F::Request,
+        values: Vec<(String, Option<String>)>,
+    ) -> Result<StoredCall<F>, CallFailed>
+    where
+        F: Feature + 'static,
+        F::Request: Send + 'static,
+    {
+        let (waiter, answer) = oneshot::channel();
+        let message_id = self
+            .submit(
+                Box::new(move |engine, now| {
+                    let values: Vec<(&str, Option<&str>)> = values
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_deref()))
+                        .collect();
+                    engine.call_stored::<F>(&request, &values, now)
+                }),
+                Some(waiter),
+            )
+            .await?;
+        Ok(StoredCall {
+            message_id,
+            answer,
+            feature: std::marker::PhantomData,
+        })
+    }
+
+    /// Sets (`Some`) or removes (`None`) values in the engine's store, atomically.
+    pub async fn set_values(
+        &self,
+        values: Vec<(String, Option<String>)>,
+    ) -> Result<(), CallFailed> {
+        let (done, result) = oneshot::channel();
+        let with: WithEngine = Box::new(move |engine, _| {
+            let values: Vec<(&str, Option<&str>)> = values
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect();
+            let _ = done.send(
+                engine
+                    .set_values(&values)
+                    .map_err(|e| CallFailed::Store(e.to_string())),
+            );
+        });
+        self.commands
+            .send(Command::With(with))
+            .await
+            .map_err(|_| CallFailed::Closed)?;
+        result.await.map_err(|_| CallFailed::Closed)?
+    }
+
+    /// Whether the engine has a connection up now (a station's offline events carry
+    /// `offline: true`).
+    pub async fn is_connected(&self) -> bool {
+        let (done, result) = oneshot::channel();
+        let with: WithEngine = Box::new(move |engine, _| {
+            let _ = done.send(engine.is_connected());
+        });
+        if self.commands.send(Command::With(with)).await.is_err() {
+            return false;
+        }
+        result.await.unwrap_or(false)
     }
 
     async fn submit(
         &self,
         make: MakeCall,
         waiter: Option<oneshot::Sender<Result<Answer, CallFailed>>>,
-    ) -> Result<(), CallFailed> {
+    ) -> Result<String, CallFailed> {
         let (made, taken) = oneshot::channel();
         self.commands
             .send(Command::Call(Box::new(CallCommand { make, waiter, made })))
@@ -240,6 +324,30 @@ impl Handle {
     /// Closes the connection with `code` (1001 when a server shuts down).
     pub(crate) async fn close_with(&self, code: u16) {
         let _ = self.commands.send(Command::Close { code }).await;
+    }
+}
+
+/// A stored call made through [`Handle::call_stored`]: it is in the store.
+#[derive(Debug)]
+#[must_use = "await `delivered` for the answer, or drop it: the call goes out regardless"]
+pub struct StoredCall<F> {
+    message_id: String,
+    answer: oneshot::Receiver<Result<Answer, CallFailed>>,
+    feature: std::marker::PhantomData<fn() -> F>,
+}
+
+impl<F: Feature> StoredCall<F> {
+    /// The call's message id (the same on every attempt).
+    pub fn message_id(&self) -> &str {
+        &self.message_id
+    }
+
+    /// Waits until the call is delivered and returns its typed response, or why it was given
+    /// up ([`CallFailed::Discarded`]); [`CallFailed::Closed`] when the client closed first
+    /// (the call stays stored).
+    pub async fn delivered(self) -> Result<F::Response, CallFailed> {
+        let answer = self.answer.await.map_err(|_| CallFailed::Closed)??;
+        Ok(answer.into_response::<F>()?)
     }
 }
 
@@ -317,6 +425,7 @@ where
             Step::Frame(Some(Err(error))) => break Ended::Error(error),
             Step::Served(served) => engine.served(served, now),
             Step::Command(Some(Command::Call(call))) => take_call(engine, waiters, *call),
+            Step::Command(Some(Command::With(with))) => with(engine, now),
             Step::Command(Some(Command::Close { code })) => {
                 // Boxed: the closing path's futures need no room in the connection's state.
                 break Box::pin(close(
@@ -411,9 +520,9 @@ pub(crate) fn take_call(engine: &mut Engine, waiters: &mut Waiters, call: CallCo
     match make(engine, Instant::now()) {
         Ok(id) => {
             if let Some(waiter) = waiter {
-                waiters.insert(id, waiter);
+                waiters.insert(id.clone(), waiter);
             }
-            let _ = made.send(Ok(()));
+            let _ = made.send(Ok(id));
         }
         Err(refused) => {
             let _ = made.send(Err(CallFailed::Refused(refused)));
@@ -485,6 +594,10 @@ pub(crate) fn deliver(engine: &mut Engine, waiters: &mut Waiters, observer: &mut
             Event::ConnectionLost { message_id, .. } => {
                 (message_id, Err(CallFailed::ConnectionLost))
             }
+            Event::Delivered { answer, .. } => (answer.message_id.clone(), Ok(answer)),
+            Event::Discarded {
+                message_id, reason, ..
+            } => (message_id, Err(CallFailed::Discarded(reason))),
             _ => continue,
         };
         if let Some(waiter) = waiters.remove(&id) {

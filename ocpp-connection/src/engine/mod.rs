@@ -33,6 +33,19 @@
 //!   server's own) the engine asks for a WebSocket ping; if neither a pong nor any other frame
 //!   arrives within [`Config::pong_timeout`], it asks to close the connection
 //!   ([`Event::Unresponsive`]).
+//! - **Stored calls (a station's transaction messages).** With a [`Store`] attached
+//!   ([`Engine::attach_store`]), [`Engine::call_stored`] writes the CALL to the store before
+//!   it returns, so it survives a restart; stored calls go out in order, ahead of newer ones
+//!   and of the queue, whenever the connection is up. A stored call answered with a CALLRESULT
+//!   is removed ([`Event::Delivered`]). One unanswered in time or answered with a CALLERROR
+//!   is an attempt that failed: it is sent again, with the same message id, after
+//!   [`Retry::interval`] times the attempts so far (OCPP 1.6 `TransactionMessageAttempts`
+//!   and `TransactionMessageRetryInterval`; 2.x `OCPPCommCtrlr.MessageAttempts` and
+//!   `MessageAttemptInterval` of TransactionEvent), and after the last attempt it is
+//!   discarded, as both versions allow ([`Event::Discarded`]). A stored call outstanding when
+//!   the connection drops is not an attempt: it goes out again first after the reconnection.
+//!   The store holds at most [`Config::max_stored_calls`]; beyond it [`WhenFull`] says what
+//!   happens, never a silent drop.
 //! - **Reconnection.** The engine outlives a connection: [`Engine::disconnected`] ends the
 //!   outstanding call ([`Event::ConnectionLost`]) and keeps the queue and the registration,
 //!   so a station that reconnects does not boot again; [`Backoff`] gives the waits between
@@ -41,7 +54,7 @@
 mod backoff;
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -52,7 +65,53 @@ use ocpp_messages::rpc::{self, Inbound, Outcome, Rejection, SendError, Session};
 use ocpp_messages::{CallError, ErrorCode, Feature, OcppVersion, Role};
 use serde_json::Value;
 
+use crate::store::{Change, Queued, Store, StoreError};
+
 pub use backoff::Backoff;
+
+/// The stored value naming this store's message ids: a random tag made when the store is
+/// first attached, so that ids never repeat, not even after the store is wiped.
+pub const EPOCH_KEY: &str = "ocpp-connection/epoch";
+
+/// How stored calls are retried (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// How many attempts a stored call gets in all (at least 1; default 3).
+    pub attempts: u32,
+    /// The wait after the first failed attempt; after the `n`th, `n` times it (default 60 s).
+    pub interval: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 3,
+            interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Retry {
+    /// The wait before the next attempt, after `failed` attempts failed.
+    pub fn wait(&self, failed: u32) -> Duration {
+        self.interval.saturating_mul(failed)
+    }
+}
+
+/// What [`Engine::call_stored`] does when [`Config::max_stored_calls`] calls are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WhenFull {
+    /// Refuses the new call ([`CallRefused::StoreFull`]): the application decides (stop
+    /// charging, keep the data elsewhere). The default.
+    #[default]
+    Refuse,
+    /// Drops the oldest droppable call (an intermediate meter reading: 1.6 MeterValues, a
+    /// 2.x TransactionEvent `Updated` for `MeterValuePeriodic`) to make room, reported as
+    /// [`Event::Discarded`] with [`Discard::Full`]; refuses when none is droppable. Started
+    /// and ended transactions are never dropped (libocpp's queue thresholds do likewise).
+    DropMeterValues,
+}
 
 /// The default call timeout of OCPP-J implementations (the specification leaves it to them).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,6 +138,12 @@ pub struct Config {
     /// Whether a station sends Heartbeats by itself once Accepted (default `true`; a CSMS
     /// never does).
     pub heartbeat: bool,
+    /// How stored calls are retried.
+    pub retry: Retry,
+    /// How many calls the store may hold (default 10,000).
+    pub max_stored_calls: usize,
+    /// What happens beyond [`Config::max_stored_calls`].
+    pub when_full: WhenFull,
 }
 
 impl Default for Config {
@@ -91,6 +156,9 @@ impl Default for Config {
             ping_interval: None,
             pong_timeout: Duration::from_secs(10),
             heartbeat: true,
+            retry: Retry::default(),
+            max_stored_calls: 10_000,
+            when_full: WhenFull::Refuse,
         }
     }
 }
@@ -143,6 +211,24 @@ impl Config {
     #[must_use]
     pub fn with_heartbeat(mut self, on: bool) -> Self {
         self.heartbeat = on;
+        self
+    }
+
+    /// Sets [`Config::retry`] (at least one attempt).
+    #[must_use]
+    pub fn with_retry(mut self, attempts: u32, interval: Duration) -> Self {
+        self.retry = Retry {
+            attempts: attempts.max(1),
+            interval,
+        };
+        self
+    }
+
+    /// Sets [`Config::max_stored_calls`] and [`Config::when_full`].
+    #[must_use]
+    pub fn with_max_stored_calls(mut self, limit: usize, when_full: WhenFull) -> Self {
+        self.max_stored_calls = limit.max(1);
+        self.when_full = when_full;
         self
     }
 }
@@ -218,6 +304,63 @@ pub enum Event {
     /// A CALL of the peer was answered without a handler: beyond
     /// [`Config::max_peer_calls`], or refused by the boot gate.
     Refused(Rejection),
+    /// A stored call was answered with a valid CALLRESULT and removed from the store.
+    Delivered {
+        /// Its place in the store.
+        seq: u64,
+        /// The answer (its `result` is `Ok`).
+        answer: rpc::Answer,
+    },
+    /// An attempt of a stored call failed; it goes out again at `at`.
+    Retrying {
+        /// Its place in the store.
+        seq: u64,
+        /// Its message id.
+        message_id: String,
+        /// Its action.
+        action: &'static str,
+        /// The failed attempts so far.
+        attempts: u32,
+        /// When it goes out again (at the earliest: the connection must be up).
+        at: Instant,
+        /// Why the attempt failed.
+        reason: String,
+    },
+    /// A stored call was given up and removed from the store.
+    Discarded {
+        /// Its place in the store.
+        seq: u64,
+        /// Its message id.
+        message_id: String,
+        /// Its action.
+        action: String,
+        /// Why.
+        reason: Discard,
+    },
+    /// The store failed to record a delivery or an attempt: the call stays stored, and may be
+    /// sent again after a restart (the CSMS recognises it by its message id).
+    StoreFailed {
+        /// What failed.
+        error: String,
+    },
+}
+
+/// Why a stored call was given up ([`Event::Discarded`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Discard {
+    /// Its last attempt failed ([`Retry::attempts`]).
+    Attempts {
+        /// The attempts made.
+        attempts: u32,
+        /// Why the last one failed.
+        last_error: String,
+    },
+    /// The store was full and it was droppable ([`WhenFull::DropMeterValues`]).
+    Full,
+    /// What the store held is not a CALL this side can send (written by another version, or
+    /// damaged).
+    Unreadable(String),
 }
 
 /// Why [`Engine::call`] or [`Engine::send`] did not take a message.
@@ -237,6 +380,18 @@ pub enum CallRefused {
     /// A SEND before the station is Accepted (SENDs are not queued).
     #[error("a SEND before the BootNotification is accepted")]
     NotAccepted,
+    /// [`Engine::call_stored`] without a store ([`Engine::attach_store`]).
+    #[error("no store is attached")]
+    NoStore,
+    /// [`Config::max_stored_calls`] calls are stored and none may be dropped.
+    #[error("{limit} calls are stored already")]
+    StoreFull {
+        /// The limit.
+        limit: usize,
+    },
+    /// The store failed to take the call: it is not stored, nor sent.
+    #[error("{0}")]
+    Store(String),
 }
 
 /// One of our calls, queued or outstanding.
@@ -257,6 +412,30 @@ struct Outstanding {
     action: &'static str,
     deadline: Instant,
     internal: bool,
+    /// The `seq` of a stored call.
+    stored: Option<u64>,
+}
+
+/// The attached store (its contents are not for `Debug`).
+struct AttachedStore(Box<dyn Store>);
+
+impl std::fmt::Debug for AttachedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+/// A call kept in the store, waiting for its (next) attempt.
+#[derive(Debug)]
+struct StoredCall {
+    seq: u64,
+    message_id: String,
+    action: &'static str,
+    frame: String,
+    attempts: u32,
+    droppable: bool,
+    /// Not before then (after a failed attempt).
+    not_before: Option<Instant>,
 }
 
 /// A CALL or SEND of the peer to be served by the handlers, handed out by
@@ -319,6 +498,12 @@ pub struct Engine {
     pong_deadline: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    store: Option<AttachedStore>,
+    /// The stored calls, in order (the outstanding one, if stored, first).
+    stored: VecDeque<StoredCall>,
+    next_seq: u64,
+    epoch: String,
+    values: BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -341,6 +526,11 @@ impl Engine {
             pong_deadline: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            store: None,
+            stored: VecDeque::new(),
+            next_seq: 1,
+            epoch: String::new(),
+            values: BTreeMap::new(),
         }
     }
 
@@ -433,6 +623,339 @@ impl Engine {
         Ok(message_id)
     }
 
+    /// Attaches `store` and takes up what it holds: its values, and its stored calls, which
+    /// go out (in order, ahead of the queue) whenever the connection is up. A stored call
+    /// that is not a CALL this side can send in this version is discarded
+    /// ([`Event::Discarded`] with [`Discard::Unreadable`]).
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be read or written; the engine then has no store.
+    pub fn attach_store(&mut self, store: impl Store, now: Instant) -> Result<(), StoreError> {
+        let mut store: Box<dyn Store> = Box::new(store);
+        let loaded = store.load()?;
+        let mut values = loaded.values;
+        let epoch = match values.get(EPOCH_KEY) {
+            Some(epoch) => epoch.clone(),
+            None => {
+                let epoch = random_epoch();
+                store.apply(&[Change::Put {
+                    key: EPOCH_KEY,
+                    value: &epoch,
+                }])?;
+                values.insert(EPOCH_KEY.to_owned(), epoch.clone());
+                epoch
+            }
+        };
+        self.next_seq = loaded.next_seq.max(1);
+        self.epoch = epoch;
+        self.values = values;
+        self.stored.clear();
+        let mut unreadable = Vec::new();
+        for queued in loaded.queue {
+            let readable = Frame::parse_for(self.version(), &queued.frame)
+                .ok()
+                .and_then(|frame| match frame {
+                    Frame::Call {
+                        message_id, action, ..
+                    } => Some((message_id, action)),
+                    _ => None,
+                })
+                .and_then(|(id, action)| {
+                    let feature = self.version().feature(&action)?;
+                    Some((id, feature.name))
+                });
+            match readable {
+                Some((message_id, action)) => self.stored.push_back(StoredCall {
+                    seq: queued.seq,
+                    message_id,
+                    action,
+                    frame: queued.frame,
+                    attempts: queued.attempts,
+                    droppable: queued.droppable,
+                    not_before: None,
+                }),
+                None => unreadable.push(queued),
+            }
+        }
+        self.store = Some(AttachedStore(store));
+        for queued in unreadable {
+            self.discard(
+                queued.seq,
+                String::new(),
+                queued.action,
+                Discard::Unreadable(format!(
+                    "not a CALL of OCPP {} this side sends",
+                    self.version()
+                )),
+            );
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Whether a store is attached.
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The stored value named `key`.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The stored values.
+    pub fn values(&self) -> &BTreeMap<String, String> {
+        &self.values
+    }
+
+    /// Sets (`Some`) or removes (`None`) stored values, atomically.
+    ///
+    /// # Errors
+    ///
+    /// Without a store, or when it fails (then nothing changed).
+    pub fn set_values(&mut self, values: &[(&str, Option<&str>)]) -> Result<(), StoreError> {
+        let Some(store) = &mut self.store else {
+            return Err(StoreError::new("no store is attached"));
+        };
+        let changes: Vec<Change<'_>> = values
+            .iter()
+            .map(|&(key, value)| value_change(key, value))
+            .collect();
+        store.0.apply(&changes)?;
+        for &(key, value) in values {
+            match value {
+                Some(value) => self.values.insert(key.to_owned(), value.to_owned()),
+                None => self.values.remove(key),
+            };
+        }
+        Ok(())
+    }
+
+    /// How many calls are stored (the outstanding one included, if stored).
+    pub fn stored_calls(&self) -> usize {
+        self.stored.len()
+    }
+
+    /// Whether a connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Makes a CALL that survives a restart (a transaction message): written to the store,
+    /// together with `values` (the transaction's state, say) in one atomic change, before this
+    /// returns; then sent as the [module docs](self) say. Returns its message id (the store's
+    /// epoch and its `seq`); its answer comes as [`Event::Delivered`], or
+    /// [`Event::Discarded`].
+    ///
+    /// # Errors
+    ///
+    /// An invalid request, an action the other side sends, no store, a full store
+    /// ([`WhenFull`]), or a store that failed: then nothing is stored or sent.
+    pub fn call_stored<F: Feature>(
+        &mut self,
+        request: &F::Request,
+        values: &[(&str, Option<&str>)],
+        now: Instant,
+    ) -> Result<String, CallRefused> {
+        if self.store.is_none() {
+            return Err(CallRefused::NoStore);
+        }
+        if F::SEND {
+            return Err(CallRefused::Send(SendError::WrongMessageType {
+                action: F::NAME,
+                what: "a SEND, not a CALL",
+            }));
+        }
+        if !F::INFO.initiator.may_be_sent_by(self.role()) {
+            return Err(CallRefused::Send(SendError::NotACall(
+                "the other side sends this action",
+            )));
+        }
+        let seq = self.next_seq;
+        let message_id = format!("{}-{seq}", self.epoch);
+        let frame = rpc::call_frame::<F>(&message_id, request)
+            .map_err(|v| CallRefused::Send(SendError::Invalid(v)))?;
+        let droppable = is_droppable(F::NAME, &frame);
+        let mut dropped = None;
+        if self.stored.len() >= self.config.max_stored_calls {
+            let outstanding = self.outstanding.as_ref().and_then(|o| o.stored);
+            let victim = match self.config.when_full {
+                WhenFull::Refuse => None,
+                WhenFull::DropMeterValues => self
+                    .stored
+                    .iter()
+                    .position(|call| call.droppable && Some(call.seq) != outstanding),
+            };
+            let Some(victim) = victim else {
+                return Err(CallRefused::StoreFull {
+                    limit: self.config.max_stored_calls,
+                });
+            };
+            dropped = Some(victim);
+        }
+        let queued = Queued::new(seq, F::NAME, frame.clone()).with_droppable(droppable);
+        let mut changes = Vec::with_capacity(values.len() + 2);
+        changes.push(Change::Push(&queued));
+        changes.extend(values.iter().map(|&(key, value)| value_change(key, value)));
+        let dropped_seq = dropped
+            .and_then(|at| self.stored.get(at))
+            .map(|call| call.seq);
+        if let Some(seq) = dropped_seq {
+            changes.push(Change::Remove { seq });
+        }
+        let Some(store) = &mut self.store else {
+            return Err(CallRefused::NoStore);
+        };
+        store
+            .0
+            .apply(&changes)
+            .map_err(|e| CallRefused::Store(e.to_string()))?;
+        drop(changes);
+        self.next_seq = seq + 1;
+        for &(key, value) in values {
+            match value {
+                Some(value) => self.values.insert(key.to_owned(), value.to_owned()),
+                None => self.values.remove(key),
+            };
+        }
+        if let Some(call) = dropped.and_then(|at| self.stored.remove(at)) {
+            self.events.push_back(Event::Discarded {
+                seq: call.seq,
+                message_id: call.message_id,
+                action: call.action.to_owned(),
+                reason: Discard::Full,
+            });
+        }
+        self.stored.push_back(StoredCall {
+            seq,
+            message_id: message_id.clone(),
+            action: F::NAME,
+            frame,
+            attempts: 0,
+            droppable,
+            not_before: None,
+        });
+        self.pump(now);
+        Ok(message_id)
+    }
+
+    /// Removes a stored call from the store and reports it discarded.
+    fn discard(&mut self, seq: u64, message_id: String, action: String, reason: Discard) {
+        self.store_change(&[Change::Remove { seq }]);
+        self.events.push_back(Event::Discarded {
+            seq,
+            message_id,
+            action,
+            reason,
+        });
+    }
+
+    /// Applies `changes` to the store, reporting a failure as [`Event::StoreFailed`].
+    fn store_change(&mut self, changes: &[Change<'_>]) {
+        if let Some(store) = &mut self.store {
+            if let Err(error) = store.0.apply(changes) {
+                self.events.push_back(Event::StoreFailed {
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+
+    /// The outstanding stored call `seq` was answered with `result`.
+    fn stored_answered(&mut self, seq: u64, answer: rpc::Answer, now: Instant) {
+        let Some(at) = self.stored.iter().position(|call| call.seq == seq) else {
+            return;
+        };
+        if let Err(error) = &answer.result {
+            let reason = error.to_string();
+            self.attempt_failed(at, reason, now);
+            return;
+        }
+        self.stored.remove(at);
+        self.store_change(&[Change::Remove { seq }]);
+        self.events.push_back(Event::Delivered { seq, answer });
+    }
+
+    /// The attempt of the stored call at `at` failed: retry later, or give up.
+    fn attempt_failed(&mut self, at: usize, reason: String, now: Instant) {
+        let retry = self.config.retry;
+        let Some(call) = self.stored.get_mut(at) else {
+            return;
+        };
+        call.attempts = call.attempts.saturating_add(1);
+        let (seq, attempts) = (call.seq, call.attempts);
+        if attempts >= retry.attempts.max(1) {
+            if let Some(call) = self.stored.remove(at) {
+                self.discard(
+                    call.seq,
+                    call.message_id,
+                    call.action.to_owned(),
+                    Discard::Attempts {
+                        attempts,
+                        last_error: reason,
+                    },
+                );
+            }
+            return;
+        }
+        let wait_until = now + retry.wait(attempts);
+        call.not_before = Some(wait_until);
+        let (message_id, action) = (call.message_id.clone(), call.action);
+        self.store_change(&[Change::Attempted { seq, attempts }]);
+        self.events.push_back(Event::Retrying {
+            seq,
+            message_id,
+            action,
+            attempts,
+            at: wait_until,
+            reason,
+        });
+    }
+
+    /// Whether the first stored call may go out now.
+    fn stored_ready(&self, now: Instant) -> bool {
+        self.stored.front().is_some_and(|call| {
+            call.not_before.is_none_or(|t| now >= t) && self.may_send(call.action, now)
+        })
+    }
+
+    /// Sends the first stored call, if it may go out: `true` when one went out.
+    fn pump_stored(&mut self, now: Instant) -> bool {
+        while self.stored_ready(now) {
+            let Some(call) = self.stored.front() else {
+                return false;
+            };
+            match self.session.call_frame(&call.frame) {
+                Ok((message_id, action)) => {
+                    self.outstanding = Some(Outstanding {
+                        message_id,
+                        action,
+                        deadline: now + self.config.call_timeout,
+                        internal: false,
+                        stored: Some(call.seq),
+                    });
+                    self.last_call_sent = now;
+                    self.transmits.push_back(Transmit::Text(call.frame.clone()));
+                    return true;
+                }
+                // The session's own limit: later.
+                Err(SendError::TooManyPending { .. }) => return false,
+                Err(error) => {
+                    if let Some(call) = self.stored.pop_front() {
+                        self.discard(
+                            call.seq,
+                            call.message_id,
+                            call.action.to_owned(),
+                            Discard::Unreadable(error.to_string()),
+                        );
+                    }
+                }
+            }
+        }
+        false
+    }
+
     /// Sends a SEND (OCPP 2.1): out at once, never answered. Refused before the station is
     /// Accepted (when the boot gate applies).
     pub fn send<F: Feature>(&mut self, request: &F::Request) -> Result<String, CallRefused> {
@@ -469,6 +992,9 @@ impl Engine {
         if self.outstanding.is_some() || !self.connected {
             return;
         }
+        if self.pump_stored(now) {
+            return;
+        }
         let Some(at) = self
             .queue
             .iter()
@@ -487,6 +1013,7 @@ impl Engine {
             action: call.action,
             deadline: now + call.timeout,
             internal: call.internal,
+            stored: None,
         });
         self.last_call_sent = now;
         self.transmits.push_back(Transmit::Text(call.frame));
@@ -651,18 +1178,25 @@ impl Engine {
                 .outstanding
                 .as_ref()
                 .is_some_and(|o| o.message_id == answer.message_id);
-            let internal = if ours {
+            let (internal, stored) = if ours {
                 let outstanding = self.outstanding.take();
-                outstanding.is_some_and(|o| o.internal)
+                (
+                    outstanding.as_ref().is_some_and(|o| o.internal),
+                    outstanding.and_then(|o| o.stored),
+                )
             } else {
-                false
+                (false, None)
             };
             if answer.action == "BootNotification" && self.role() == Role::ChargingStation {
                 if let Ok(payload) = &answer.result {
                     self.boot_answered(payload, now);
                 }
             }
-            if !internal {
+            if let Some(seq) = stored {
+                if let rpc::Event::Answered(answer) = event {
+                    self.stored_answered(seq, answer, now);
+                }
+            } else if !internal {
                 self.events.push_back(Event::Session(event));
             }
             self.pump(now);
@@ -736,6 +1270,9 @@ impl Engine {
         at(self.pong_deadline);
         at(self.next_ping.filter(|_| self.pong_deadline.is_none()));
         at(self.heartbeat_due());
+        if self.outstanding.is_none() {
+            at(self.stored.front().and_then(|call| call.not_before));
+        }
         if let Registration::Rejected { retry_at } = self.registration {
             if self.outstanding.is_none() && !self.queue.is_empty() {
                 at(Some(retry_at));
@@ -765,7 +1302,11 @@ impl Engine {
             if now >= o.deadline {
                 if let Some(o) = self.outstanding.take() {
                     self.session.cancel(&o.message_id);
-                    if !o.internal {
+                    if let Some(seq) = o.stored {
+                        if let Some(at) = self.stored.iter().position(|c| c.seq == seq) {
+                            self.attempt_failed(at, "no answer in time".to_owned(), now);
+                        }
+                    } else if !o.internal {
                         self.events.push_back(Event::TimedOut {
                             message_id: o.message_id,
                             action: o.action,
@@ -796,6 +1337,7 @@ impl Engine {
         if self.heartbeat_due().is_some_and(|due| now >= due)
             && self.outstanding.is_none()
             && self.queue.is_empty()
+            && !self.stored_ready(now)
         {
             self.heartbeat(now);
         }
@@ -846,7 +1388,8 @@ impl Engine {
         self.serving = 0;
         if let Some(o) = self.outstanding.take() {
             self.session.cancel(&o.message_id);
-            if !o.internal {
+            // A stored call goes out again after the reconnection.
+            if !o.internal && o.stored.is_none() {
                 self.events.push_back(Event::ConnectionLost {
                     message_id: o.message_id,
                     action: o.action,
@@ -874,7 +1417,8 @@ impl Engine {
     }
 
     /// Ends every call, queued or outstanding, because the engine stops for good: each is
-    /// reported as [`Event::ConnectionLost`].
+    /// reported as [`Event::ConnectionLost`]. Stored calls stay in the store for the next
+    /// engine that attaches it.
     pub fn close(&mut self, now: Instant) {
         self.disconnected(now);
         for call in std::mem::take(&mut self.queue) {
@@ -894,6 +1438,43 @@ impl Engine {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+}
+
+/// A `Change` setting (`Some`) or removing (`None`) the value `key`.
+fn value_change<'a>(key: &'a str, value: Option<&'a str>) -> Change<'a> {
+    match value {
+        Some(value) => Change::Put { key, value },
+        None => Change::Delete { key },
+    }
+}
+
+/// A random tag of 8 hexadecimal digits for a store's message ids (no cryptographic quality
+/// needed: it keeps ids of a wiped store from repeating earlier ones).
+fn random_epoch() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+/// Whether a stored call of `action` is an intermediate meter reading a full store may drop
+/// ([`WhenFull::DropMeterValues`]).
+fn is_droppable(action: &str, frame: &str) -> bool {
+    match action {
+        "MeterValues" => true,
+        "TransactionEvent" => match Frame::parse(frame) {
+            Ok(Frame::Call { payload, .. }) => {
+                payload["eventType"] == "Updated"
+                    && payload["triggerReason"] == "MeterValuePeriodic"
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -42,6 +42,10 @@ pub enum SendError {
     /// The request violates its schema, so it is not sent.
     #[error("the request violates its schema: {0}")]
     Invalid(Violations),
+    /// A frame given whole ([`Session::call_frame`](super::Session::call_frame)) is not a CALL
+    /// of this session's version that this side may send.
+    #[error("not a CALL this side may send: {0}")]
+    NotACall(&'static str),
 }
 
 /// Encodes `request` as the CALL frame `[2, message_id, F::NAME, payload]`, after checking it

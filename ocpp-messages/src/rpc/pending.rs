@@ -9,7 +9,7 @@ use crate::codec::{decode, Mode};
 use crate::feature::{Feature, FeatureInfo};
 use crate::policy::{Leniency, Relaxed, UnknownMembers};
 use crate::spec::{CallError, OcppVersion, PeerError};
-use crate::validate::{validate, Violation, ViolationKind};
+use crate::validate::{validate, Violation, ViolationKind, Violations};
 use crate::wire::frame::{Frame, MAX_MESSAGE_ID_CHARS};
 
 /// The default largest number of calls a [`Session`](super::Session) lets wait for their
@@ -174,6 +174,47 @@ impl PendingCalls {
         let frame = call_frame::<F>(&id, request).map_err(SendError::Invalid)?;
         self.pending.insert(id.clone(), &F::INFO);
         Ok((id, frame))
+    }
+
+    /// Records the CALL `frame` (built earlier by this side, kept in a store) as pending under
+    /// its own message id, once it reads as a valid CALL of this version that `sender` may
+    /// send. Returns its message id and action.
+    pub(crate) fn call_frame(
+        &mut self,
+        frame: &str,
+        sender: crate::feature::Role,
+    ) -> Result<(String, &'static str), SendError> {
+        let parsed = Frame::parse_for(self.version, frame)
+            .map_err(|_| SendError::NotACall("the text is not an OCPP-J frame of this version"))?;
+        let Frame::Call {
+            message_id,
+            action,
+            payload,
+        } = parsed
+        else {
+            return Err(SendError::NotACall("the frame is not a CALL"));
+        };
+        let feature = self
+            .version
+            .feature(&action)
+            .ok_or(SendError::NotACall("the action is not one of this version"))?;
+        if feature.send {
+            return Err(SendError::WrongMessageType {
+                action: feature.name,
+                what: "a SEND, not a CALL",
+            });
+        }
+        if !feature.initiator.may_be_sent_by(sender) {
+            return Err(SendError::NotACall("the other side sends this action"));
+        }
+        check_id(&message_id)?;
+        if self.pending.contains_key(&message_id) {
+            return Err(SendError::AlreadyPending(message_id));
+        }
+        self.check_room()?;
+        Violations::check(validate(feature.request, &payload)).map_err(SendError::Invalid)?;
+        self.pending.insert(message_id.clone(), feature);
+        Ok((message_id, feature.name))
     }
 
     /// Builds the SEND frame for `request`: nothing is recorded, a SEND is never answered.

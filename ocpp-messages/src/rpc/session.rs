@@ -374,6 +374,28 @@ impl Session {
             .map(|(_, frame)| frame)
     }
 
+    /// Records a CALL frame given whole as pending under its own message id, so that
+    /// [`Session::receive`] matches its answer: a frame this side built earlier (with
+    /// [`Session::call`] or [`call_frame`](super::call_frame)) and kept, in a store across a
+    /// restart say, to be sent again. The frame is checked as the peer would: a CALL of this
+    /// version, of an action this side sends, with a valid payload. Returns the message id
+    /// and the action.
+    ///
+    /// ```
+    /// use ocpp_messages::rpc::{Dispatcher, SendError, Session};
+    /// use ocpp_messages::{OcppVersion, Role};
+    ///
+    /// let station = Session::new(Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation), "CS-1");
+    /// let frame = r#"[2,"tx-7","Heartbeat",{}]"#;
+    /// assert_eq!(station.call_frame(frame), Ok(("tx-7".to_owned(), "Heartbeat")));
+    /// assert_eq!(station.call_frame(frame), Err(SendError::AlreadyPending("tx-7".to_owned())));
+    /// assert!(station.call_frame(r#"[2,"8","Reset",{"type":"OnIdle"}]"#).is_err()); // the CSMS's
+    /// assert!(station.call_frame(r#"[2,"9","Heartbeat",{"x":1}]"#).is_err()); // invalid
+    /// ```
+    pub fn call_frame(&self, frame: &str) -> Result<(String, &'static str), SendError> {
+        self.pending().call_frame(frame, self.role())
+    }
+
     /// Builds the SEND frame (OCPP 2.1, message type 6) for `request` with a fresh message id:
     /// a SEND is never answered, so nothing is recorded. Returns the id and the frame.
     ///
