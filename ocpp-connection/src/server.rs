@@ -65,7 +65,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
 use crate::connection::{self, CallFailed, Direction, Dispatchers, Ended, Handle, Observe};
-use crate::engine::{self, Engine, Event, Registration};
+use crate::engine::{self, Engine, Event, Registration, RememberedAnswers};
 use crate::handshake::{self, Admission, Authenticate, Refusal};
 use crate::security;
 
@@ -182,7 +182,7 @@ impl ServerConfig {
     pub fn new() -> Self {
         ServerConfig {
             dispatchers: Dispatchers::default(),
-            engine: engine::Config::default(),
+            engine: engine::Config::default().with_remembered_answers(4),
             authenticate: None,
             tls: None,
             duplicates: Duplicates::Replace,
@@ -213,7 +213,9 @@ impl ServerConfig {
         self.dispatchers.versions()
     }
 
-    /// The rules of every connection's engine (call timeout, queue, server ping, boot gate).
+    /// The rules of every connection's engine (call timeout, queue, server ping, boot gate,
+    /// remembered answers: 4 by default, so a station's retried transaction message is not
+    /// handled twice).
     #[must_use]
     pub fn with_engine(mut self, config: engine::Config) -> Self {
         self.engine = config;
@@ -323,6 +325,8 @@ struct Stations {
     /// The last registration (the CSMS's answer to BootNotification) of each station that
     /// booted, kept across its connections.
     registered: HashMap<String, Registration>,
+    /// The answers each station's last connection remembered (its retries get them again).
+    answers: HashMap<String, RememberedAnswers>,
     next_connection: u64,
 }
 
@@ -407,7 +411,13 @@ impl Registry {
     }
 
     /// The connection `connection` of `identity` ended with the engine at `registration`.
-    fn remove(&self, identity: &str, connection: u64, registration: Registration) {
+    fn remove(
+        &self,
+        identity: &str,
+        connection: u64,
+        registration: Registration,
+        answers: RememberedAnswers,
+    ) {
         let mut stations = self.lock();
         if stations
             .connected
@@ -421,6 +431,15 @@ impl Registry {
                 .registered
                 .insert(identity.to_owned(), registration);
         }
+        if answers.is_empty() {
+            stations.answers.remove(identity);
+        } else {
+            stations.answers.insert(identity.to_owned(), answers);
+        }
+    }
+
+    fn take_answers(&self, identity: &str) -> Option<RememberedAnswers> {
+        self.lock().answers.remove(identity)
     }
 
     fn registration(&self, identity: &str) -> Option<Registration> {
@@ -759,6 +778,9 @@ where
     if let Some(registration) = shared.registry.registration(&identity) {
         engine.set_registration(registration, now);
     }
+    if let Some(answers) = shared.registry.take_answers(&identity) {
+        engine.set_remembered_answers(answers);
+    }
     let observer = StationObserver {
         identity: identity.clone(),
         on_event: shared.config.on_event.clone(),
@@ -793,10 +815,11 @@ where
             handle.close_with(1001).await;
         }
         drop(handle);
-        let (engine, ended) = task.await;
+        let (mut engine, ended) = task.await;
+        let answers = engine.take_remembered_answers();
         shared
             .registry
-            .remove(&identity, connection, engine.registration());
+            .remove(&identity, connection, engine.registration(), answers);
         span.in_scope(|| tracing::info!(?ended, "disconnected"));
         if let Some(on_event) = &shared.config.on_event {
             on_event(&identity, &ServerEvent::Disconnected(&ended));

@@ -438,3 +438,99 @@ fn the_sqlite_store_keeps_everything_across_a_reopen_and_changes_atomically() {
     assert_eq!(loaded.next_seq, 3, "seq 2 is never handed out again");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A CSMS counting the TransactionEvents its handler saw; it fails the first `fail` of them.
+struct Counting {
+    seen: std::sync::atomic::AtomicUsize,
+    fail: usize,
+}
+
+impl ocpp_messages::v2_0_1::transactions::CsmsHandler for &'static Counting {
+    async fn on_transaction_event(
+        &self,
+        _: &str,
+        _: TransactionEventRequest,
+    ) -> Result<
+        ocpp_messages::v2_0_1::transactions::TransactionEventResponse,
+        ocpp_messages::CallError,
+    > {
+        let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if seen < self.fail {
+            return Err(ocpp_messages::CallError::new(
+                ocpp_messages::ErrorCode::InternalError,
+                "database down",
+            ));
+        }
+        Ok(ocpp_messages::v2_0_1::transactions::TransactionEventResponse::new())
+    }
+}
+
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("a handler waited"),
+    }
+}
+
+fn serve(engine: &mut Engine, text: &str) -> Vec<String> {
+    if let Some(serve) = engine.receive(text, t(0)) {
+        engine.served(ready(ocpp_connection::engine::Serve::run(serve)), t(0));
+    }
+    texts(engine)
+}
+
+#[test]
+fn a_csms_answers_a_retry_the_same_way_without_running_its_handler_again() {
+    let counting: &'static Counting = Box::leak(Box::new(Counting {
+        seen: 0.into(),
+        fail: 1,
+    }));
+    let dispatcher = std::sync::Arc::new(
+        Dispatcher::new(OcppVersion::V2_0_1, Role::Csms)
+            .with(ocpp_messages::v2_0_1::transactions::CsmsService(counting)),
+    );
+    let csms_engine = |answers| {
+        Engine::new(
+            Session::new(std::sync::Arc::clone(&dispatcher), "CS-1"),
+            Config::default().with_remembered_answers(answers),
+            t(0),
+        )
+    };
+    let mut csms = csms_engine(4);
+    let timestamp = "2025-01-01T00:00:00Z";
+    let frame = |id: &str, seq_no: i64| {
+        format!(
+            r#"[2,"{id}","TransactionEvent",{{"eventType":"Started","timestamp":"{timestamp}","triggerReason":"Authorized","seqNo":{seq_no},"transactionInfo":{{"transactionId":"tx-1"}}}}]"#
+        )
+    };
+    let seen = || counting.seen.load(std::sync::atomic::Ordering::SeqCst);
+    // A CALLERROR is not remembered: the retry reaches the handler again.
+    let first = serve(&mut csms, &frame("e-1", 0));
+    assert!(first[0].starts_with("[4,"), "{first:?}");
+    let answered = serve(&mut csms, &frame("e-1", 0));
+    assert!(answered[0].starts_with(r#"[3,"e-1""#));
+    assert_eq!(seen(), 2);
+    // The retry after a lost answer: the same answer, no handler.
+    events(&mut csms);
+    assert_eq!(serve(&mut csms, &frame("e-1", 0)), answered);
+    assert_eq!(seen(), 2);
+    assert!(
+        matches!(events(&mut csms).as_slice(), [Event::Replayed { message_id, .. }] if message_id == "e-1")
+    );
+    // The same id with other text is another message: handled.
+    serve(&mut csms, &frame("e-1", 1));
+    assert_eq!(seen(), 3);
+    // Carried to the station's next connection (as a server does).
+    let carried = csms.take_remembered_answers();
+    let mut next = csms_engine(4);
+    next.set_remembered_answers(carried);
+    assert_eq!(serve(&mut next, &frame("e-1", 0)), answered);
+    assert_eq!(seen(), 3);
+    // Remembering nothing: every retry is handled.
+    let mut forgetful = csms_engine(0);
+    serve(&mut forgetful, &frame("e-1", 0));
+    serve(&mut forgetful, &frame("e-1", 0));
+    assert_eq!(seen(), 5);
+}

@@ -46,6 +46,12 @@
 //!   the connection drops is not an attempt: it goes out again first after the reconnection.
 //!   The store holds at most [`Config::max_stored_calls`]; beyond it [`WhenFull`] says what
 //!   happens, never a silent drop.
+//! - **Retries recognised (the CSMS side).** With [`Config::remembered_answers`] above 0, the
+//!   engine keeps its last answers to the station's transaction messages (1.6
+//!   StartTransaction, StopTransaction, MeterValues; 2.x TransactionEvent); a CALL with the
+//!   message id and the text of one of them (a retry after a lost answer) gets the same
+//!   answer again without reaching a handler ([`Event::Replayed`]), so it is not counted
+//!   twice. A server carries them across a station's connections.
 //! - **Reconnection.** The engine outlives a connection: [`Engine::disconnected`] ends the
 //!   outstanding call ([`Event::ConnectionLost`]) and keeps the queue and the registration,
 //!   so a station that reconnects does not boot again; [`Backoff`] gives the waits between
@@ -144,6 +150,10 @@ pub struct Config {
     pub max_stored_calls: usize,
     /// What happens beyond [`Config::max_stored_calls`].
     pub when_full: WhenFull,
+    /// How many answers to the peer's transaction messages to remember, to answer a retry
+    /// the same way without running the handler again (default 0; a server's default
+    /// configuration remembers 4).
+    pub remembered_answers: usize,
 }
 
 impl Default for Config {
@@ -159,6 +169,7 @@ impl Default for Config {
             retry: Retry::default(),
             max_stored_calls: 10_000,
             when_full: WhenFull::Refuse,
+            remembered_answers: 0,
         }
     }
 }
@@ -221,6 +232,13 @@ impl Config {
             attempts: attempts.max(1),
             interval,
         };
+        self
+    }
+
+    /// Sets [`Config::remembered_answers`].
+    #[must_use]
+    pub fn with_remembered_answers(mut self, answers: usize) -> Self {
+        self.remembered_answers = answers;
         self
     }
 
@@ -304,6 +322,14 @@ pub enum Event {
     /// A CALL of the peer was answered without a handler: beyond
     /// [`Config::max_peer_calls`], or refused by the boot gate.
     Refused(Rejection),
+    /// A CALL of the peer repeated one answered before (same message id, same text): it got
+    /// the same answer again, and no handler ran ([`Config::remembered_answers`]).
+    Replayed {
+        /// The message id.
+        message_id: String,
+        /// The action.
+        action: String,
+    },
     /// A stored call was answered with a valid CALLRESULT and removed from the store.
     Delivered {
         /// Its place in the store.
@@ -416,6 +442,64 @@ struct Outstanding {
     stored: Option<u64>,
 }
 
+/// The engine's last answers to the peer's transaction messages, to answer their retries the
+/// same way ([`Config::remembered_answers`]); [`Engine::take_remembered_answers`] carries
+/// them to the next connection of the station.
+#[derive(Debug, Clone, Default)]
+pub struct RememberedAnswers {
+    /// Message id, the request text's hash, the answer's frame; the newest last.
+    answers: VecDeque<(String, u64, String)>,
+}
+
+impl RememberedAnswers {
+    /// How many are remembered.
+    pub fn len(&self) -> usize {
+        self.answers.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.answers.is_empty()
+    }
+
+    fn replay(&self, message_id: &str, request: &str) -> Option<&str> {
+        let hash = text_hash(request);
+        self.answers
+            .iter()
+            .rev()
+            .find(|(id, h, _)| id == message_id && *h == hash)
+            .map(|(_, _, reply)| reply.as_str())
+    }
+
+    fn remember(&mut self, message_id: &str, request: &str, reply: &str, limit: usize) {
+        if limit == 0 {
+            return;
+        }
+        while self.answers.len() >= limit {
+            self.answers.pop_front();
+        }
+        self.answers
+            .push_back((message_id.to_owned(), text_hash(request), reply.to_owned()));
+    }
+}
+
+/// A hash of a frame's text (deterministic, for comparing a retry with the original).
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same text hashes the same for the life of the process.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Whether answers to `action` are remembered: the transaction messages a station retries.
+fn is_transaction_message(action: &str) -> bool {
+    matches!(
+        action,
+        "TransactionEvent" | "StartTransaction" | "StopTransaction" | "MeterValues"
+    )
+}
+
 /// The attached store (its contents are not for `Debug`).
 struct AttachedStore(Box<dyn Store>);
 
@@ -504,6 +588,7 @@ pub struct Engine {
     next_seq: u64,
     epoch: String,
     values: BTreeMap<String, String>,
+    remembered: RememberedAnswers,
 }
 
 impl Engine {
@@ -531,7 +616,19 @@ impl Engine {
             next_seq: 1,
             epoch: String::new(),
             values: BTreeMap::new(),
+            remembered: RememberedAnswers::default(),
         }
+    }
+
+    /// Takes the remembered answers (see [`Config::remembered_answers`]), for the station's
+    /// next connection.
+    pub fn take_remembered_answers(&mut self) -> RememberedAnswers {
+        std::mem::take(&mut self.remembered)
+    }
+
+    /// Gives the answers remembered on an earlier connection of the station.
+    pub fn set_remembered_answers(&mut self, answers: RememberedAnswers) {
+        self.remembered = answers;
     }
 
     /// The session the engine drives.
@@ -1029,6 +1126,18 @@ impl Engine {
             Inbound::Text(text) => Some(text),
             Inbound::Binary(bytes) => std::str::from_utf8(bytes).ok(),
         };
+        if let Some(text) = text.filter(|_| !self.remembered.is_empty()) {
+            if let Some(Envelope::Call { message_id, action }) = Envelope::peek(text) {
+                if let Some(reply) = self.remembered.replay(message_id, text) {
+                    self.transmits.push_back(Transmit::Text(reply.to_owned()));
+                    self.events.push_back(Event::Replayed {
+                        message_id: message_id.to_owned(),
+                        action: action.to_owned(),
+                    });
+                    return None;
+                }
+            }
+        }
         // A CALL that nothing could refuse goes to its handler unread (the dispatcher reads
         // it once, there).
         if !self.refusal_possible() && text.is_some_and(is_call) {
@@ -1168,6 +1277,21 @@ impl Engine {
                         .is_some_and(|p| p["status"] == "Accepted");
                 }
                 _ => {}
+            }
+        }
+        if let (
+            rpc::Event::Served {
+                message_id,
+                action,
+                error: None,
+            },
+            Some(reply),
+            Some(OwnedInbound::Text(request)),
+        ) = (&event, &reply, request)
+        {
+            if self.config.remembered_answers > 0 && is_transaction_message(action) {
+                let limit = self.config.remembered_answers;
+                self.remembered.remember(message_id, request, reply, limit);
             }
         }
         if let Some(reply) = reply {
