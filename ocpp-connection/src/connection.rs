@@ -290,6 +290,19 @@ impl Handle {
         result.await.map_err(|_| CallFailed::Closed)?
     }
 
+    /// How many stored calls wait for delivery (0 when the engine has no store, or the
+    /// connection's task has ended).
+    pub async fn stored_calls(&self) -> usize {
+        let (done, result) = oneshot::channel();
+        let with: WithEngine = Box::new(move |engine, _| {
+            let _ = done.send(engine.stored_calls());
+        });
+        if self.commands.send(Command::With(with)).await.is_err() {
+            return 0;
+        }
+        result.await.unwrap_or(0)
+    }
+
     /// Whether the engine has a connection up now (a station's offline events carry
     /// `offline: true`).
     pub async fn is_connected(&self) -> bool {

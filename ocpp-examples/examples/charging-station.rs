@@ -30,6 +30,12 @@
 //! interrupted. `--ocpp` picks the versions to offer (2.0.1 then 1.6 by default; 2.1 when
 //! asked for).
 //! Exit status 0 when all went well, 1 otherwise. The steps are in `ocpp_examples::station`.
+//!
+//! With `--state-dir DIR --transactions N` it runs N charging sessions in OCPP 2.0.1 instead,
+//! keeping its state in `DIR/station.db`: every TransactionEvent is stored before it is sent,
+//! events while the CSMS is unreachable carry `offline: true`, unanswered ones are retried
+//! (`--message-attempts`, `--retry-interval`), and a restart with the same command line (after
+//! `kill -9`, say) goes on where it stopped (`ocpp_examples::station::durable`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +94,27 @@ struct Args {
     /// The station's private key (PEM; profile 3).
     #[arg(long, requires = "cert", value_name = "PEM")]
     key: Option<PathBuf>,
+    /// Keep the station's state here (DIR/station.db) and run --transactions charging
+    /// sessions in OCPP 2.0.1 whose messages survive outages and restarts, instead of the
+    /// script.
+    #[arg(long, value_name = "DIR", requires = "transactions")]
+    state_dir: Option<PathBuf>,
+    /// With --state-dir: how many transactions to run.
+    #[arg(long, value_name = "N")]
+    transactions: Option<u32>,
+    /// With --state-dir: the Updated events of each transaction.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    meter_updates: u32,
+    /// With --state-dir: the time between two events, in milliseconds.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    event_interval_ms: u64,
+    /// With --state-dir: attempts per TransactionEvent (OCPPCommCtrlr.MessageAttempts).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    message_attempts: u32,
+    /// With --state-dir: seconds after a failed attempt, times the attempts so far
+    /// (OCPPCommCtrlr.MessageAttemptInterval).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    retry_interval: u64,
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -154,6 +181,23 @@ async fn main() -> ExitCode {
         security,
         ..StationConfig::new(args.url)
     };
+    if let (Some(state_dir), Some(transactions)) = (args.state_dir, args.transactions) {
+        let durable = station::durable::DurableConfig {
+            state_dir,
+            transactions,
+            updates: args.meter_updates,
+            event_interval: Duration::from_millis(args.event_interval_ms),
+            message_attempts: args.message_attempts,
+            retry_interval: Duration::from_secs(args.retry_interval),
+        };
+        return match station::durable::run(config, durable).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let interrupted = async {
         // If the signal cannot be listened for, run until the script ends.
         if tokio::signal::ctrl_c().await.is_err() {

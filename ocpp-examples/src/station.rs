@@ -26,6 +26,7 @@
 //!    readings (never answered), ClosePeriodicEventStream; stop here with [`Stage::Session`];
 //! 10. heartbeats at the interval the CSMS gave until told to shut down.
 
+pub mod durable;
 pub mod v1_6;
 mod v2;
 pub mod v2_0_1;

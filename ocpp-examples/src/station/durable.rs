@@ -1,0 +1,280 @@
+//! The station's transactions that survive outages and restarts (`--state-dir` with
+//! `--transactions`), in OCPP 2.0.1.
+//!
+//! The station keeps its state in `DIR/station.db` ([`SqliteStore`]): the transaction
+//! messages not yet delivered, and how far it got. It runs `transactions` charging sessions
+//! one after the other, each a series of TransactionEvents (`Started`, `updates` times
+//! `Updated` with a meter reading, `Ended`) one `event_interval` apart, whether or not the
+//! CSMS is reachable:
+//! - each event is written to the store, together with the progress it makes, before it is
+//!   sent ([`Handle::call_stored`]): killed at any point, the station restarted with the same
+//!   command line goes on where it stopped, and sends what it had not delivered first;
+//! - events that happen while the connection is down carry `offline: true`; `seqNo` counts
+//!   0, 1, 2... per transaction, without gaps;
+//! - unanswered or refused events are retried `message_attempts` times, `retry_interval` times
+//!   the attempts so far apart (2.0.1 `OCPPCommCtrlr.MessageAttempts` and
+//!   `MessageAttemptInterval` of TransactionEvent), then discarded;
+//! - the station boots at every start (a BootNotification until Accepted); it starts without
+//!   the CSMS and connects when it can.
+//!
+//! When every transaction is run and delivered, [`run`] returns.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ocpp_connection::client::{Client, ClientConfig, ClientEvent};
+use ocpp_connection::connection::{CallFailed, Handle};
+use ocpp_connection::engine::{self, Event};
+use ocpp_connection::store::{SqliteStore, Store};
+use ocpp_messages::rpc::Dispatcher;
+use ocpp_messages::v2_0_1::provisioning::{
+    BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
+    RegistrationStatus,
+};
+use ocpp_messages::v2_0_1::transactions::{
+    Reason, Transaction, TransactionEvent, TransactionEventFeature, TransactionEventRequest,
+    TriggerReason,
+};
+use ocpp_messages::v2_0_1::types::{
+    Evse, IdToken, IdTokenEnum, Measurand, MeterValue, ReadingContext, SampledValue,
+};
+use ocpp_messages::{DateTime, OcppVersion, Role};
+
+use super::{split_url, StationConfig, StationError};
+
+/// The stored value saying how far the station got: `transaction,step`.
+const PROGRESS_KEY: &str = "example/progress";
+
+/// What the durable station does (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct DurableConfig {
+    /// Where the station keeps its state.
+    pub state_dir: PathBuf,
+    /// How many transactions to run.
+    pub transactions: u32,
+    /// How many `Updated` events each has between `Started` and `Ended`.
+    pub updates: u32,
+    /// The time between two events.
+    pub event_interval: Duration,
+    /// How many attempts a TransactionEvent gets.
+    pub message_attempts: u32,
+    /// The wait after a failed attempt (times the attempts so far).
+    pub retry_interval: Duration,
+}
+
+/// Why the durable station stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DurableError {
+    /// The station's configuration.
+    #[error(transparent)]
+    Station(#[from] StationError),
+    /// The state directory or its database.
+    #[error("the state in {dir}: {error}")]
+    State {
+        /// The directory.
+        dir: String,
+        /// What failed.
+        error: String,
+    },
+    /// A TransactionEvent could not be stored.
+    #[error("a TransactionEvent: {0}")]
+    Event(CallFailed),
+    /// TransactionEvents were given up after their last attempt.
+    #[error("{0} TransactionEvents were given up after their last attempt")]
+    GivenUp(usize),
+}
+
+/// How far the station got: the transaction it is in and the next event of it.
+fn progress(value: Option<&str>) -> (u32, u32) {
+    value
+        .and_then(|v| v.split_once(','))
+        .and_then(|(t, s)| Some((t.parse().ok()?, s.parse().ok()?)))
+        .unwrap_or((0, 0))
+}
+
+/// The transaction id of the station's `n`th transaction (unique per station).
+pub fn transaction_id(identity: &str, n: u32) -> String {
+    format!("{identity}-tx{n}")
+}
+
+/// The energy register at `step` of a transaction, in Wh.
+fn meter_wh(step: u32) -> f64 {
+    10_000.0 + 500.0 * f64::from(step)
+}
+
+/// The `step`th event of transaction `n` (0: Started; `updates + 1`: Ended).
+fn event_request(
+    identity: &str,
+    n: u32,
+    step: u32,
+    updates: u32,
+    offline: bool,
+) -> TransactionEventRequest {
+    let (kind, trigger) = match step {
+        0 => (TransactionEvent::Started, TriggerReason::Authorized),
+        s if s > updates => (TransactionEvent::Ended, TriggerReason::EvDeparted),
+        _ => (TransactionEvent::Updated, TriggerReason::MeterValuePeriodic),
+    };
+    let mut info = Transaction::new(transaction_id(identity, n));
+    if kind == TransactionEvent::Ended {
+        info = info.with_stopped_reason(Reason::EvDisconnected);
+    }
+    let context = match kind {
+        TransactionEvent::Started => ReadingContext::TransactionBegin,
+        TransactionEvent::Ended => ReadingContext::TransactionEnd,
+        _ => ReadingContext::SamplePeriodic,
+    };
+    let sample = SampledValue::new(meter_wh(step))
+        .with_measurand(Measurand::EnergyActiveImportRegister)
+        .with_context(context);
+    let mut request =
+        TransactionEventRequest::new(kind, DateTime::now(), trigger, i64::from(step), info)
+            .with_evse(Evse::new(1).with_connector_id(1))
+            .with_meter_value(vec![MeterValue::new(vec![sample], DateTime::now())]);
+    if kind == TransactionEvent::Started {
+        request = request.with_id_token(IdToken::new("EXAMPLE-TAG-1", IdTokenEnum::Iso14443));
+    }
+    if offline {
+        request.offline = Some(true);
+    }
+    request
+}
+
+/// Boots until the CSMS accepts (each attempt waits for a connection; a refusal waits the
+/// interval the CSMS gave).
+async fn boot(handle: Handle, config: StationConfig) {
+    loop {
+        let request = BootNotificationRequest::new(
+            ChargingStation::new(config.model.clone(), config.vendor.clone()),
+            BootReason::PowerUp,
+        );
+        match handle.call::<BootNotificationFeature>(request).await {
+            Ok(response) if response.status == RegistrationStatus::Accepted => return,
+            Ok(response) => {
+                let wait = u64::try_from(response.interval).unwrap_or(1).max(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            Err(CallFailed::Closed) => return,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Runs the durable station (see the [module docs](self)) until every transaction is run
+/// and delivered.
+///
+/// # Errors
+///
+/// A bad URL or security profile, a state directory that cannot be used, a TransactionEvent
+/// that could not be stored or was given up.
+pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), DurableError> {
+    let (base, identity) = split_url(&config.url)?;
+    let state = |error: String| DurableError::State {
+        dir: durable.state_dir.display().to_string(),
+        error,
+    };
+    std::fs::create_dir_all(&durable.state_dir).map_err(|e| state(e.to_string()))?;
+    let mut store = SqliteStore::open(durable.state_dir.join("station.db"))
+        .map_err(|e| state(e.to_string()))?;
+    let loaded = store.load().map_err(|e| state(e.to_string()))?;
+    let (mut n, mut step) = progress(loaded.values.get(PROGRESS_KEY).map(String::as_str));
+    tracing::info!(
+        "{identity}: state in {}: transaction {n}, step {step}, {} events to deliver",
+        durable.state_dir.display(),
+        loaded.queue.len()
+    );
+
+    let log = config.log.clone();
+    let logged = identity.clone();
+    let named = identity.clone();
+    let given_up = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&given_up);
+    let client = ClientConfig::new(base, identity.clone())
+        .offer(Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation))
+        .with_engine(
+            engine::Config::default()
+                .with_call_timeout(config.call_timeout)
+                .with_retry(durable.message_attempts, durable.retry_interval),
+        )
+        .with_backoff(engine::Backoff {
+            wait_minimum: Duration::from_millis(200),
+            random_range: Duration::from_millis(200),
+            repeat_times: 2,
+        })
+        .with_store(store)
+        .on_frame(move |direction, text| log.record(&logged, direction.into(), text))
+        .on_event(move |event| match event {
+            ClientEvent::Engine(Event::Retrying {
+                action,
+                attempts,
+                reason,
+                ..
+            }) => tracing::warn!("{named}: {action} attempt {attempts} failed ({reason})"),
+            ClientEvent::Engine(Event::Discarded { action, reason, .. }) => {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tracing::error!("{named}: {action} given up: {reason:?}")
+            }
+            ClientEvent::Connected { .. } => tracing::info!("{named}: connected"),
+            ClientEvent::Disconnected(ended) => {
+                tracing::info!("{named}: disconnected ({ended:?})")
+            }
+            _ => {}
+        });
+    let client = config
+        .security
+        .clone()
+        .apply(client)
+        .map_err(StationError::from)?;
+    let client = Client::start(client)
+        .await
+        .map_err(|e| DurableError::Station(StationError::Connect(e)))?;
+    let handle = client.handle().clone();
+    tokio::spawn(boot(handle.clone(), config.clone()));
+
+    while n < durable.transactions {
+        let offline = !handle.is_connected().await;
+        let request = event_request(&identity, n, step, durable.updates, offline);
+        let (next_n, next_step) = if step > durable.updates {
+            (n + 1, 0)
+        } else {
+            (n, step + 1)
+        };
+        let progress = format!("{next_n},{next_step}");
+        // Stored: it goes out whenever it can, whether or not this process is still there.
+        let _stored = handle
+            .call_stored::<TransactionEventFeature>(
+                request,
+                vec![(PROGRESS_KEY.to_owned(), Some(progress))],
+            )
+            .await
+            .map_err(DurableError::Event)?;
+        tracing::info!(
+            "{identity}: transaction {n} event {step} stored{}",
+            if offline { " (offline)" } else { "" }
+        );
+        (n, step) = (next_n, next_step);
+        tokio::time::sleep(durable.event_interval).await;
+    }
+    loop {
+        let left = handle.stored_calls().await;
+        if left == 0 {
+            break;
+        }
+        tracing::info!("{identity}: {left} events to deliver");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tracing::info!(
+        "{identity}: {} transactions run and delivered",
+        durable.transactions
+    );
+    if tokio::time::timeout(Duration::from_secs(5), client.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("{identity}: the connection did not close in time");
+    }
+    match given_up.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Ok(()),
+        lost => Err(DurableError::GivenUp(lost)),
+    }
+}
