@@ -117,6 +117,50 @@ type OnEvent = Arc<dyn Fn(&ClientEvent<'_>) + Send + Sync>;
 /// The store of a configuration, taken by the first client started with it.
 type SharedStore = Arc<std::sync::Mutex<Option<Box<dyn Store>>>>;
 
+/// The station's HTTP Basic password as it is now: shared by the [`Client`] and whoever
+/// changes it (a SetVariables `SecurityCtrlr.BasicAuthPassword` handler, a 1.6
+/// ChangeConfiguration `AuthorizationKey` handler). The next connection uses it; call
+/// [`Handle::reconnect`] to make that now.
+#[derive(Clone)]
+pub struct Credentials {
+    version: OcppVersion,
+    password: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("version", &self.version)
+            .field("password", &self.password().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// The password now.
+    pub fn password(&self) -> Option<String> {
+        self.password
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets the password for the next connections, once it keeps the version's rules.
+    ///
+    /// # Errors
+    ///
+    /// A password the version does not allow ([`crate::security::check_password`]); the
+    /// password is then unchanged.
+    pub fn set_password(&self, password: &str) -> Result<(), crate::security::SecurityError> {
+        crate::security::check_password(self.version, password)?;
+        *self
+            .password
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(password.to_owned());
+        Ok(())
+    }
+}
+
 /// The stored value holding the version of the station's last connection: a restarted
 /// station speaks it again (its stored calls are frames of that version).
 pub const VERSION_KEY: &str = "ocpp-connection/version";
@@ -395,6 +439,7 @@ fn handshake_error(error: tungstenite::Error) -> ConnectError {
 #[derive(Debug)]
 pub struct Client {
     handle: Handle,
+    credentials: Credentials,
     task: tokio::task::JoinHandle<Engine>,
 }
 
@@ -456,6 +501,10 @@ impl Client {
 
     fn spawn(config: ClientConfig, dialed: Option<Dialed>, engine: Engine) -> Client {
         let version = engine.version();
+        let credentials = Credentials {
+            version,
+            password: Arc::new(std::sync::Mutex::new(config.password.clone())),
+        };
         let (commands_tx, commands) = mpsc::channel(16);
         let handle = Handle::new(commands_tx, version);
         if dialed.is_some() {
@@ -463,10 +512,19 @@ impl Client {
         }
         let span = tracing::info_span!("station", identity = %config.identity, version = %version);
         let task = tokio::spawn(tracing::Instrument::instrument(
-            run(config, dialed, engine, commands),
+            run(config, dialed, engine, commands, credentials.clone()),
             span,
         ));
-        Client { handle, task }
+        Client {
+            handle,
+            credentials,
+            task,
+        }
+    }
+
+    /// The station's password, to change for the next connections.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// The handle to make calls with: it stays valid across reconnections.
@@ -535,6 +593,7 @@ async fn run(
     first: Option<Dialed>,
     mut engine: Engine,
     mut commands: mpsc::Receiver<Command>,
+    credentials: Credentials,
 ) -> Engine {
     let version = engine.version();
     let mut waiters = Waiters::new();
@@ -553,6 +612,7 @@ async fn run(
             started_offline = false;
             match reconnect(
                 &config,
+                &credentials,
                 version,
                 &mut engine,
                 &mut commands,
@@ -597,9 +657,15 @@ async fn run(
             break;
         }
         // Reconnect: the same version only, so the session (and the registration) carry on.
-        let first_wait = config.backoff.delay(0, random_unit());
+        // A reconnection asked for (new credentials): at once; after a drop: the back-off.
+        let first_wait = if matches!(ended, Ended::Reconnecting) {
+            Duration::ZERO
+        } else {
+            config.backoff.delay(0, random_unit())
+        };
         match reconnect(
             &config,
+            &credentials,
             version,
             &mut engine,
             &mut commands,
@@ -620,8 +686,10 @@ async fn run(
 
 /// Attempts connections (the first after `wait`, the next ones after the back-off) until one
 /// is up; `None` when the client is to close meanwhile.
+#[allow(clippy::too_many_arguments)]
 async fn reconnect(
     config: &ClientConfig,
+    credentials: &Credentials,
     version: OcppVersion,
     engine: &mut Engine,
     commands: &mut mpsc::Receiver<Command>,
@@ -634,7 +702,9 @@ async fn reconnect(
         if !wait_taking_calls(wait, engine, commands, waiters, observer).await {
             return None;
         }
-        match dial(config, &[version]).await {
+        let mut attempt = config.clone();
+        attempt.password = credentials.password();
+        match dial(&attempt, &[version]).await {
             Ok((next, _)) => {
                 engine.connected(Instant::now());
                 remember_version(engine);
@@ -679,6 +749,8 @@ async fn wait_taking_calls(
                     with(engine, Instant::now());
                     connection::deliver(engine, waiters, on_event);
                 }
+                // Not connected: the next attempt comes anyway.
+                Some(Command::Reconnect) => {}
                 Some(Command::Close { .. }) | None => return false,
             },
         }

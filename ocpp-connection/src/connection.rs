@@ -168,6 +168,8 @@ pub(crate) enum Command {
     Close { code: u16 },
     /// Run something on the engine.
     With(WithEngine),
+    /// Close the connection (code 1000) and, on a station, connect again at once.
+    Reconnect,
 }
 
 impl fmt::Debug for Command {
@@ -176,6 +178,7 @@ impl fmt::Debug for Command {
             Command::Call(_) => f.write_str("Call"),
             Command::Close { code } => write!(f, "Close({code})"),
             Command::With(_) => f.write_str("With"),
+            Command::Reconnect => f.write_str("Reconnect"),
         }
     }
 }
@@ -329,6 +332,13 @@ impl Handle {
         taken.await.map_err(|_| CallFailed::Closed)?
     }
 
+    /// Closes the connection (close code 1000); a station's client connects again at once,
+    /// with the credentials it has now (after a password change, say), keeping its engine.
+    /// On a CSMS's connection it only closes.
+    pub async fn reconnect(&self) {
+        let _ = self.commands.send(Command::Reconnect).await;
+    }
+
     /// Closes the connection (WebSocket close code 1000).
     pub async fn close(&self) {
         let _ = self.commands.send(Command::Close { code: 1000 }).await;
@@ -372,6 +382,8 @@ pub enum Ended {
     PeerClosed,
     /// We closed it: [`Handle::close`], shutdown, or every handle dropped.
     Closed,
+    /// We closed it to connect again ([`Handle::reconnect`]).
+    Reconnecting,
     /// No pong within the pong timeout.
     Unresponsive,
     /// A WebSocket or I/O error.
@@ -439,6 +451,14 @@ where
             Step::Served(served) => engine.served(served, now),
             Step::Command(Some(Command::Call(call))) => take_call(engine, waiters, *call),
             Step::Command(Some(Command::With(with))) => with(engine, now),
+            Step::Command(Some(Command::Reconnect)) => {
+                drain(&mut serving, engine).await;
+                if let Some(ended) = flush(websocket, engine, waiters, observer).await {
+                    break ended;
+                }
+                Box::pin(close_and_wait(websocket, 1000)).await;
+                break Ended::Reconnecting;
+            }
             Step::Command(Some(Command::Close { code })) => {
                 // Boxed: the closing path's futures need no room in the connection's state.
                 break Box::pin(close(

@@ -17,19 +17,26 @@
 //! - the station boots at every start (a BootNotification until Accepted); it starts without
 //!   the CSMS and connects when it can.
 //!
+//! - SetVariables `SecurityCtrlr.BasicAuthPassword` (OCPP 2.0.1 A01, security profiles 1
+//!   and 2): a password that keeps the rules is stored first, then answered `Accepted`, and the
+//!   station reconnects with it at once; a restart uses the stored password, not the one on
+//!   the command line. Other variables are answered `UnknownComponent` / `UnknownVariable`.
+//!
 //! When every transaction is run and delivered, [`run`] returns.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use ocpp_connection::client::{Client, ClientConfig, ClientEvent};
+use ocpp_connection::client::{Client, ClientConfig, ClientEvent, Credentials};
 use ocpp_connection::connection::{CallFailed, Handle};
 use ocpp_connection::engine::{self, Event};
 use ocpp_connection::store::{SqliteStore, Store};
 use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::provisioning::{
-    BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
-    RegistrationStatus,
+    self, BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
+    RegistrationStatus, SetVariableResult, SetVariableStatus, SetVariablesRequest,
+    SetVariablesResponse,
 };
 use ocpp_messages::v2_0_1::transactions::{
     Reason, Transaction, TransactionEvent, TransactionEventFeature, TransactionEventRequest,
@@ -38,12 +45,68 @@ use ocpp_messages::v2_0_1::transactions::{
 use ocpp_messages::v2_0_1::types::{
     Evse, IdToken, IdTokenEnum, Measurand, MeterValue, ReadingContext, SampledValue,
 };
-use ocpp_messages::{DateTime, OcppVersion, Role};
+use ocpp_messages::{CallError, DateTime, ErrorCode, OcppVersion, Role};
 
 use super::{split_url, StationConfig, StationError};
 
 /// The stored value saying how far the station got: `transaction,step`.
 const PROGRESS_KEY: &str = "example/progress";
+/// The stored value holding the password the CSMS last set (A01).
+pub const PASSWORD_KEY: &str = "example/basic-auth-password";
+
+/// The durable station's handlers of the CSMS's calls: SetVariables for the password.
+#[derive(Clone, Default)]
+struct Settings {
+    client: Arc<OnceLock<(Handle, Credentials)>>,
+}
+
+impl provisioning::ChargingStationHandler for Settings {
+    async fn on_set_variables(
+        &self,
+        request: SetVariablesRequest,
+    ) -> Result<SetVariablesResponse, CallError> {
+        let Some((handle, credentials)) = self.client.get() else {
+            return Err(CallError::new(ErrorCode::InternalError, "not started yet"));
+        };
+        let mut results = Vec::with_capacity(request.set_variable_data.len());
+        let mut changed = false;
+        for data in request.set_variable_data {
+            let status = match (data.component.name.as_str(), data.variable.name.as_str()) {
+                ("SecurityCtrlr", "BasicAuthPassword") => {
+                    let password = data.attribute_value.as_str();
+                    // Stored first, then used: a restart keeps what was answered Accepted.
+                    let stored = handle
+                        .set_values(vec![(PASSWORD_KEY.to_owned(), Some(password.to_owned()))])
+                        .await;
+                    match stored.map(|()| credentials.set_password(password)) {
+                        Ok(Ok(())) => {
+                            changed = true;
+                            SetVariableStatus::Accepted
+                        }
+                        _ => SetVariableStatus::Rejected,
+                    }
+                }
+                ("SecurityCtrlr", _) => SetVariableStatus::UnknownVariable,
+                _ => SetVariableStatus::UnknownComponent,
+            };
+            results.push(SetVariableResult::new(
+                status,
+                data.component,
+                data.variable,
+            ));
+        }
+        if changed {
+            tracing::info!("new BasicAuthPassword stored: reconnecting with it");
+            let handle = handle.clone();
+            // After the answer is out.
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                handle.reconnect().await;
+            });
+        }
+        Ok(SetVariablesResponse::new(results))
+    }
+}
 
 /// What the durable station does (see the [module docs](self)).
 #[derive(Debug, Clone)]
@@ -189,8 +252,12 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
     let named = identity.clone();
     let given_up = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&given_up);
+    let settings = Settings::default();
     let client = ClientConfig::new(base, identity.clone())
-        .offer(Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation))
+        .offer(
+            Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
+                .with(provisioning::ChargingStationService(settings.clone())),
+        )
         .with_engine(
             engine::Config::default()
                 .with_call_timeout(config.call_timeout)
@@ -229,6 +296,9 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
         .await
         .map_err(|e| DurableError::Station(StationError::Connect(e)))?;
     let handle = client.handle().clone();
+    let _ = settings
+        .client
+        .set((handle.clone(), client.credentials().clone()));
     tokio::spawn(boot(handle.clone(), config.clone()));
 
     while n < durable.transactions {
