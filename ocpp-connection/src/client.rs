@@ -4,6 +4,12 @@
 //! The engine outlives each connection: calls made while disconnected wait in its queue and
 //! go out after the reconnection, and a station that was accepted does not boot again.
 //!
+//! The credentials of the next connection live in the client's [`Credentials`]
+//! ([`Client::credentials`]): a new password applies as it is; a renewed TLS configuration
+//! (the station's new certificate after CertificateSigned, OCPP 2.0.1 A02/A03) is tried on the
+//! next connection and kept once it connects, and the previous one comes back if the CSMS does
+//! not take it ([`Credentials::renew_tls`]).
+//!
 //! ```no_run
 //! # async fn f() -> Result<(), ocpp_connection::client::ConnectError> {
 //! use ocpp_connection::client::{Client, ClientConfig};
@@ -111,20 +117,59 @@ pub enum ClientEvent<'a> {
         /// The wait before the next attempt.
         after: Duration,
     },
+    /// The first connection with the TLS configuration of [`Credentials::renew_tls`] is up:
+    /// it is the current one from now on, and the previous one is forgotten. Follows the
+    /// [`ClientEvent::Connected`] of that connection.
+    CredentialsRenewed,
+    /// An attempt with the TLS configuration of [`Credentials::renew_tls`] failed (see
+    /// [`Credentials::renew_tls`] for which failures count): the renewal is dropped and the
+    /// next attempts, the first of them at once, use the previous configuration again. A
+    /// [`ClientEvent::ReconnectFailed`] with the same error follows.
+    CredentialsFellBack {
+        /// Why the attempt with the new configuration failed.
+        error: &'a ConnectError,
+    },
 }
 
 type OnEvent = Arc<dyn Fn(&ClientEvent<'_>) + Send + Sync>;
 /// The store of a configuration, taken by the first client started with it.
 type SharedStore = Arc<std::sync::Mutex<Option<Box<dyn Store>>>>;
 
-/// The station's HTTP Basic password as it is now: shared by the [`Client`] and whoever
-/// changes it (a SetVariables `SecurityCtrlr.BasicAuthPassword` handler, a 1.6
-/// ChangeConfiguration `AuthorizationKey` handler). The next connection uses it; call
+/// The station's credentials as they are now: its HTTP Basic password and its TLS client
+/// configuration (the trusted CAs, and for profile 3 its certificate). Shared by the
+/// [`Client`] and whoever changes them (a SetVariables `SecurityCtrlr.BasicAuthPassword`
+/// handler, a 1.6 ChangeConfiguration `AuthorizationKey` handler, a CertificateSigned handler
+/// for the renewed station certificate). The next connection uses them; call
 /// [`Handle::reconnect`] to make that now.
+///
+/// A new password ([`Credentials::set_password`]) applies to every following attempt as it
+/// is. A new TLS configuration ([`Credentials::renew_tls`]) is tried first and kept only once
+/// a connection with it is up; if the CSMS does not take it, the client goes back to the
+/// previous one (OCPP 2.0.1 Part 2, use cases A02 and A03).
 #[derive(Clone)]
 pub struct Credentials {
     version: OcppVersion,
     password: Arc<std::sync::Mutex<Option<String>>>,
+    tls: Arc<std::sync::Mutex<TlsCredentials>>,
+}
+
+/// The TLS configurations of a [`Credentials`].
+#[derive(Default)]
+struct TlsCredentials {
+    /// The configuration connections use (the one of [`ClientConfig::with_tls`] until a
+    /// renewal connects).
+    current: Option<Arc<rustls::ClientConfig>>,
+    /// A renewal not tried with success yet, and its number.
+    pending: Option<(u64, Arc<rustls::ClientConfig>)>,
+    /// The number of the last renewal: an attempt's outcome applies to the renewal it tried,
+    /// not to one given while it ran.
+    renewals: u64,
+}
+
+/// The TLS configuration of one attempt, and the renewal it tries, if it tries one.
+struct TlsAttempt {
+    config: Option<Arc<rustls::ClientConfig>>,
+    renewal: Option<u64>,
 }
 
 impl fmt::Debug for Credentials {
@@ -132,11 +177,28 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("version", &self.version)
             .field("password", &self.password().map(|_| "<redacted>"))
+            .field("tls", &self.tls().is_some())
+            .field("tls_pending", &self.tls_pending())
             .finish()
     }
 }
 
 impl Credentials {
+    fn new(
+        version: OcppVersion,
+        password: Option<String>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Self {
+        Credentials {
+            version,
+            password: Arc::new(std::sync::Mutex::new(password)),
+            tls: Arc::new(std::sync::Mutex::new(TlsCredentials {
+                current: tls,
+                ..TlsCredentials::default()
+            })),
+        }
+    }
+
     /// The password now.
     pub fn password(&self) -> Option<String> {
         self.password
@@ -146,6 +208,10 @@ impl Credentials {
     }
 
     /// Sets the password for the next connections, once it keeps the version's rules.
+    ///
+    /// Unlike a TLS renewal ([`Credentials::renew_tls`]) the new password has no fallback:
+    /// every following attempt uses it, whether the CSMS accepts it or not (the CSMS stores
+    /// the password it set, so the old one would not work either).
     ///
     /// # Errors
     ///
@@ -158,6 +224,107 @@ impl Credentials {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(password.to_owned());
         Ok(())
+    }
+
+    fn tls_state(&self) -> std::sync::MutexGuard<'_, TlsCredentials> {
+        self.tls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The TLS configuration connections use now: the one of [`ClientConfig::with_tls`], or
+    /// the last renewal that connected. A pending renewal is not it until it connects
+    /// ([`Credentials::tls_pending`]). `None` for a client without TLS (`ws://`).
+    pub fn tls(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls_state().current.clone()
+    }
+
+    /// Whether a renewal ([`Credentials::renew_tls`]) waits for its first successful
+    /// connection: the next attempt tries it.
+    pub fn tls_pending(&self) -> bool {
+        self.tls_state().pending.is_some()
+    }
+
+    /// Makes the next connection attempts use `tls` (a configuration with the station's
+    /// renewed certificate, after a CertificateSigned it accepted), keeping the current one
+    /// as the fallback. It takes effect on the next attempt: call [`Handle::reconnect`] to
+    /// make that now.
+    ///
+    /// - The first connection with `tls` that is up makes it the current configuration and
+    ///   forgets the previous one ([`ClientEvent::CredentialsRenewed`]).
+    /// - An attempt with `tls` that fails for any reason but one of reaching the CSMS (below)
+    ///   drops the renewal: the next attempt, at once, and all after it use the previous
+    ///   configuration again ([`ClientEvent::CredentialsFellBack`]). These are: a TLS
+    ///   handshake that fails ([`ConnectError::Io`]: a certificate the CSMS refuses, which
+    ///   with TLS 1.3 may show only when the WebSocket handshake reads the CSMS's alert, or
+    ///   one the station refuses), an HTTP refusal ([`ConnectError::Refused`], say 401 for a
+    ///   certificate of another identity), any other failure of the WebSocket handshake
+    ///   ([`ConnectError::Io`], [`ConnectError::WebSocket`],
+    ///   [`ConnectError::NoCommonVersion`]), the connect timeout once the TCP connection is up
+    ///   ([`ConnectError::TimedOut`]), and the errors no configuration would mend
+    ///   ([`ConnectError::Scheme`] for a `ws://` URL, [`ConnectError::Request`]).
+    /// - An attempt that did not reach the CSMS, because the TCP connection could not be
+    ///   made (name resolution or connect failed: [`ConnectError::Io`]; or the connect
+    ///   timeout passed first: [`ConnectError::TimedOut`]), did not try `tls`: the renewal
+    ///   stays pending for the next attempt, after the usual back-off.
+    ///
+    /// A renewal given while another is pending replaces it (the current configuration stays
+    /// the fallback); an attempt running with the replaced one decides nothing about the new
+    /// one. The password ([`Credentials::set_password`]) is independent of the renewal.
+    ///
+    /// Build `tls` afresh ([`crate::security::client_tls_config`] with the new certificate
+    /// and key), not as a clone of the current configuration: a clone shares its TLS session
+    /// cache, and a resumed TLS 1.3 session authenticates the station with the certificate of
+    /// the session it resumes, the previous one, without presenting the new one.
+    pub fn renew_tls(&self, tls: Arc<rustls::ClientConfig>) {
+        let mut state = self.tls_state();
+        state.renewals = state.renewals.wrapping_add(1);
+        let renewal = state.renewals;
+        state.pending = Some((renewal, tls));
+    }
+
+    /// The configuration of the next attempt: a pending renewal, else the current one.
+    fn tls_attempt(&self) -> TlsAttempt {
+        let state = self.tls_state();
+        match &state.pending {
+            Some((renewal, config)) => TlsAttempt {
+                config: Some(Arc::clone(config)),
+                renewal: Some(*renewal),
+            },
+            None => TlsAttempt {
+                config: state.current.clone(),
+                renewal: None,
+            },
+        }
+    }
+
+    /// A connection with renewal `renewal` is up: it becomes the current configuration.
+    /// `false` if that renewal is no longer pending (replaced meanwhile).
+    fn tls_connected(&self, renewal: u64) -> bool {
+        let mut state = self.tls_state();
+        match state.pending.take() {
+            Some((pending, config)) if pending == renewal => {
+                state.current = Some(config);
+                true
+            }
+            other => {
+                state.pending = other;
+                false
+            }
+        }
+    }
+
+    /// An attempt with renewal `renewal` failed: it is dropped. `false` if that renewal is no
+    /// longer pending (replaced meanwhile).
+    fn tls_failed(&self, renewal: u64) -> bool {
+        let mut state = self.tls_state();
+        match state.pending.take() {
+            Some((pending, _)) if pending == renewal => true,
+            other => {
+                state.pending = other;
+                false
+            }
+        }
     }
 }
 
@@ -271,7 +438,9 @@ impl ClientConfig {
         self
     }
 
-    /// TLS for `wss://` URLs (profiles 2 and 3; see [`crate::security::client_tls_config`]).
+    /// TLS for `wss://` URLs (profiles 2 and 3; see [`crate::security::client_tls_config`]):
+    /// the configuration of the first connection. A running client takes a renewed one
+    /// through [`Credentials::renew_tls`].
     #[must_use]
     pub fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
@@ -356,18 +525,26 @@ enum Dialed {
     Tls(WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// One connection attempt offering `versions`.
+/// A failed connection attempt.
+struct DialFailed {
+    error: ConnectError,
+    /// The TCP connection could not be made (resolution, connect, or the timeout meanwhile):
+    /// the attempt never reached TLS.
+    unreachable: bool,
+}
+
+/// One connection attempt offering `versions`, with `password` and `tls`.
 async fn dial(
     config: &ClientConfig,
     versions: &[OcppVersion],
-) -> Result<(Dialed, OcppVersion), ConnectError> {
+    password: Option<&str>,
+    tls_config: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(Dialed, OcppVersion), DialFailed> {
+    // Set while the TCP connection is being made: a failure then is one of reaching the CSMS.
+    let mut connecting = false;
     let attempt = async {
-        let request = handshake::station_request(
-            &config.url,
-            &config.identity,
-            versions,
-            config.password.as_deref(),
-        )?;
+        let request =
+            handshake::station_request(&config.url, &config.identity, versions, password)?;
         let uri: &Uri = request.uri();
         let tls = uri.scheme_str() == Some("wss");
         let host = uri
@@ -378,9 +555,11 @@ async fn dial(
             .to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let websocket = config.dispatchers.websocket(config.read_buffer);
+        connecting = true;
         let tcp = TcpStream::connect((host.as_str(), port)).await?;
+        connecting = false;
         let _ = tcp.set_nodelay(true);
-        let (dialed, response) = match (tls, &config.tls) {
+        let (dialed, response) = match (tls, tls_config) {
             (false, None) => {
                 let (ws, response) =
                     tokio_tungstenite::client_async_with_config(request, tcp, Some(websocket))
@@ -415,9 +594,14 @@ async fn dial(
             .ok_or(ConnectError::NoCommonVersion)?;
         Ok((dialed, version))
     };
-    tokio::time::timeout(config.connect_timeout, attempt)
-        .await
-        .map_err(|_| ConnectError::TimedOut)?
+    let outcome = match tokio::time::timeout(config.connect_timeout, attempt).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(ConnectError::TimedOut),
+    };
+    outcome.map_err(|error| DialFailed {
+        error,
+        unreachable: connecting,
+    })
 }
 
 fn handshake_error(error: tungstenite::Error) -> ConnectError {
@@ -453,7 +637,14 @@ impl Client {
     /// A password that breaks an offered version's rules, or why the first attempt failed.
     pub async fn connect(config: ClientConfig) -> Result<Client, ConnectError> {
         config.check()?;
-        let (dialed, version) = dial(&config, &config.versions()).await?;
+        let (dialed, version) = dial(
+            &config,
+            &config.versions(),
+            config.password.as_deref(),
+            config.tls.as_ref(),
+        )
+        .await
+        .map_err(|failed| failed.error)?;
         let mut engine = config.engine_for(version)?;
         if let Some(store) = config.take_store()? {
             engine.attach_store(store, Instant::now())?;
@@ -501,10 +692,7 @@ impl Client {
 
     fn spawn(config: ClientConfig, dialed: Option<Dialed>, engine: Engine) -> Client {
         let version = engine.version();
-        let credentials = Credentials {
-            version,
-            password: Arc::new(std::sync::Mutex::new(config.password.clone())),
-        };
+        let credentials = Credentials::new(version, config.password.clone(), config.tls.clone());
         let (commands_tx, commands) = mpsc::channel(16);
         let handle = Handle::new(commands_tx, version);
         if dialed.is_some() {
@@ -522,7 +710,7 @@ impl Client {
         }
     }
 
-    /// The station's password, to change for the next connections.
+    /// The station's password and TLS configuration, to change for the next connections.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
@@ -702,19 +890,36 @@ async fn reconnect(
         if !wait_taking_calls(wait, engine, commands, waiters, observer).await {
             return None;
         }
-        let mut attempt = config.clone();
-        attempt.password = credentials.password();
-        match dial(&attempt, &[version]).await {
+        let password = credentials.password();
+        let tls = credentials.tls_attempt();
+        match dial(config, &[version], password.as_deref(), tls.config.as_ref()).await {
             Ok((next, _)) => {
                 engine.connected(Instant::now());
                 remember_version(engine);
                 tracing::info!("connected");
                 config.emit(&ClientEvent::Connected { version });
+                if let Some(renewal) = tls.renewal {
+                    if credentials.tls_connected(renewal) {
+                        tracing::info!("connected with the renewed TLS configuration: kept");
+                        config.emit(&ClientEvent::CredentialsRenewed);
+                    }
+                }
                 return Some(next);
             }
-            Err(error) => {
+            Err(DialFailed { error, unreachable }) => {
                 failed = failed.saturating_add(1);
-                wait = config.backoff.delay(failed, random_unit());
+                let fell_back = match tls.renewal {
+                    Some(renewal) if !unreachable => credentials.tls_failed(renewal),
+                    _ => false,
+                };
+                if fell_back {
+                    // The previous configuration worked before: try it again at once.
+                    wait = Duration::ZERO;
+                    tracing::warn!(%error, "the renewed TLS configuration failed: back to the previous one");
+                    config.emit(&ClientEvent::CredentialsFellBack { error: &error });
+                } else {
+                    wait = config.backoff.delay(failed, random_unit());
+                }
                 tracing::info!(%error, failed, ?wait, "connection attempt failed");
                 config.emit(&ClientEvent::ReconnectFailed {
                     error: &error,
@@ -754,5 +959,93 @@ async fn wait_taking_calls(
                 Some(Command::Close { .. }) | None => return false,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration that trusts nothing: only its identity matters here.
+    #[allow(deprecated)]
+    fn some_tls() -> Arc<rustls::ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        Arc::new(config)
+    }
+
+    fn is(tls: Option<&Arc<rustls::ClientConfig>>, expected: &Arc<rustls::ClientConfig>) -> bool {
+        tls.is_some_and(|tls| Arc::ptr_eq(tls, expected))
+    }
+
+    #[test]
+    fn a_renewal_is_pending_until_it_connects() {
+        let first = some_tls();
+        let credentials = Credentials::new(OcppVersion::V2_0_1, None, Some(Arc::clone(&first)));
+        assert!(!credentials.tls_pending());
+        let attempt = credentials.tls_attempt();
+        assert!(attempt.renewal.is_none() && is(attempt.config.as_ref(), &first));
+
+        let renewed = some_tls();
+        credentials.renew_tls(Arc::clone(&renewed));
+        // Visible through a clone (the one the client task holds).
+        let shared = credentials.clone();
+        assert!(shared.tls_pending());
+        assert!(is(shared.tls().as_ref(), &first));
+        let attempt = shared.tls_attempt();
+        assert!(is(attempt.config.as_ref(), &renewed));
+        assert!(shared.tls_connected(attempt.renewal.expect("a renewal is tried")));
+        assert!(!credentials.tls_pending());
+        assert!(is(credentials.tls().as_ref(), &renewed));
+        assert!(credentials.tls_attempt().renewal.is_none());
+    }
+
+    #[test]
+    fn a_failed_renewal_falls_back_and_a_stale_outcome_decides_nothing() {
+        let first = some_tls();
+        let credentials = Credentials::new(OcppVersion::V2_0_1, None, Some(Arc::clone(&first)));
+        credentials.renew_tls(some_tls());
+        let tried = credentials
+            .tls_attempt()
+            .renewal
+            .expect("a renewal is tried");
+        assert!(credentials.tls_failed(tried));
+        assert!(!credentials.tls_pending());
+        assert!(is(credentials.tls_attempt().config.as_ref(), &first));
+
+        // A renewal given while an attempt with an older one ran: that attempt's outcome
+        // leaves the newer one pending.
+        credentials.renew_tls(some_tls());
+        let older = credentials
+            .tls_attempt()
+            .renewal
+            .expect("a renewal is tried");
+        let newer = some_tls();
+        credentials.renew_tls(Arc::clone(&newer));
+        assert!(!credentials.tls_failed(older));
+        assert!(!credentials.tls_connected(older));
+        assert!(credentials.tls_pending());
+        assert!(is(credentials.tls().as_ref(), &first));
+        assert!(is(credentials.tls_attempt().config.as_ref(), &newer));
+    }
+
+    #[test]
+    fn debug_shows_the_tls_state_and_hides_the_password() {
+        let credentials = Credentials::new(
+            OcppVersion::V2_0_1,
+            Some("0123456789abcdef".to_owned()),
+            None,
+        );
+        credentials.renew_tls(some_tls());
+        let debug = format!("{credentials:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        assert!(
+            debug.contains("tls: false") && debug.contains("tls_pending: true"),
+            "{debug}"
+        );
     }
 }

@@ -333,7 +333,8 @@ impl Handle {
     }
 
     /// Closes the connection (close code 1000); a station's client connects again at once,
-    /// with the credentials it has now (after a password change, say), keeping its engine.
+    /// with the credentials it has now (after a password change or a certificate renewal,
+    /// say), keeping its engine.
     /// On a CSMS's connection it only closes.
     pub async fn reconnect(&self) {
         let _ = self.commands.send(Command::Reconnect).await;

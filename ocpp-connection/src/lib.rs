@@ -7,7 +7,9 @@
 //!   on a virtual clock. The tokio code only moves frames and sleeps ([`connection`]).
 //! - [`server::Server`] admits stations by identity, version and credentials
 //!   ([`handshake`], [`security`]) and keeps a [`server::Registry`] to call them by
-//!   identity. [`client::Client`] connects a station and reconnects it.
+//!   identity. [`client::Client`] connects a station and reconnects it, with the credentials
+//!   its [`client::Credentials`] hold at each attempt: a renewed certificate is tried and
+//!   kept once it connects, or dropped for the previous one.
 //! - OCPP 1.6, 2.0.1 and 2.1, both roles: the version is the negotiated subprotocol's, and
 //!   each connection's session runs over the [`ocpp_messages::rpc::Dispatcher`] of it.
 //!
@@ -33,7 +35,7 @@
 //! | 4 | `handshake` | the WebSocket opening handshake of both sides: identity, subprotocol, authentication |
 //! | 5 | `connection` | the tokio driver of one connection: frames, timers, handlers, typed calls through a [`connection::Handle`] |
 //! | 6 | `server` | the CSMS server: admission, limits, duplicates, the station [`server::Registry`], graceful shutdown |
-//! | 7 | `client` | the station client: connect, offer versions, reconnect with the Part 4 back-off |
+//! | 7 | `client` | the station client: connect, offer versions, reconnect with the Part 4 back-off, renewed credentials with a fallback |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;

@@ -8,7 +8,15 @@
 //! - [`MemoryStore`]: in memory, for tests and for stations that keep nothing across a
 //!   restart; clones share one state, so a test can "restart" a station on the state the
 //!   previous one left.
-//! - [`SqliteStore`] (feature `sqlite`): one SQLite database file in write-ahead-log mode,
+#![cfg_attr(
+    feature = "sqlite",
+    doc = " - [`SqliteStore`] (feature `sqlite`): one SQLite database file in write-ahead-log mode,"
+)]
+// Without the feature the type does not exist: no link to it.
+#![cfg_attr(
+    not(feature = "sqlite"),
+    doc = " - `SqliteStore` (feature `sqlite`): one SQLite database file in write-ahead-log mode,"
+)]
 //!   synchronised on every commit, so what [`Store::apply`] returned `Ok` for survives
 //!   `kill -9` and a power loss. SQLite is what EVerest's libocpp keeps its queue in too: one
 //!   file, transactions, no server, and its durability on power loss is tested like little

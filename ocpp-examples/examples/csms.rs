@@ -24,6 +24,12 @@
 //! logged on standard error; with `--frame-log` the raw frames also go to a file (or `-`,
 //! standard output), one per line, ready for `ocpp validate`. The handlers are in
 //! `ocpp_examples::csms`.
+//!
+//! With `--admin-stdin` an operator (or a test) types commands to send the CSMS's own calls:
+//! `set-password CS001 a-new-password-16+` changes a station's password (the record the
+//! handshakes check follows when the station accepts), `renew-certificate CS001` has it renew
+//! its certificate (SignCertificate, CertificateSigned follow), `transactions CS001` lists
+//! what was counted of its transactions (a retried TransactionEvent is counted once).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,8 +41,9 @@ use clap::Parser;
 use ocpp_examples::csms::Csms;
 use ocpp_examples::frame_log::FrameLog;
 use ocpp_examples::pki::CertificateAuthority;
-use ocpp_examples::profiles::CsmsSecurity;
+use ocpp_examples::profiles::{CsmsSecurity, Passwords};
 use ocpp_examples::protocol::{offer, SUPPORTED_VERSIONS};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// An OCPP 1.6, 2.0.1 and 2.1 CSMS: answers boots, heartbeats, status, authorization,
 /// transactions, meter values, DataTransfer and security events, records 2.1's periodic event
@@ -79,6 +86,13 @@ struct Args {
     /// The CSMS's TLS private key (PEM).
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     tls_key: Option<PathBuf>,
+    /// Read operator commands from standard input, one per line, and answer each on standard
+    /// output: `set-password STATION PASSWORD` (SetVariables BasicAuthPassword; 1.6:
+    /// ChangeConfiguration AuthorizationKey), `renew-certificate STATION` (TriggerMessage
+    /// SignChargingStationCertificate; 1.6: ExtendedTriggerMessage SignChargePointCertificate),
+    /// `transactions STATION`.
+    #[arg(long)]
+    admin_stdin: bool,
 }
 
 fn parse_password(entry: &str) -> Result<(String, String), String> {
@@ -129,8 +143,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => FrameLog::open(path).map_err(|e| format!("{path}: {e}"))?,
         None => FrameLog::tracing_only(),
     };
+    // One record of passwords: the handshakes read it, set-password writes it.
+    let passwords: Passwords = args.passwords.into_iter().collect();
     let csms = args.block_id_tag.iter().fold(
-        Csms::new(ca, log).with_heartbeat_interval(Duration::from_secs(args.heartbeat_interval)),
+        Csms::new(ca, log)
+            .with_heartbeat_interval(Duration::from_secs(args.heartbeat_interval))
+            .with_passwords(passwords.clone()),
         |csms, tag| csms.with_blocked_id_tag(tag),
     );
     let csms = Arc::new(csms);
@@ -141,7 +159,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let security = CsmsSecurity {
         profile: args.security_profile,
-        passwords: args.passwords.into_iter().collect(),
+        passwords,
         tls,
         // Profile 3: station certificates chain to the CA that signs their CSRs.
         client_ca: Some(csms.ca().certificate_pem().as_bytes().to_vec()),
@@ -155,6 +173,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         offer(SUPPORTED_VERSIONS),
         args.security_profile
     );
+    if args.admin_stdin {
+        let csms = Arc::clone(&csms);
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(tokio::io::stdin()).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let answer = csms.command(&line).await;
+                if !answer.is_empty() {
+                    println!("{answer}");
+                }
+            }
+        });
+    }
     tokio::signal::ctrl_c().await?;
     tracing::info!("interrupted, stopping");
     server.shutdown(Duration::from_secs(5)).await;

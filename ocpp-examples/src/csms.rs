@@ -45,9 +45,10 @@ use ocpp_connection::server::{Registry, Server, ServerConfig, ServerEvent};
 use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::{CallError, Feature, Message, OcppVersion, Role};
 
-use crate::connection::{log_event, Peer, DEFAULT_CALL_TIMEOUT};
+use crate::connection::{log_event, CallFailed, Peer, DEFAULT_CALL_TIMEOUT};
 use crate::frame_log::{Direction, FrameLog};
 use crate::pki::{CertificateAuthority, LeafUsage};
+use crate::profiles::Passwords;
 use crate::protocol::SUPPORTED_VERSIONS;
 use crate::sessions::{Authorization, Sessions, Start, Transaction};
 
@@ -70,6 +71,7 @@ pub struct Csms {
     call_timeout: Duration,
     registry: OnceLock<Registry>,
     sessions: Sessions,
+    passwords: Passwords,
 }
 
 impl std::fmt::Debug for Csms {
@@ -91,6 +93,7 @@ impl Csms {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             registry: OnceLock::new(),
             sessions: Sessions::new(),
+            passwords: Passwords::default(),
         }
     }
 
@@ -99,6 +102,119 @@ impl Csms {
     pub fn with_blocked_id_tag(self, id_tag: &str) -> Self {
         self.sessions.block(id_tag);
         self
+    }
+
+    /// Shares `passwords` with the server's authentication hook (give the same record to
+    /// [`CsmsSecurity`](crate::profiles::CsmsSecurity)): [`Csms::set_basic_auth_password`]
+    /// writes the password a station accepted there.
+    #[must_use]
+    pub fn with_passwords(mut self, passwords: Passwords) -> Self {
+        self.passwords = passwords;
+        self
+    }
+
+    /// The stations' HTTP Basic passwords as this CSMS last set them.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    /// Changes the HTTP Basic password of `station` (security profiles 1 and 2; OCPP 2.0.1
+    /// A01): SetVariables `SecurityCtrlr.BasicAuthPassword` in 2.0.1 and 2.1, ChangeConfiguration
+    /// `AuthorizationKey` in 1.6. When the station answers `Accepted`, the record
+    /// ([`Csms::passwords`]) holds the new password from then on, and the station's next
+    /// connection must use it. Returns the station's answer (`Accepted`, `Rejected`, ...).
+    ///
+    /// A station that stored the new password but whose `Accepted` was lost on the way
+    /// connects with a password this record does not hold yet: it gets HTTP 401 until an
+    /// operator sets the record ([`Passwords::set`]).
+    ///
+    /// # Errors
+    ///
+    /// The station is not connected, or the call got no answer.
+    pub async fn set_basic_auth_password(
+        &self,
+        station: &str,
+        password: &str,
+    ) -> Result<String, AdminError> {
+        let peer = self
+            .peer(station)
+            .ok_or_else(|| AdminError::NotConnected(station.to_owned()))?;
+        let answer = match peer.version() {
+            OcppVersion::V1_6 => v1_6::set_password(&peer, password).await,
+            OcppVersion::V2_0_1 => v2_0_1::set_password(&peer, password).await,
+            _ => v2_1::set_password(&peer, password).await,
+        }?;
+        if answer == "Accepted" {
+            self.passwords.set(station, password);
+            tracing::info!("{station}: accepted a new password; the record holds it");
+        } else {
+            tracing::warn!("{station}: the new password was answered {answer}");
+        }
+        Ok(answer)
+    }
+
+    /// Asks `station` to renew its certificate (OCPP 2.0.1 A02): TriggerMessage
+    /// `SignChargingStationCertificate` in 2.0.1 and 2.1, ExtendedTriggerMessage
+    /// `SignChargePointCertificate` in 1.6. A station that accepts sends SignCertificate with
+    /// a new CSR, which this CSMS signs as any other. Returns the station's answer.
+    ///
+    /// # Errors
+    ///
+    /// The station is not connected, or the call got no answer.
+    pub async fn renew_certificate(&self, station: &str) -> Result<String, AdminError> {
+        let peer = self
+            .peer(station)
+            .ok_or_else(|| AdminError::NotConnected(station.to_owned()))?;
+        let answer = match peer.version() {
+            OcppVersion::V1_6 => v1_6::trigger_certificate(&peer).await,
+            OcppVersion::V2_0_1 => v2_0_1::trigger_certificate(&peer).await,
+            _ => v2_1::trigger_certificate(&peer).await,
+        }?;
+        tracing::info!("{station}: certificate renewal answered {answer}");
+        Ok(answer)
+    }
+
+    /// Runs one operator command (the example CSMS reads them from standard input with
+    /// `--admin-stdin`) and says how it went, in one line:
+    ///
+    /// - `set-password STATION PASSWORD`: [`Csms::set_basic_auth_password`];
+    /// - `renew-certificate STATION`: [`Csms::renew_certificate`];
+    /// - `transactions STATION`: the station's transactions and events counted.
+    pub async fn command(&self, line: &str) -> String {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let outcome = match words.as_slice() {
+            ["set-password", station, password] => self
+                .set_basic_auth_password(station, password)
+                .await
+                .map(|answer| format!("{station} set-password: {answer}")),
+            ["renew-certificate", station] => self
+                .renew_certificate(station)
+                .await
+                .map(|answer| format!("{station} renew-certificate: {answer}")),
+            ["transactions", station] => Ok(self
+                .sessions
+                .transactions(station)
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{station} transaction {}: {} events, {} repeated, {} offline{}",
+                        t.id,
+                        t.events,
+                        t.repeated,
+                        t.offline_events,
+                        if t.is_ongoing() {
+                            ", ongoing"
+                        } else {
+                            ", ended"
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")),
+            [] => return String::new(),
+            _ => Err(AdminError::Usage(line.trim().to_owned())),
+        };
+        outcome.unwrap_or_else(|e| format!("error: {e}"))
     }
 
     /// The id tokens and transactions this CSMS knows.
@@ -209,6 +325,20 @@ impl Csms {
         })?;
         Ok(server)
     }
+}
+
+/// Why an operator's call to a station failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The station has no connection to this CSMS.
+    #[error("{0} is not connected")]
+    NotConnected(String),
+    /// The call got no answer.
+    #[error(transparent)]
+    Call(#[from] CallFailed),
+    /// A command that is none of [`Csms::command`]'s.
+    #[error("unknown command {0:?} (set-password STATION PASSWORD, renew-certificate STATION, transactions STATION)")]
+    Usage(String),
 }
 
 fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

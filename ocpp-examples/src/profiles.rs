@@ -18,7 +18,7 @@
 //! identity (else 401). [`ClientSecurity`] does the same for the station's [`ClientConfig`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ocpp_connection::client::ClientConfig;
 use ocpp_connection::handshake::StationSecurity;
@@ -58,13 +58,67 @@ fn profile(number: u8) -> Result<Option<SecurityProfile>, ProfileError> {
     }
 }
 
+/// The CSMS's record of each station's HTTP Basic password, by identity: shared by the
+/// server's authentication hook (each handshake reads it) and whoever changes a password
+/// ([`Csms::set_basic_auth_password`](crate::csms::Csms::set_basic_auth_password)). Cheap to
+/// clone; clones share the record.
+#[derive(Clone, Default)]
+pub struct Passwords(Arc<Mutex<HashMap<String, String>>>);
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut stations: Vec<String> = self.lock().keys().cloned().collect();
+        stations.sort();
+        f.debug_struct("Passwords")
+            .field("stations", &stations)
+            .finish()
+    }
+}
+
+impl<I: Into<String>, P: Into<String>> FromIterator<(I, P)> for Passwords {
+    fn from_iter<T: IntoIterator<Item = (I, P)>>(entries: T) -> Self {
+        let map = entries
+            .into_iter()
+            .map(|(identity, password)| (identity.into(), password.into()))
+            .collect();
+        Passwords(Arc::new(Mutex::new(map)))
+    }
+}
+
+impl Passwords {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The password of `identity`, if it has one.
+    pub fn get(&self, identity: &str) -> Option<String> {
+        self.lock().get(identity).cloned()
+    }
+
+    /// Sets the password of `identity`: the next handshakes check it.
+    pub fn set(&self, identity: &str, password: &str) {
+        self.lock().insert(identity.to_owned(), password.to_owned());
+    }
+
+    /// The identities with a password, sorted.
+    pub fn stations(&self) -> Vec<String> {
+        let mut stations: Vec<String> = self.lock().keys().cloned().collect();
+        stations.sort();
+        stations
+    }
+}
+
 /// The CSMS's side of a security profile.
 #[derive(Clone, Default)]
 pub struct CsmsSecurity {
     /// 0 (the default: `ws://`, no authentication), 1, 2 or 3.
     pub profile: u8,
-    /// Each station's HTTP Basic password, by identity (profiles 1 and 2).
-    pub passwords: HashMap<String, String>,
+    /// Each station's HTTP Basic password, by identity (profiles 1 and 2): the record the
+    /// server reads at each handshake, shared with the [`Csms`](crate::csms::Csms) that
+    /// changes passwords ([`Csms::with_passwords`](crate::csms::Csms::with_passwords)).
+    pub passwords: Passwords,
     /// The CSMS's TLS certificate chain and private key, PEM (profiles 2 and 3).
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
     /// The trust anchors for station certificates, PEM (profile 3): the CSMS's CA.
@@ -73,11 +127,9 @@ pub struct CsmsSecurity {
 
 impl std::fmt::Debug for CsmsSecurity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut stations: Vec<&String> = self.passwords.keys().collect();
-        stations.sort();
         f.debug_struct("CsmsSecurity")
             .field("profile", &self.profile)
-            .field("stations with a password", &stations)
+            .field("stations with a password", &self.passwords.stations())
             .field("tls", &self.tls.is_some())
             .field("client_ca", &self.client_ca.is_some())
             .finish()
@@ -101,7 +153,7 @@ impl CsmsSecurity {
         let Some(profile) = profile(number)? else {
             return Ok(config);
         };
-        let passwords = Arc::new(self.passwords);
+        let passwords = self.passwords;
         let mut config = config.with_authentication(move |identity: &str| {
             Some(match profile {
                 SecurityProfile::MutualTls => StationSecurity::mutual_tls(),
@@ -109,7 +161,7 @@ impl CsmsSecurity {
                 // password (the hook's `None` would answer 404).
                 _ => StationSecurity {
                     profile,
-                    password: passwords.get(identity).cloned(),
+                    password: passwords.get(identity),
                 },
             })
         });

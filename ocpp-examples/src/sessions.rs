@@ -49,6 +49,13 @@ pub struct Transaction {
     pub ended: Option<DateTime>,
     /// Why it ended, in the version's words (`EVDisconnected`, `Local`, ...).
     pub stop_reason: Option<String>,
+    /// The transaction's events counted (2.x TransactionEvents, each `seqNo` once; 0 in 1.6).
+    pub events: u32,
+    /// Events that came again with a `seqNo` already counted (a retry after a lost answer):
+    /// answered, not counted.
+    pub repeated: u32,
+    /// Counted events that said `offline: true`.
+    pub offline_events: u32,
 }
 
 impl Transaction {
@@ -121,6 +128,29 @@ struct Inner {
     transactions: BTreeMap<(String, String), Transaction>,
     /// By station, then stream id.
     streams: BTreeMap<(String, i64), EventStream>,
+    /// The events of each transaction, by station, then transaction id.
+    events: BTreeMap<(String, String), Events>,
+}
+
+/// The events of one transaction counted so far.
+#[derive(Debug, Default)]
+struct Events {
+    seq_nos: BTreeSet<i64>,
+    repeated: u32,
+    offline: u32,
+}
+
+impl Inner {
+    /// `transaction` with its event counts.
+    fn counted(&self, transaction: &Transaction) -> Transaction {
+        let mut transaction = transaction.clone();
+        if let Some(events) = self.events.get(&key(&transaction.station, &transaction.id)) {
+            transaction.events = u32::try_from(events.seq_nos.len()).unwrap_or(u32::MAX);
+            transaction.repeated = events.repeated;
+            transaction.offline_events = events.offline;
+        }
+        transaction
+    }
 }
 
 impl Sessions {
@@ -167,6 +197,9 @@ impl Sessions {
                 started: start.timestamp,
                 ended: None,
                 stop_reason: None,
+                events: 0,
+                repeated: 0,
+                offline_events: 0,
             });
         (id, verdict)
     }
@@ -229,21 +262,42 @@ impl Sessions {
         if reason.is_some() {
             transaction.stop_reason = reason;
         }
-        Some(transaction.clone())
+        let transaction = transaction.clone();
+        Some(inner.counted(&transaction))
+    }
+
+    /// Counts event `seq_no` of transaction `id` (2.x TransactionEvent): `true` the first
+    /// time, `false` for a `seqNo` already counted — a retry of an event whose answer was
+    /// lost, which must not be processed (billed) again.
+    pub fn count_event(&self, station: &str, id: &str, seq_no: i64, offline: bool) -> bool {
+        let mut inner = self.lock();
+        let events = inner.events.entry(key(station, id)).or_default();
+        let first = events.seq_nos.insert(seq_no);
+        if !first {
+            events.repeated += 1;
+        } else if offline {
+            events.offline += 1;
+        }
+        first
     }
 
     /// A transaction of `station`, if known.
     pub fn transaction(&self, station: &str, id: &str) -> Option<Transaction> {
-        self.lock().transactions.get(&key(station, id)).cloned()
+        let inner = self.lock();
+        inner
+            .transactions
+            .get(&key(station, id))
+            .map(|t| inner.counted(t))
     }
 
     /// Every transaction of `station`, in id order.
     pub fn transactions(&self, station: &str) -> Vec<Transaction> {
-        self.lock()
+        let inner = self.lock();
+        inner
             .transactions
             .values()
             .filter(|t| t.station == station)
-            .cloned()
+            .map(|t| inner.counted(t))
             .collect()
     }
 
@@ -511,5 +565,22 @@ mod tests {
             data_transfer("com.other", Some("Echo")),
             DataTransferVerdict::UnknownVendorId
         );
+    }
+
+    #[test]
+    fn each_seq_no_is_counted_once() {
+        let sessions = Sessions::new();
+        assert!(sessions.count_event("CP1", "T1", 0, true));
+        sessions.start("CP1", start(Some("T1"), "TAG", 0.0));
+        assert!(sessions.count_event("CP1", "T1", 1, false));
+        // A retry after a lost answer; the same seqNo of another station's transaction is not.
+        assert!(!sessions.count_event("CP1", "T1", 1, false));
+        assert!(sessions.count_event("CP2", "T1", 1, false));
+        let t = sessions.transaction("CP1", "T1").unwrap();
+        assert_eq!((t.events, t.repeated, t.offline_events), (2, 1, 1));
+        let ended = sessions
+            .stop("CP1", "T1", None, None, DateTime::now())
+            .unwrap();
+        assert_eq!(ended.events, 2);
     }
 }

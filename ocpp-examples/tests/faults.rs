@@ -11,8 +11,10 @@
 //! the station binary (by default the example's, built beside this test).
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -201,30 +203,6 @@ async fn start_csms(port: u16, ledger: &Arc<Mutex<Ledger>>, rng: &Arc<Mutex<Rng>
     panic!("cannot bind 127.0.0.1:{port} again");
 }
 
-fn station_binary() -> PathBuf {
-    if let Some(binary) = std::env::var_os("OCPP_STATION_BINARY") {
-        return binary.into();
-    }
-    // target/<profile>/deps/faults-<hash> → target/<profile>/examples/charging-station
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().unwrap().parent().unwrap();
-    let binary = profile.join("examples").join("charging-station");
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "ocpp-examples",
-                "--example",
-                "charging-station",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    binary
-}
-
 fn spawn_station(binary: &Path, port: u16, state: &Path, transactions: u64, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -260,24 +238,18 @@ async fn transaction_events_survive_dropped_connections_csms_restarts_and_kill_9
     let state = dir.join("state");
     let log = dir.join("station.log");
 
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let port = support::free_port();
     let mut server = Some(start_csms(port, &ledger, &rng).await);
-    let binary = station_binary();
+    let binary = support::station_binary();
     let mut station = spawn_station(&binary, port, &state, transactions, &log);
     let (mut drops, mut restarts, mut kills) = (0, 0, 0);
     let limit = 90 + 3 * transactions;
     let deadline = Instant::now() + Duration::from_secs(limit);
     let mut round = 0;
     let fail = |why: String| -> ! {
-        let log = std::fs::read_to_string(&log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(60).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         panic!(
             "{why}\n--- station log (last lines) ---\n{}",
-            tail.join("\n")
+            support::tail(&log, 60)
         );
     };
     loop {

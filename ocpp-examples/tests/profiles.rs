@@ -3,7 +3,6 @@
 //! and the stations' certificates, and is the CSMS's own CA (it signs their CSRs too).
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,7 +76,7 @@ async fn start_csms(pki: &Pki, profile: u8, passwords: &[(&str, &str)]) -> (Arc<
         passwords: passwords
             .iter()
             .map(|(id, pw)| ((*id).to_owned(), (*pw).to_owned()))
-            .collect::<HashMap<_, _>>(),
+            .collect(),
         tls: Some(pki.server.clone()),
         client_ca: Some(csms.ca().certificate_pem().as_bytes().to_vec()),
     };

@@ -30,6 +30,31 @@ pub(super) fn dispatcher(csms: &Arc<Csms>) -> Dispatcher {
         .with(security::CentralSystemService(Arc::clone(csms)))
 }
 
+/// ChangeConfiguration `AuthorizationKey` (the 1.6 security extension's password change):
+/// the station's answer.
+pub(super) async fn set_password(
+    peer: &crate::connection::Peer,
+    password: &str,
+) -> Result<String, crate::connection::CallFailed> {
+    use ocpp_messages::v1_6::core::{ChangeConfigurationFeature, ChangeConfigurationRequest};
+    let request = ChangeConfigurationRequest::new("AuthorizationKey", password);
+    let response = peer.call::<ChangeConfigurationFeature>(&request).await?;
+    Ok(response.status.to_string())
+}
+
+/// ExtendedTriggerMessage `SignChargePointCertificate`: the station's answer.
+pub(super) async fn trigger_certificate(
+    peer: &crate::connection::Peer,
+) -> Result<String, crate::connection::CallFailed> {
+    use ocpp_messages::v1_6::security::{
+        ExtendedTriggerMessageFeature, ExtendedTriggerMessageRequest, MessageTriggerEnum,
+    };
+    let request =
+        ExtendedTriggerMessageRequest::new(MessageTriggerEnum::SignChargePointCertificate);
+    let response = peer.call::<ExtendedTriggerMessageFeature>(&request).await?;
+    Ok(response.status.to_string())
+}
+
 fn id_tag_info(verdict: Authorization) -> IdTagInfo {
     IdTagInfo::new(match verdict {
         Authorization::Accepted => AuthorizationStatus::Accepted,

@@ -62,6 +62,40 @@ macro_rules! v2_handlers {
                 .with(security::CsmsService(Arc::clone(csms)))
         }
 
+        /// SetVariables `SecurityCtrlr.BasicAuthPassword` (A01): the station's answer.
+        pub(super) async fn set_password(
+            peer: &crate::connection::Peer,
+            password: &str,
+        ) -> Result<String, crate::connection::CallFailed> {
+            use ocpp_messages::$v::provisioning::{
+                SetVariableData, SetVariablesFeature, SetVariablesRequest,
+            };
+            use ocpp_messages::$v::types::{Component, Variable};
+            let request = SetVariablesRequest::new(vec![SetVariableData::new(
+                password,
+                Component::new("SecurityCtrlr"),
+                Variable::new("BasicAuthPassword"),
+            )]);
+            let response = peer.call::<SetVariablesFeature>(&request).await?;
+            Ok(response
+                .set_variable_result
+                .first()
+                .map_or("no result".to_owned(), |r| r.attribute_status.to_string()))
+        }
+
+        /// TriggerMessage `SignChargingStationCertificate` (A02): the station's answer.
+        pub(super) async fn trigger_certificate(
+            peer: &crate::connection::Peer,
+        ) -> Result<String, crate::connection::CallFailed> {
+            use ocpp_messages::$v::remotecontrol::{
+                MessageTrigger, TriggerMessageFeature, TriggerMessageRequest,
+            };
+            let request =
+                TriggerMessageRequest::new(MessageTrigger::SignChargingStationCertificate);
+            let response = peer.call::<TriggerMessageFeature>(&request).await?;
+            Ok(response.status.to_string())
+        }
+
         fn status(verdict: Authorization) -> AuthorizationStatus {
             match verdict {
                 Authorization::Accepted => AuthorizationStatus::Accepted,
@@ -158,6 +192,22 @@ macro_rules! v2_handlers {
                 let id_tag = request.id_token.as_ref().map(|t| t.id_token.as_str());
                 let meter_wh = request.meter_value.as_deref().and_then(energy_wh);
                 let connector = request.evse.as_ref().map(|e| e.id);
+                let offline = request.offline.unwrap_or(false);
+                if !self
+                    .sessions
+                    .count_event(station, id, request.seq_no, offline)
+                {
+                    // A retry after a lost answer: the same answer, nothing counted twice.
+                    tracing::info!(
+                        "{station}: transaction {id} event {} again: answered, not counted",
+                        request.seq_no
+                    );
+                    let mut response = TransactionEventResponse::new();
+                    response.id_token_info = id_tag.map(|tag| {
+                        IdTokenInfo::new(status(self.sessions.authorize_in(station, id, tag)))
+                    });
+                    return Ok(response);
+                }
                 let verdict = match request.event_type {
                     TransactionEvent::Started => {
                         let start = Start {

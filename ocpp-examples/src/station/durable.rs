@@ -31,6 +31,7 @@ use std::time::Duration;
 use ocpp_connection::client::{Client, ClientConfig, ClientEvent, Credentials};
 use ocpp_connection::connection::{CallFailed, Handle};
 use ocpp_connection::engine::{self, Event};
+use ocpp_connection::security::check_password;
 use ocpp_connection::store::{SqliteStore, Store};
 use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::provisioning::{
@@ -74,16 +75,29 @@ impl provisioning::ChargingStationHandler for Settings {
             let status = match (data.component.name.as_str(), data.variable.name.as_str()) {
                 ("SecurityCtrlr", "BasicAuthPassword") => {
                     let password = data.attribute_value.as_str();
-                    // Stored first, then used: a restart keeps what was answered Accepted.
-                    let stored = handle
-                        .set_values(vec![(PASSWORD_KEY.to_owned(), Some(password.to_owned()))])
-                        .await;
-                    match stored.map(|()| credentials.set_password(password)) {
-                        Ok(Ok(())) => {
-                            changed = true;
-                            SetVariableStatus::Accepted
+                    // Checked, stored, then used: a restart keeps what was answered Accepted,
+                    // and nothing is stored that the next connection could not use.
+                    if let Err(e) = check_password(OcppVersion::V2_0_1, password) {
+                        tracing::warn!("rejecting the new BasicAuthPassword: {e}");
+                        SetVariableStatus::Rejected
+                    } else {
+                        let stored = handle
+                            .set_values(vec![(PASSWORD_KEY.to_owned(), Some(password.to_owned()))])
+                            .await;
+                        match stored.map(|()| credentials.set_password(password)) {
+                            Ok(Ok(())) => {
+                                changed = true;
+                                SetVariableStatus::Accepted
+                            }
+                            Ok(Err(e)) => {
+                                tracing::warn!("rejecting the new BasicAuthPassword: {e}");
+                                SetVariableStatus::Rejected
+                            }
+                            Err(e) => {
+                                tracing::error!("cannot store the new BasicAuthPassword: {e}");
+                                SetVariableStatus::Rejected
+                            }
                         }
-                        _ => SetVariableStatus::Rejected,
                     }
                 }
                 ("SecurityCtrlr", _) => SetVariableStatus::UnknownVariable,
@@ -287,11 +301,15 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
             }
             _ => {}
         });
-    let client = config
-        .security
-        .clone()
-        .apply(client)
-        .map_err(StationError::from)?;
+    // The password the CSMS last set (A01) outlives the command line's.
+    let mut security = config.security.clone();
+    if let Some(password) = loaded.values.get(PASSWORD_KEY) {
+        if security.password.as_deref() != Some(password.as_str()) {
+            tracing::info!("{identity}: using the BasicAuthPassword the CSMS last set");
+        }
+        security.password = Some(password.clone());
+    }
+    let client = security.apply(client).map_err(StationError::from)?;
     let client = Client::start(client)
         .await
         .map_err(|e| DurableError::Station(StationError::Connect(e)))?;
