@@ -17,6 +17,7 @@ import test_csms
 import test_csms16
 import test_csms21
 import test_example_profiles
+import test_lifecycle
 import test_profiles
 import test_station
 import test_station16
@@ -46,6 +47,10 @@ TESTS = [
     test_example_profiles.test_python_stations_at_the_example_csms_over_profiles_1_2_3,
     test_example_profiles.test_example_station_at_the_python_csms_over_profiles_1_2_3,
     test_example_profiles.test_example_station_at_the_example_csms_over_profile_3,
+    test_lifecycle.test_lifecycle_python_station_password_change_at_the_example_csms,
+    test_lifecycle.test_lifecycle_python_station_certificate_renewal_at_the_example_csms,
+    test_lifecycle.test_lifecycle_durable_station_password_change_at_the_python_csms,
+    test_lifecycle.test_lifecycle_durable_station_certificate_renewal_at_the_python_csms,
 ]
 
 

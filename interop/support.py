@@ -55,11 +55,12 @@ class Process:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    async def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match:
-        """Waits until a line of output matches `pattern`; fails if the process ends first."""
+    async def wait_for_line(self, pattern: str, timeout: float = 30, since: int = 0) -> re.Match:
+        """Waits until a line of output matches `pattern` (only lines from number `since` on,
+        e.g. `len(process.lines)` taken before a command); fails if the process ends first."""
         regex = re.compile(pattern)
         deadline = asyncio.get_running_loop().time() + timeout
-        seen = 0
+        seen = since
         while True:
             for line in self.lines[seen:]:
                 match = regex.search(line)
@@ -72,6 +73,13 @@ class Process:
                 raise Failure(f"{self.name} printed no /{pattern}/ within {timeout}s")
             await asyncio.sleep(0.05)
 
+    async def send_line(self, line: str) -> None:
+        """Writes `line` and a newline to the process's standard input (spawned with
+        `stdin=True`)."""
+        check(self.proc.stdin is not None, f"{self.name} was started without a standard input")
+        self.proc.stdin.write(line.encode() + b"\n")
+        await asyncio.wait_for(self.proc.stdin.drain(), 5)
+
     async def wait(self, timeout: float) -> int:
         """Waits for the process to end, killing it (and failing) after `timeout` seconds."""
         try:
@@ -82,6 +90,14 @@ class Process:
         if self.reader is not None:
             await self.reader
         return code
+
+    async def kill(self) -> None:
+        """Ends the process at once (SIGKILL: no chance to save or close anything)."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+        await asyncio.wait_for(self.proc.wait(), 5)
+        if self.reader is not None:
+            await asyncio.wait_for(self.reader, 5)
 
     async def stop(self) -> None:
         """Ends the process: SIGTERM, then SIGKILL after 5 s."""
@@ -105,15 +121,16 @@ class Context:
         self.dir = OUT_DIR / test_name
         self.dir.mkdir(parents=True, exist_ok=True)
 
-    async def spawn(self, name: str, binary: str, *args: str) -> Process:
+    async def spawn(self, name: str, binary: str, *args: str, stdin: bool = False) -> Process:
         """Starts `BIN_DIR/binary args`; its standard output and error are merged and collected
-        (and written to `out/<test>/<name>.log`)."""
+        (and written to `out/<test>/<name>.log`). With `stdin`, the process reads a pipe that
+        `Process.send_line` writes to; otherwise its standard input is empty."""
         path = BIN_DIR / binary
         check(path.exists(), f"{path} is missing: build it first (interop/run.sh does)")
         proc = await asyncio.create_subprocess_exec(
             str(path),
             *args,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": "info", "NO_COLOR": "1"},

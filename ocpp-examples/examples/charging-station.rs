@@ -35,7 +35,11 @@
 //! keeping its state in `DIR/station.db`: every TransactionEvent is stored before it is sent,
 //! events while the CSMS is unreachable carry `offline: true`, unanswered ones are retried
 //! (`--message-attempts`, `--retry-interval`), and a restart with the same command line (after
-//! `kill -9`, say) goes on where it stopped (`ocpp_examples::station::durable`).
+//! `kill -9`, say) goes on where it stopped (`ocpp_examples::station::durable`). Its
+//! credentials live there too: a password the CSMS sets (SetVariables
+//! `SecurityCtrlr.BasicAuthPassword`) and a certificate it renews (TriggerMessage
+//! `SignChargingStationCertificate`, then SignCertificate and CertificateSigned, profile 3)
+//! are used at once and after a restart, in place of `--password` or `--cert`/`--key`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -339,6 +339,10 @@ pub enum ChainError {
         /// Its position.
         index: usize,
     },
+    /// The chain ends at a certificate that is none of the trust anchors and is signed by
+    /// none of them.
+    #[error("the chain does not end at a trusted certificate")]
+    Untrusted,
 }
 
 /// What was accepted: for the log.
@@ -430,6 +434,47 @@ pub fn verify_chain(
     })
 }
 
+/// [`verify_chain`], and the chain ends at one of `anchors_pem` (PEM certificates: the
+/// station's trust anchors) or at a certificate one of them signed, whose issuer it is.
+///
+/// # Errors
+///
+/// As [`verify_chain`]; [`ChainError::Untrusted`] when no anchor vouches for the chain's
+/// last certificate; [`ChainError::Pem`]/[`ChainError::Parse`] for anchors that do not
+/// parse.
+pub fn verify_chain_trusted(
+    chain_pem: &str,
+    public_key_der: &[u8],
+    anchors_pem: &str,
+    now: SystemTime,
+) -> Result<ChainSummary, ChainError> {
+    let summary = verify_chain(chain_pem, public_key_der, now)?;
+    let ders = certificates(chain_pem)?;
+    let Some(last_der) = ders.last() else {
+        return Err(ChainError::Empty);
+    };
+    let index = ders.len() - 1;
+    let (_, last) =
+        x509_parser::parse_x509_certificate(last_der).map_err(|e| ChainError::Parse {
+            index,
+            reason: e.to_string(),
+        })?;
+    for anchor_der in certificates(anchors_pem)? {
+        if &anchor_der == last_der {
+            return Ok(summary);
+        }
+        let Ok((_, anchor)) = x509_parser::parse_x509_certificate(&anchor_der) else {
+            continue;
+        };
+        if anchor.subject() == last.issuer()
+            && last.verify_signature(Some(anchor.public_key())).is_ok()
+        {
+            return Ok(summary);
+        }
+    }
+    Err(ChainError::Untrusted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +496,32 @@ mod tests {
         assert_eq!(summary.length, 2);
         assert!(summary.subject.contains("CN=CS001"), "{summary}");
         assert!(summary.issuer.contains("CN=test CA"), "{summary}");
+    }
+
+    #[test]
+    fn a_chain_must_end_at_a_trust_anchor() {
+        let (ca, other) = (ca(), CertificateAuthority::generate("other CA").unwrap());
+        let station = StationKey::generate("CS001", "Example CPO").unwrap();
+        let chain = ca
+            .sign_csr(station.csr_pem(), LeafUsage::ChargingStation)
+            .unwrap();
+        let key = station.public_key_der();
+        let now = SystemTime::now();
+        // The chain's root is an anchor; the leaf alone is signed by one.
+        assert!(verify_chain_trusted(&chain, &key, ca.certificate_pem(), now).is_ok());
+        let leaf = chain
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .next()
+            .unwrap();
+        assert!(verify_chain_trusted(leaf, &key, ca.certificate_pem(), now).is_ok());
+        assert_eq!(
+            verify_chain_trusted(&chain, &key, other.certificate_pem(), now),
+            Err(ChainError::Untrusted)
+        );
+        assert_eq!(
+            verify_chain_trusted(leaf, &key, other.certificate_pem(), now),
+            Err(ChainError::Untrusted)
+        );
     }
 
     #[test]

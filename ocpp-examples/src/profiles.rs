@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ocpp_connection::client::ClientConfig;
+use ocpp_connection::client::{ClientConfig, Credentials};
 use ocpp_connection::handshake::StationSecurity;
 use ocpp_connection::security::{self, ClientCertificates, SecurityProfile};
 use ocpp_connection::server::ServerConfig;
@@ -214,6 +214,37 @@ impl std::fmt::Debug for ClientSecurity {
 }
 
 impl ClientSecurity {
+    /// Hands the client of `credentials` the TLS configuration of this profile's trust
+    /// anchors with a renewed certificate (`chain_pem`, `key_pem`: after a CertificateSigned
+    /// the station accepted): its next connection tries it, and falls back to the current one
+    /// if the CSMS does not take it ([`Credentials::renew_tls`]).
+    ///
+    /// # Errors
+    ///
+    /// No trust anchors (`--ca-cert`), PEM that does not parse, a configuration rustls
+    /// refuses.
+    pub fn renew(
+        &self,
+        credentials: &Credentials,
+        chain_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<(), ProfileError> {
+        let ca = self.ca.as_ref().ok_or(ProfileError::Missing {
+            profile: self.profile,
+            what: "the CSMS's CA (--ca-cert)",
+        })?;
+        let ca = security::certificates_from_pem(ca).map_err(invalid("--ca-cert"))?;
+        let roots = security::root_store(ca).map_err(invalid("--ca-cert"))?;
+        let chain =
+            security::certificates_from_pem(chain_pem).map_err(invalid("the renewed chain"))?;
+        let key = security::private_key_from_pem(key_pem).map_err(invalid("the renewed key"))?;
+        // Built afresh, not cloned: a clone would share the TLS session cache, and a resumed
+        // session would present the previous certificate.
+        let tls = security::client_tls_config(roots, Some((chain, key))).map_err(invalid("TLS"))?;
+        credentials.renew_tls(tls);
+        Ok(())
+    }
+
     /// `config` with this profile's credentials and TLS.
     ///
     /// # Errors

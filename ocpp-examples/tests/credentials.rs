@@ -5,6 +5,13 @@
 //! is refused from then on. Killed with SIGKILL and restarted with its original command line
 //! (the old password on it), the station connects with the stored one and finishes its
 //! transactions, each event counted once.
+//!
+//! The same for certificates (A02/A03, security profile 3): TriggerMessage
+//! `SignChargingStationCertificate` → SignCertificate with a new key's CSR → CertificateSigned
+//! → the chain checked against the key and the station's trust anchors, stored, Accepted, and
+//! the station reconnects with it; restarted after SIGKILL with its original command line
+//! (the old certificate, expired meanwhile), it connects with the new one. A chain from a CA
+//! the station does not trust is Rejected, and the station stays on its certificate.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
@@ -12,10 +19,11 @@ mod support;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ocpp_connection::client::{Client, ClientConfig, ConnectError};
+use ocpp_connection::connection::Direction;
 use ocpp_connection::server::ServerEvent;
 use ocpp_examples::csms::Csms;
 use ocpp_examples::frame_log::FrameLog;
@@ -172,6 +180,228 @@ async fn a_new_password_is_stored_used_at_once_and_after_a_kill_9() {
         assert!(!transaction.is_ongoing(), "{transaction:?}");
         assert_eq!(transaction.events, UPDATES + 2, "{transaction:?}");
     }
+    server.shutdown(Duration::from_millis(200)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const RENEWING: &str = "CS-A02";
+
+/// A CSMS in profile 3 (`pki`'s server certificate, station certificates from `pki`'s CA)
+/// whose own CA (the one that signs CSRs) is `signer`; counts the station's connections and
+/// keeps every frame.
+async fn start_renewing_csms(
+    pki: &support::Pki,
+    signer: CertificateAuthority,
+) -> (
+    Arc<Csms>,
+    ocpp_connection::server::Server,
+    Arc<AtomicUsize>,
+    Arc<Mutex<Frames>>,
+) {
+    let csms = Arc::new(Csms::new(signer, FrameLog::tracing_only()));
+    let security = CsmsSecurity {
+        profile: 3,
+        tls: Some(pki.server.clone()),
+        client_ca: Some(pki.ca_pem().into_bytes()),
+        ..CsmsSecurity::default()
+    };
+    let connections = Arc::new(AtomicUsize::new(0));
+    let frames = Arc::new(Mutex::new(Vec::new()));
+    let (counted, kept) = (Arc::clone(&connections), Arc::clone(&frames));
+    let config = security
+        .apply(csms.server_config())
+        .unwrap()
+        .on_event(move |station, event| {
+            if station == RENEWING && matches!(event, ServerEvent::Connected { .. }) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .on_frame(move |_, direction, text| {
+            let received = direction == Direction::Received;
+            kept.lock().unwrap().push((received, text.to_owned()));
+        });
+    let server = csms.bind("127.0.0.1:0", config).await.unwrap();
+    (csms, server, connections, frames)
+}
+
+/// The frames of the station's connections: whether received, and the text.
+type Frames = Vec<(bool, String)>;
+
+/// The status the station answered our CertificateSigned with, once it has.
+fn certificate_signed_status(frames: &Mutex<Frames>) -> Option<String> {
+    let frames = frames.lock().unwrap();
+    let parsed: Vec<(bool, serde_json::Value)> = frames
+        .iter()
+        .filter_map(|(received, f)| Some((*received, serde_json::from_str(f).ok()?)))
+        .collect();
+    let id = parsed
+        .iter()
+        .find(|(received, f)| !received && f[0] == 2 && f[2] == "CertificateSigned")?
+        .1[1]
+        .clone();
+    let (_, answer) = parsed
+        .iter()
+        .find(|(received, f)| *received && f[0] == 3 && f[1] == id)?;
+    answer[2]["status"].as_str().map(str::to_owned)
+}
+
+fn spawn_renewing_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(binary)
+        .args(["--url", &format!("wss://localhost:{port}/{RENEWING}")])
+        .args(["--security-profile", "3"])
+        .arg("--ca-cert")
+        .arg(dir.join("ca.pem"))
+        .arg("--cert")
+        .arg(dir.join("station.pem"))
+        .arg("--key")
+        .arg(dir.join("station-key.pem"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(["--transactions", &TRANSACTIONS.to_string()])
+        .args(["--meter-updates", &UPDATES.to_string()])
+        .args(["--event-interval-ms", "400", "--retry-interval", "1"])
+        .args(["--message-attempts", "50", "--timeout", "2"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// A directory with `pki`'s CA and a station certificate valid for `lifetime`.
+fn renewal_dir(name: &str, pki: &support::Pki, lifetime: Duration) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocpp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let until = time::OffsetDateTime::now_utc() + lifetime;
+    let (chain, key) = pki.leaf_until(RENEWING, &[], Some(until));
+    std::fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
+    std::fs::write(dir.join("station.pem"), chain).unwrap();
+    std::fs::write(dir.join("station-key.pem"), key).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9() {
+    let pki = support::Pki::new("A02 test CA");
+    let signer = CertificateAuthority::from_pem(&pki.ca_pem(), &pki.ca_key_pem).unwrap();
+    let (csms, server, connections, frames) = start_renewing_csms(&pki, signer).await;
+    let port = server.local_addr().port();
+    // The first certificate expires soon: after it, only the renewed one gets in.
+    let lifetime = Duration::from_secs(10);
+    let expires = Instant::now() + lifetime;
+    let dir = renewal_dir("a02", &pki, lifetime);
+    let log = dir.join("station.log");
+
+    let binary = support::station_binary();
+    let mut station = spawn_renewing_station(&binary, port, &dir, &log);
+    wait_for("the station connects", &log, || {
+        connections.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(csms.renew_certificate(RENEWING).await.unwrap(), "Accepted");
+    wait_for("the station accepts the chain", &log, || {
+        certificate_signed_status(&frames).is_some()
+    })
+    .await;
+    assert_eq!(
+        certificate_signed_status(&frames).as_deref(),
+        Some("Accepted")
+    );
+    wait_for(
+        "the station reconnects with the new certificate",
+        &log,
+        || connections.load(Ordering::SeqCst) == 2,
+    )
+    .await;
+    wait_for("the renewed certificate is stored", &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("connected with the renewed certificate")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // kill -9; restarted once the first certificate has expired, with it on the command line.
+    station.kill().unwrap();
+    station.wait().unwrap();
+    let wait = expires.saturating_duration_since(Instant::now()) + Duration::from_secs(1);
+    tokio::time::sleep(wait).await;
+    let before = connections.load(Ordering::SeqCst);
+    let mut station = spawn_renewing_station(&binary, port, &dir, &log);
+    wait_for(
+        "the restarted station connects with the stored certificate",
+        &log,
+        || connections.load(Ordering::SeqCst) > before,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = station.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the station did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "the station failed: {status}\n{}",
+        support::tail(&log, 40)
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("using the certificate the CSMS last signed"),
+        "{}",
+        support::tail(&log, 40)
+    );
+    let transactions = csms.sessions().transactions(RENEWING);
+    assert_eq!(
+        transactions.len(),
+        TRANSACTIONS as usize,
+        "{transactions:#?}"
+    );
+    for transaction in &transactions {
+        assert_eq!(transaction.events, UPDATES + 2, "{transaction:?}");
+    }
+    server.shutdown(Duration::from_millis(200)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_from_an_untrusted_ca_is_rejected_and_the_certificate_kept() {
+    let pki = support::Pki::new("A03 test CA");
+    // The CSMS signs with a CA the station does not trust.
+    let signer = CertificateAuthority::generate("a stranger CA").unwrap();
+    let (csms, server, connections, frames) = start_renewing_csms(&pki, signer).await;
+    let port = server.local_addr().port();
+    let dir = renewal_dir("a03", &pki, Duration::from_secs(3600));
+    let log = dir.join("station.log");
+    let mut station = spawn_renewing_station(&support::station_binary(), port, &dir, &log);
+    wait_for("the station connects", &log, || {
+        connections.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(csms.renew_certificate(RENEWING).await.unwrap(), "Accepted");
+    wait_for("the station answers the chain", &log, || {
+        certificate_signed_status(&frames).is_some()
+    })
+    .await;
+    assert_eq!(
+        certificate_signed_status(&frames).as_deref(),
+        Some("Rejected")
+    );
+    // No reconnection: the connection and its certificate stay.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert!(csms.peer(RENEWING).is_some());
+    station.kill().unwrap();
+    station.wait().unwrap();
     server.shutdown(Duration::from_millis(200)).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,6 +3,8 @@
 //! and the stations' certificates, and is the CSMS's own CA (it signs their CSRs too).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,57 +17,10 @@ use ocpp_examples::pki::{CertificateAuthority, LeafUsage, StationKey};
 use ocpp_examples::profiles::{ClientSecurity, CsmsSecurity};
 use ocpp_examples::station::{self, Stage, StationConfig, StationError};
 use ocpp_messages::OcppVersion;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use support::Pki;
 
 const PASSWORD: &str = "0123456789abcdef";
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A CA, and the CSMS's certificate for `localhost`, in PEM.
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-    ca_key_pem: String,
-    server: (Vec<u8>, Vec<u8>),
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().unwrap();
-        let ca_key_pem = key.serialize_pem();
-        let ca = CertifiedIssuer::self_signed(params, key).unwrap();
-        let mut pki = Pki {
-            ca,
-            ca_key_pem,
-            server: (Vec::new(), Vec::new()),
-        };
-        pki.server = pki.leaf("localhost", &["localhost"]);
-        pki
-    }
-
-    fn ca_pem(&self) -> String {
-        self.ca.pem()
-    }
-
-    /// A certificate chain (leaf, CA) for `common_name` and its key, PEM.
-    fn leaf(&self, common_name: &str, names: &[&str]) -> (Vec<u8>, Vec<u8>) {
-        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        let key = KeyPair::generate().unwrap();
-        let certificate = params.signed_by(&key, &self.ca).unwrap();
-        (
-            (certificate.pem() + &self.ca_pem()).into_bytes(),
-            key.serialize_pem().into_bytes(),
-        )
-    }
-}
 
 /// A CSMS with `pki`'s CA in `profile`; the server lives as long as the test's runtime.
 async fn start_csms(pki: &Pki, profile: u8, passwords: &[(&str, &str)]) -> (Arc<Csms>, SocketAddr) {

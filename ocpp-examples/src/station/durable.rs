@@ -21,14 +21,24 @@
 //!   and 2): a password that keeps the rules is stored first, then answered `Accepted`, and the
 //!   station reconnects with it at once; a restart uses the stored password, not the one on
 //!   the command line. Other variables are answered `UnknownComponent` / `UnknownVariable`.
+//! - TriggerMessage `SignChargingStationCertificate` (A02/A03, security profile 3): answered
+//!   `Accepted`, then a new key pair and its CSR (`CN=` identity) go out in SignCertificate.
+//!   The CertificateSigned that follows is checked (the leaf is for that key, each
+//!   certificate signed by the next, all valid now, and the chain ends at one of the
+//!   station's trust anchors, `--ca-cert`), stored, answered `Accepted`, and the station
+//!   reconnects with it at once. Once a connection with it is up it is the station's
+//!   certificate, restarts included (the command line's `--cert`/`--key` are then the
+//!   past); if the CSMS refuses it, the station goes back to the previous one and forgets
+//!   the new. A chain that fails the check is answered `Rejected` and changes nothing. In
+//!   profiles below 3 the trigger is `Rejected`, other triggers `NotImplemented`.
 //!
 //! When every transaction is run and delivered, [`run`] returns.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use ocpp_connection::client::{Client, ClientConfig, ClientEvent, Credentials};
+use ocpp_connection::client::{Client, ClientConfig, ClientEvent, ConnectError, Credentials};
 use ocpp_connection::connection::{CallFailed, Handle};
 use ocpp_connection::engine::{self, Event};
 use ocpp_connection::security::check_password;
@@ -39,26 +49,243 @@ use ocpp_messages::v2_0_1::provisioning::{
     RegistrationStatus, SetVariableResult, SetVariableStatus, SetVariablesRequest,
     SetVariablesResponse,
 };
+use ocpp_messages::v2_0_1::remotecontrol::{
+    self, MessageTrigger, TriggerMessageRequest, TriggerMessageResponse, TriggerMessageStatus,
+};
+use ocpp_messages::v2_0_1::security::{
+    self, CertificateSignedRequest, CertificateSignedResponse, CertificateSignedStatus,
+    SignCertificateFeature, SignCertificateRequest,
+};
 use ocpp_messages::v2_0_1::transactions::{
     Reason, Transaction, TransactionEvent, TransactionEventFeature, TransactionEventRequest,
     TriggerReason,
 };
 use ocpp_messages::v2_0_1::types::{
-    Evse, IdToken, IdTokenEnum, Measurand, MeterValue, ReadingContext, SampledValue,
+    CertificateSigningUse, Evse, GenericStatus, IdToken, IdTokenEnum, Measurand, MeterValue,
+    ReadingContext, SampledValue, StatusInfo,
 };
 use ocpp_messages::{CallError, DateTime, ErrorCode, OcppVersion, Role};
 
 use super::{split_url, StationConfig, StationError};
+use crate::pki::{verify_chain_trusted, ChainSummary, StationKey};
+use crate::profiles::ClientSecurity;
 
 /// The stored value saying how far the station got: `transaction,step`.
 const PROGRESS_KEY: &str = "example/progress";
 /// The stored value holding the password the CSMS last set (A01).
 pub const PASSWORD_KEY: &str = "example/basic-auth-password";
 
-/// The durable station's handlers of the CSMS's calls: SetVariables for the password.
-#[derive(Clone, Default)]
+/// The stored certificate chain (PEM) the station connects with in profile 3, once a renewed
+/// certificate connected (A02/A03): a restart uses it, not `--cert`/`--key`.
+pub const CERTIFICATE_KEY: &str = "example/certificate";
+/// The private key (PEM) of [`CERTIFICATE_KEY`].
+pub const PRIVATE_KEY_KEY: &str = "example/private-key";
+/// A renewed chain accepted but not connected with yet: the next connection tries it, and
+/// a restart too; it becomes [`CERTIFICATE_KEY`] once it connects, and is dropped if the
+/// CSMS refuses it.
+pub const PENDING_CERTIFICATE_KEY: &str = "example/pending-certificate";
+/// The private key (PEM) of [`PENDING_CERTIFICATE_KEY`].
+pub const PENDING_PRIVATE_KEY_KEY: &str = "example/pending-private-key";
+
+/// The durable station's handlers of the CSMS's calls (SetVariables for the password,
+/// TriggerMessage and CertificateSigned for the certificate) and what they share.
+#[derive(Clone)]
 struct Settings {
     client: Arc<OnceLock<(Handle, Credentials)>>,
+    identity: String,
+    organization: String,
+    /// The profile and credentials the station started with (stored ones applied).
+    security: ClientSecurity,
+    /// The key of the CSR sent, until its CertificateSigned comes.
+    csr: Arc<Mutex<Option<StationKey>>>,
+    /// A renewed chain and key handed to the client, not connected with yet.
+    pending: Arc<Mutex<Option<(String, String)>>>,
+}
+
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Settings {
+    /// A02 after TriggerMessage: a new key, its CSR in SignCertificate.
+    async fn sign_certificate(self) {
+        let Some((handle, _)) = self.client.get() else {
+            return;
+        };
+        let key = match StationKey::generate(&self.identity, &self.organization) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!("{}: cannot generate a key: {e}", self.identity);
+                return;
+            }
+        };
+        let request = SignCertificateRequest::new(key.csr_pem())
+            .with_certificate_type(CertificateSigningUse::ChargingStationCertificate);
+        *lock(&self.csr) = Some(key);
+        match handle.call::<SignCertificateFeature>(request).await {
+            Ok(response) if response.status == GenericStatus::Accepted => {
+                tracing::info!(
+                    "{}: CSR accepted, waiting for the certificate",
+                    self.identity
+                );
+            }
+            Ok(response) => {
+                lock(&self.csr).take();
+                tracing::warn!("{}: CSR answered {}", self.identity, response.status);
+            }
+            Err(e) => {
+                lock(&self.csr).take();
+                tracing::warn!("{}: SignCertificate failed: {e}", self.identity);
+            }
+        }
+    }
+
+    /// CertificateSigned: the chain checked against the CSR's key and the trust anchors,
+    /// stored, handed to the client as a renewal. `Err` is the reason to answer Rejected.
+    async fn certificate_signed(&self, chain: String) -> Result<ChainSummary, String> {
+        let Some((handle, credentials)) = self.client.get() else {
+            return Err("not started yet".to_owned());
+        };
+        let key = lock(&self.csr)
+            .take()
+            .ok_or("no CSR of ours waits for a certificate")?;
+        let anchors = self
+            .security
+            .ca
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .ok_or("no trust anchors (--ca-cert) to check the chain against")?;
+        let summary = verify_chain_trusted(
+            &chain,
+            &key.public_key_der(),
+            &anchors,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| e.to_string())?;
+        let key_pem = key.private_key_pem();
+        // Stored first: from here on a restart tries the new certificate too.
+        handle
+            .set_values(vec![
+                (PENDING_CERTIFICATE_KEY.to_owned(), Some(chain.clone())),
+                (PENDING_PRIVATE_KEY_KEY.to_owned(), Some(key_pem.clone())),
+            ])
+            .await
+            .map_err(|e| format!("cannot store the certificate: {e}"))?;
+        self.security
+            .renew(credentials, chain.as_bytes(), key_pem.as_bytes())
+            .map_err(|e| e.to_string())?;
+        *lock(&self.pending) = Some((chain, key_pem));
+        Ok(summary)
+    }
+
+    /// The renewal connected: it is the station's certificate from now on, restarts included.
+    fn renewed(&self) {
+        let (Some((chain, key)), Some((handle, _))) =
+            (lock(&self.pending).take(), self.client.get())
+        else {
+            return;
+        };
+        tracing::info!("{}: connected with the renewed certificate", self.identity);
+        let handle = handle.clone();
+        let identity = self.identity.clone();
+        tokio::spawn(async move {
+            let changes = vec![
+                (CERTIFICATE_KEY.to_owned(), Some(chain)),
+                (PRIVATE_KEY_KEY.to_owned(), Some(key)),
+                (PENDING_CERTIFICATE_KEY.to_owned(), None),
+                (PENDING_PRIVATE_KEY_KEY.to_owned(), None),
+            ];
+            if let Err(e) = handle.set_values(changes).await {
+                tracing::error!("{identity}: cannot store the renewed certificate: {e}");
+            }
+        });
+    }
+
+    /// The CSMS did not take the renewal: the previous certificate stays, the new one is gone.
+    fn fell_back(&self, error: &ConnectError) {
+        let Some((handle, _)) = self.client.get() else {
+            return;
+        };
+        lock(&self.pending).take();
+        tracing::warn!(
+            "{}: the renewed certificate did not connect ({error}): back to the previous one",
+            self.identity
+        );
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let _ = handle
+                .set_values(vec![
+                    (PENDING_CERTIFICATE_KEY.to_owned(), None),
+                    (PENDING_PRIVATE_KEY_KEY.to_owned(), None),
+                ])
+                .await;
+        });
+    }
+}
+
+impl remotecontrol::ChargingStationHandler for Settings {
+    async fn on_trigger_message(
+        &self,
+        request: TriggerMessageRequest,
+    ) -> Result<TriggerMessageResponse, CallError> {
+        let status = match request.requested_message {
+            // The certificate is what the station connects with in profile 3 only.
+            MessageTrigger::SignChargingStationCertificate if self.security.profile == 3 => {
+                tokio::spawn(self.clone().sign_certificate());
+                TriggerMessageStatus::Accepted
+            }
+            MessageTrigger::SignChargingStationCertificate => TriggerMessageStatus::Rejected,
+            _ => TriggerMessageStatus::NotImplemented,
+        };
+        Ok(TriggerMessageResponse::new(status))
+    }
+}
+
+impl security::ChargingStationHandler for Settings {
+    async fn on_certificate_signed(
+        &self,
+        request: CertificateSignedRequest,
+    ) -> Result<CertificateSignedResponse, CallError> {
+        if request
+            .certificate_type
+            .is_some_and(|t| t != CertificateSigningUse::ChargingStationCertificate)
+        {
+            return Ok(
+                CertificateSignedResponse::new(CertificateSignedStatus::Rejected)
+                    .with_status_info(StatusInfo::new("NotSupported")),
+            );
+        }
+        match self.certificate_signed(request.certificate_chain).await {
+            Ok(summary) => {
+                tracing::info!(
+                    "{}: certificate accepted: {summary}; reconnecting with it",
+                    self.identity
+                );
+                if let Some((handle, _)) = self.client.get() {
+                    let handle = handle.clone();
+                    // After the answer is out.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        handle.reconnect().await;
+                    });
+                }
+                Ok(CertificateSignedResponse::new(
+                    CertificateSignedStatus::Accepted,
+                ))
+            }
+            Err(reason) => {
+                tracing::warn!("{}: certificate rejected: {reason}", self.identity);
+                Ok(
+                    CertificateSignedResponse::new(CertificateSignedStatus::Rejected)
+                        .with_status_info(
+                            StatusInfo::new("InvalidCertificate").with_additional_info(reason),
+                        ),
+                )
+            }
+        }
+    }
 }
 
 impl provisioning::ChargingStationHandler for Settings {
@@ -266,11 +493,43 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
     let named = identity.clone();
     let given_up = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&given_up);
-    let settings = Settings::default();
+    // What the CSMS last set (A01, A02/A03) outlives the command line's.
+    let mut security = config.security.clone();
+    if let Some(password) = loaded.values.get(PASSWORD_KEY) {
+        if security.password.as_deref() != Some(password.as_str()) {
+            tracing::info!("{identity}: using the BasicAuthPassword the CSMS last set");
+        }
+        security.password = Some(password.clone());
+    }
+    if let (Some(chain), Some(key)) = (
+        loaded.values.get(CERTIFICATE_KEY),
+        loaded.values.get(PRIVATE_KEY_KEY),
+    ) {
+        tracing::info!("{identity}: using the certificate the CSMS last signed");
+        security.certificate = Some((chain.clone().into_bytes(), key.clone().into_bytes()));
+    }
+    let pending = match (
+        loaded.values.get(PENDING_CERTIFICATE_KEY),
+        loaded.values.get(PENDING_PRIVATE_KEY_KEY),
+    ) {
+        (Some(chain), Some(key)) => Some((chain.clone(), key.clone())),
+        _ => None,
+    };
+    let settings = Settings {
+        client: Arc::default(),
+        identity: identity.clone(),
+        organization: config.organization.clone(),
+        security: security.clone(),
+        csr: Arc::default(),
+        pending: Arc::default(),
+    };
+    let events = settings.clone();
     let client = ClientConfig::new(base, identity.clone())
         .offer(
             Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
-                .with(provisioning::ChargingStationService(settings.clone())),
+                .with(provisioning::ChargingStationService(settings.clone()))
+                .with(remotecontrol::ChargingStationService(settings.clone()))
+                .with(security::ChargingStationService(settings.clone())),
         )
         .with_engine(
             engine::Config::default()
@@ -296,20 +555,14 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
                 tracing::error!("{named}: {action} given up: {reason:?}")
             }
             ClientEvent::Connected { .. } => tracing::info!("{named}: connected"),
+            ClientEvent::CredentialsRenewed => events.renewed(),
+            ClientEvent::CredentialsFellBack { error } => events.fell_back(error),
             ClientEvent::Disconnected(ended) => {
                 tracing::info!("{named}: disconnected ({ended:?})")
             }
             _ => {}
         });
-    // The password the CSMS last set (A01) outlives the command line's.
-    let mut security = config.security.clone();
-    if let Some(password) = loaded.values.get(PASSWORD_KEY) {
-        if security.password.as_deref() != Some(password.as_str()) {
-            tracing::info!("{identity}: using the BasicAuthPassword the CSMS last set");
-        }
-        security.password = Some(password.clone());
-    }
-    let client = security.apply(client).map_err(StationError::from)?;
+    let client = security.clone().apply(client).map_err(StationError::from)?;
     let client = Client::start(client)
         .await
         .map_err(|e| DurableError::Station(StationError::Connect(e)))?;
@@ -317,6 +570,19 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
     let _ = settings
         .client
         .set((handle.clone(), client.credentials().clone()));
+    if let Some((chain, key)) = pending {
+        // Killed after accepting a certificate, before connecting with it: try it now. (A
+        // first connection that started before this goes on with the previous certificate;
+        // the renewal then waits for the next one.)
+        match security.renew(client.credentials(), chain.as_bytes(), key.as_bytes()) {
+            Ok(()) => {
+                tracing::info!("{identity}: trying the certificate accepted before the restart");
+                *lock(&settings.pending) = Some((chain, key));
+            }
+            Err(e) => tracing::warn!("{identity}: the stored renewed certificate: {e}"),
+        }
+    }
+
     tokio::spawn(boot(handle.clone(), config.clone()));
 
     while n < durable.transactions {

@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+
 /// The example charging station's binary: `OCPP_STATION_BINARY`, or the one built beside this
 /// test (built now if missing).
 pub fn station_binary() -> PathBuf {
@@ -41,4 +45,67 @@ pub fn tail(path: &std::path::Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A CA, and the CSMS's certificate for `localhost`, in PEM.
+pub struct Pki {
+    ca: CertifiedIssuer<'static, KeyPair>,
+    /// The CA's private key, PEM.
+    pub ca_key_pem: String,
+    /// The CSMS's certificate chain for `localhost` and its key, PEM.
+    pub server: (Vec<u8>, Vec<u8>),
+}
+
+impl Pki {
+    /// A new CA named `name`, and the CSMS's certificate.
+    pub fn new(name: &str) -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        let ca_key_pem = key.serialize_pem();
+        let ca = CertifiedIssuer::self_signed(params, key).unwrap();
+        let mut pki = Pki {
+            ca,
+            ca_key_pem,
+            server: (Vec::new(), Vec::new()),
+        };
+        pki.server = pki.leaf("localhost", &["localhost"]);
+        pki
+    }
+
+    /// The CA's certificate, PEM.
+    pub fn ca_pem(&self) -> String {
+        self.ca.pem()
+    }
+
+    /// A certificate chain (leaf, CA) for `common_name` and its key, PEM.
+    pub fn leaf(&self, common_name: &str, names: &[&str]) -> (Vec<u8>, Vec<u8>) {
+        self.leaf_until(common_name, names, None)
+    }
+
+    /// [`Pki::leaf`], valid until `not_after` when given.
+    pub fn leaf_until(
+        &self,
+        common_name: &str,
+        names: &[&str],
+        not_after: Option<time::OffsetDateTime>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        if let Some(not_after) = not_after {
+            params.not_before = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+            params.not_after = not_after;
+        }
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        let key = KeyPair::generate().unwrap();
+        let certificate = params.signed_by(&key, &self.ca).unwrap();
+        (
+            (certificate.pem() + &self.ca_pem()).into_bytes(),
+            key.serialize_pem().into_bytes(),
+        )
+    }
 }
