@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interop tests: the example CSMS and charging station of ocpp-examples (security profiles 1-3
-# included: test_example_profiles.py), and the security
+# included: test_example_profiles.py; the 2.0.1 credential lifecycle, A01 password change and
+# A02/A03 certificate renewal with a station restart after each, test_lifecycle.py: `run.sh
+# lifecycle`), and the security
 # profiles of ocpp-connection (its profile_csms and profile_station examples), against an
 # independent OCPP implementation, the PyPI package `ocpp` (2.1.0) on `websockets`.
 #

@@ -23,7 +23,7 @@ import contextlib
 import http
 import json
 import re
-import ssl
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -528,7 +528,8 @@ class LifecycleCsms:
 
 def durable_station_args(state_dir: Path) -> list[str]:
     """The durable station, busy for longer than a test lasts (200 transactions of 3 events
-    300 ms apart): the test kills it."""
+    300 ms apart): the test kills it. Its state starts empty (`state_dir` is removed)."""
+    shutil.rmtree(state_dir, ignore_errors=True)
     return [
         "--state-dir",
         str(state_dir),

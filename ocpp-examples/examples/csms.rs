@@ -28,7 +28,9 @@
 //! With `--admin-stdin` an operator (or a test) types commands to send the CSMS's own calls:
 //! `set-password CS001 a-new-password-16+` changes a station's password (the record the
 //! handshakes check follows when the station accepts), `renew-certificate CS001` has it renew
-//! its certificate (SignCertificate, CertificateSigned follow), `transactions CS001` lists
+//! its certificate (SignCertificate, CertificateSigned follow), `upgrade-profile CS001 1 2
+//! wss://localhost:9443` moves it to security profile 2 at another address (it reboots onto
+//! it; it refuses a downgrade), `transactions CS001` lists
 //! what was counted of its transactions (a retried TransactionEvent is counted once).
 
 use std::net::SocketAddr;
@@ -90,7 +92,8 @@ struct Args {
     /// output: `set-password STATION PASSWORD` (SetVariables BasicAuthPassword; 1.6:
     /// ChangeConfiguration AuthorizationKey), `renew-certificate STATION` (TriggerMessage
     /// SignChargingStationCertificate; 1.6: ExtendedTriggerMessage SignChargePointCertificate),
-    /// `transactions STATION`.
+    /// `upgrade-profile STATION SLOT PROFILE URL` (SetNetworkProfile, NetworkConfigurationPriority,
+    /// Reset; 1.6: ChangeConfiguration SecurityProfile), `transactions STATION`.
     #[arg(long)]
     admin_stdin: bool,
 }

@@ -174,11 +174,44 @@ impl Csms {
         Ok(answer)
     }
 
+    /// Upgrades the security profile of `station` (OCPP 2.0.1 A05): SetNetworkProfile with
+    /// `url` (the CSMS's base URL, without the identity) and `profile` in `slot`, then
+    /// SetVariables `OCPPCommCtrlr.NetworkConfigurationPriority` with that slot first, then
+    /// Reset `OnIdle`: the station reboots onto the new profile. A station refuses a profile
+    /// lower than the one it has. In 1.6, ChangeConfiguration `SecurityProfile` (`slot` and
+    /// `url` unused). Returns the station's answers.
+    ///
+    /// # Errors
+    ///
+    /// The station is not connected, speaks 2.1 (not offered by this example), or a call
+    /// got no answer.
+    pub async fn upgrade_security_profile(
+        &self,
+        station: &str,
+        slot: i64,
+        profile: i64,
+        url: &str,
+    ) -> Result<String, AdminError> {
+        let peer = self
+            .peer(station)
+            .ok_or_else(|| AdminError::NotConnected(station.to_owned()))?;
+        let answers = match peer.version() {
+            OcppVersion::V1_6 => v1_6::upgrade_security_profile(&peer, profile).await?,
+            OcppVersion::V2_0_1 => {
+                v2_0_1::upgrade_security_profile(&peer, slot, profile, url).await?
+            }
+            other => return Err(AdminError::Unsupported(other)),
+        };
+        tracing::info!("{station}: security profile {profile}: {answers}");
+        Ok(answers)
+    }
+
     /// Runs one operator command (the example CSMS reads them from standard input with
     /// `--admin-stdin`) and says how it went, in one line:
     ///
     /// - `set-password STATION PASSWORD`: [`Csms::set_basic_auth_password`];
     /// - `renew-certificate STATION`: [`Csms::renew_certificate`];
+    /// - `upgrade-profile STATION SLOT PROFILE URL`: [`Csms::upgrade_security_profile`];
     /// - `transactions STATION`: the station's transactions and events counted.
     pub async fn command(&self, line: &str) -> String {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -191,6 +224,15 @@ impl Csms {
                 .renew_certificate(station)
                 .await
                 .map(|answer| format!("{station} renew-certificate: {answer}")),
+            ["upgrade-profile", station, slot, profile, url] => {
+                match (slot.parse(), profile.parse()) {
+                    (Ok(slot), Ok(profile)) => self
+                        .upgrade_security_profile(station, slot, profile, url)
+                        .await
+                        .map(|answers| format!("{station} upgrade-profile: {answers}")),
+                    _ => Err(AdminError::Usage(line.trim().to_owned())),
+                }
+            }
             ["transactions", station] => Ok(self
                 .sessions
                 .transactions(station)
@@ -337,8 +379,14 @@ pub enum AdminError {
     #[error(transparent)]
     Call(#[from] CallFailed),
     /// A command that is none of [`Csms::command`]'s.
-    #[error("unknown command {0:?} (set-password STATION PASSWORD, renew-certificate STATION, transactions STATION)")]
+    #[error(
+        "unknown command {0:?} (set-password STATION PASSWORD, renew-certificate STATION, \
+         upgrade-profile STATION SLOT PROFILE URL, transactions STATION)"
+    )]
     Usage(String),
+    /// This example does not offer the call in the station's version.
+    #[error("not offered in OCPP {0} by this example")]
+    Unsupported(OcppVersion),
 }
 
 fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

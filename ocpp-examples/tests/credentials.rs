@@ -405,3 +405,188 @@ async fn a_chain_from_an_untrusted_ca_is_rejected_and_the_certificate_kept() {
     server.shutdown(Duration::from_millis(200)).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const UPGRADING: &str = "CS-A05";
+const UPGRADE_PASSWORD: &str = "upgrade-password-0123";
+
+/// A CSMS for `UPGRADING` in `profile` (1: `ws://`, 2: `wss://` with `pki`'s certificate),
+/// checking `passwords`; counts the station's connections.
+async fn start_profile_csms(
+    pki: &support::Pki,
+    profile: u8,
+    passwords: &Passwords,
+) -> (Arc<Csms>, ocpp_connection::server::Server, Arc<AtomicUsize>) {
+    let ca = CertificateAuthority::from_pem(&pki.ca_pem(), &pki.ca_key_pem).unwrap();
+    let csms = Arc::new(Csms::new(ca, FrameLog::tracing_only()).with_passwords(passwords.clone()));
+    let security = CsmsSecurity {
+        profile,
+        passwords: passwords.clone(),
+        tls: (profile >= 2).then(|| pki.server.clone()),
+        ..CsmsSecurity::default()
+    };
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let config = security
+        .apply(csms.server_config())
+        .unwrap()
+        .on_event(move |station, event| {
+            if station == UPGRADING && matches!(event, ServerEvent::Connected { .. }) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    let server = csms.bind("127.0.0.1:0", config).await.unwrap();
+    (csms, server, connections)
+}
+
+fn spawn_upgrading_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(binary)
+        .args(["--url", &format!("ws://127.0.0.1:{port}/{UPGRADING}")])
+        .args(["--security-profile", "1", "--password", UPGRADE_PASSWORD])
+        .arg("--ca-cert")
+        .arg(dir.join("ca.pem"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(["--transactions", &TRANSACTIONS.to_string()])
+        .args(["--meter-updates", &UPDATES.to_string()])
+        .args(["--event-interval-ms", "400", "--retry-interval", "1"])
+        .args(["--message-attempts", "50", "--timeout", "2"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn upgrade_dir(name: &str, pki: &support::Pki) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocpp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_profile_upgrade_holds_after_a_kill_9_and_a_downgrade_is_refused() {
+    let pki = support::Pki::new("A05 test CA");
+    let passwords: Passwords = [(UPGRADING, UPGRADE_PASSWORD)].into_iter().collect();
+    let (plain, plain_server, plain_connections) = start_profile_csms(&pki, 1, &passwords).await;
+    let (tls, tls_server, tls_connections) = start_profile_csms(&pki, 2, &passwords).await;
+    let dir = upgrade_dir("a05", &pki);
+    let log = dir.join("station.log");
+    let binary = support::station_binary();
+    let plain_port = plain_server.local_addr().port();
+    let mut station = spawn_upgrading_station(&binary, plain_port, &dir, &log);
+    wait_for("the station connects in profile 1", &log, || {
+        plain_connections.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // Not a profile: refused, nothing changes.
+    let answer = plain
+        .upgrade_security_profile(UPGRADING, 1, 0, "ws://127.0.0.1:1")
+        .await
+        .unwrap();
+    assert_eq!(answer, "SetNetworkProfile Rejected");
+    // Profile 2 at the TLS CSMS: stored, made the priority, and the station reboots onto it.
+    let url = format!("wss://localhost:{}", tls_server.local_addr().port());
+    let answer = plain
+        .upgrade_security_profile(UPGRADING, 1, 2, &url)
+        .await
+        .unwrap();
+    assert!(
+        answer.starts_with(
+            "SetNetworkProfile Accepted, NetworkConfigurationPriority RebootRequired, Reset "
+        ),
+        "{answer}"
+    );
+    wait_for("the station reboots onto profile 2", &log, || {
+        tls_connections.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // A downgrade is refused.
+    let back = format!("ws://127.0.0.1:{plain_port}");
+    let answer = tls
+        .upgrade_security_profile(UPGRADING, 2, 1, &back)
+        .await
+        .unwrap();
+    assert_eq!(answer, "SetNetworkProfile Rejected");
+
+    // kill -9, then the original command line (profile 1, the plain CSMS): profile 2 holds.
+    station.kill().unwrap();
+    station.wait().unwrap();
+    let mut station = spawn_upgrading_station(&binary, plain_port, &dir, &log);
+    wait_for("the restarted station connects in profile 2", &log, || {
+        tls_connections.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = station.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the station did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}\n{}", support::tail(&log, 40));
+    assert_eq!(plain_connections.load(Ordering::SeqCst), 1);
+    // Every transaction ended, at one CSMS or the other.
+    let mut ended: Vec<String> = plain
+        .sessions()
+        .transactions(UPGRADING)
+        .into_iter()
+        .chain(tls.sessions().transactions(UPGRADING))
+        .filter(|t| !t.is_ongoing())
+        .map(|t| t.id)
+        .collect();
+    ended.sort();
+    ended.dedup();
+    assert_eq!(ended.len(), TRANSACTIONS as usize, "{ended:?}");
+    plain_server.shutdown(Duration::from_millis(200)).await;
+    tls_server.shutdown(Duration::from_millis(200)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_profile_that_does_not_connect_falls_back_to_the_previous_one() {
+    let pki = support::Pki::new("A05 fallback CA");
+    let passwords: Passwords = [(UPGRADING, UPGRADE_PASSWORD)].into_iter().collect();
+    let (plain, plain_server, plain_connections) = start_profile_csms(&pki, 1, &passwords).await;
+    let dir = upgrade_dir("a05-fallback", &pki);
+    let log = dir.join("station.log");
+    let mut station = spawn_upgrading_station(
+        &support::station_binary(),
+        plain_server.local_addr().port(),
+        &dir,
+        &log,
+    );
+    wait_for("the station connects in profile 1", &log, || {
+        plain_connections.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // Nobody listens there.
+    let nowhere = format!("wss://localhost:{}", support::free_port());
+    let answer = plain
+        .upgrade_security_profile(UPGRADING, 1, 2, &nowhere)
+        .await
+        .unwrap();
+    assert!(answer.starts_with("SetNetworkProfile Accepted"), "{answer}");
+    wait_for("the station comes back in profile 1", &log, || {
+        plain_connections.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("back to the previous one"),
+        "{}",
+        support::tail(&log, 30)
+    );
+    station.kill().unwrap();
+    station.wait().unwrap();
+    plain_server.shutdown(Duration::from_millis(200)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

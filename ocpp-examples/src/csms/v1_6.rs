@@ -246,3 +246,18 @@ impl security::CentralSystemHandler for Csms {
         Ok(SecurityEventNotificationResponse::new())
     }
 }
+
+/// ChangeConfiguration `SecurityProfile` (the 1.6 security extension's upgrade): the station's
+/// answer.
+pub(super) async fn upgrade_security_profile(
+    peer: &crate::connection::Peer,
+    profile: i64,
+) -> Result<String, crate::connection::CallFailed> {
+    use ocpp_messages::v1_6::core::{ChangeConfigurationFeature, ChangeConfigurationRequest};
+    let request = ChangeConfigurationRequest::new("SecurityProfile", profile.to_string());
+    let response = peer.call::<ChangeConfigurationFeature>(&request).await?;
+    Ok(format!(
+        "ChangeConfiguration SecurityProfile {}",
+        response.status
+    ))
+}

@@ -46,8 +46,10 @@ use ocpp_connection::store::{SqliteStore, Store};
 use ocpp_messages::rpc::Dispatcher;
 use ocpp_messages::v2_0_1::provisioning::{
     self, BootNotificationFeature, BootNotificationRequest, BootReason, ChargingStation,
-    RegistrationStatus, SetVariableResult, SetVariableStatus, SetVariablesRequest,
-    SetVariablesResponse,
+    NetworkConnectionProfile, OcppTransport, OcppVersion as NetworkOcppVersion, RegistrationStatus,
+    Reset, ResetRequest, ResetResponse, ResetStatus, SetNetworkProfileRequest,
+    SetNetworkProfileResponse, SetNetworkProfileStatus, SetVariableResult, SetVariableStatus,
+    SetVariablesRequest, SetVariablesResponse,
 };
 use ocpp_messages::v2_0_1::remotecontrol::{
     self, MessageTrigger, TriggerMessageRequest, TriggerMessageResponse, TriggerMessageStatus,
@@ -87,8 +89,50 @@ pub const PENDING_CERTIFICATE_KEY: &str = "example/pending-certificate";
 /// The private key (PEM) of [`PENDING_CERTIFICATE_KEY`].
 pub const PENDING_PRIVATE_KEY_KEY: &str = "example/pending-private-key";
 
-/// The durable station's handlers of the CSMS's calls (SetVariables for the password,
-/// TriggerMessage and CertificateSigned for the certificate) and what they share.
+/// The prefix of the stored network connection profiles (A05): `example/network-slot/N` holds
+/// `PROFILE URL` for configuration slot `N`.
+const SLOT_PREFIX: &str = "example/network-slot/";
+/// The stored `OCPPCommCtrlr.NetworkConfigurationPriority`: the slot the station connects
+/// with after its next reboot. Without it, the command line's URL and profile.
+pub const PRIORITY_KEY: &str = "example/network-priority";
+/// How many failed attempts in a row a new network profile gets before the station goes back
+/// to the previous one.
+const PROFILE_ATTEMPTS: u32 = 3;
+
+/// A network connection profile the CSMS set (A05): the security profile and the CSMS's URL
+/// (without the identity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NetworkProfile {
+    profile: u8,
+    url: String,
+}
+
+impl NetworkProfile {
+    fn parse(value: &str) -> Option<NetworkProfile> {
+        let (profile, url) = value.split_once(' ')?;
+        Some(NetworkProfile {
+            profile: profile.parse().ok()?,
+            url: url.to_owned(),
+        })
+    }
+
+    fn stored(&self) -> String {
+        format!("{} {}", self.profile, self.url)
+    }
+}
+
+/// What a reboot (Reset) asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reboot {
+    /// Now.
+    Immediate,
+    /// Once no transaction is running.
+    OnIdle,
+}
+
+/// The durable station's handlers of the CSMS's calls (SetVariables for the password and the
+/// network priority, TriggerMessage and CertificateSigned for the certificate,
+/// SetNetworkProfile and Reset for the security profile) and what they share.
 #[derive(Clone)]
 struct Settings {
     client: Arc<OnceLock<(Handle, Credentials)>>,
@@ -100,6 +144,12 @@ struct Settings {
     csr: Arc<Mutex<Option<StationKey>>>,
     /// A renewed chain and key handed to the client, not connected with yet.
     pending: Arc<Mutex<Option<(String, String)>>>,
+    /// The network connection profiles set so far, by slot.
+    slots: Arc<Mutex<std::collections::BTreeMap<i64, NetworkProfile>>>,
+    /// A reboot the CSMS asked for (Reset).
+    reboot: Arc<Mutex<Option<Reboot>>>,
+    /// Whether a transaction is running.
+    in_transaction: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -225,6 +275,78 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// SetNetworkProfile (A05): why `profile` cannot be taken, if it cannot.
+    fn refuse_profile(&self, profile: &NetworkConnectionProfile) -> Option<String> {
+        if profile.ocpp_version != NetworkOcppVersion::Ocpp20
+            || profile.ocpp_transport != OcppTransport::Json
+        {
+            return Some("this station speaks OCPP 2.0.1 over JSON only".to_owned());
+        }
+        let Some(number) = u8::try_from(profile.security_profile)
+            .ok()
+            .filter(|n| (1..=3).contains(n))
+        else {
+            return Some(format!("no security profile {}", profile.security_profile));
+        };
+        if number < self.security.profile {
+            return Some(format!(
+                "security profile {number} is a downgrade from {}",
+                self.security.profile
+            ));
+        }
+        let scheme = if number == 1 { "ws://" } else { "wss://" };
+        if !profile.ocpp_csms_url.starts_with(scheme) {
+            return Some(format!("security profile {number} needs a {scheme} URL"));
+        }
+        let missing = match number {
+            1 | 2 if self.security.password.is_none() => Some("a password"),
+            2 | 3 if self.security.ca.is_none() => Some("trust anchors (--ca-cert)"),
+            3 if self.security.certificate.is_none() => Some("a certificate"),
+            _ => None,
+        };
+        missing
+            .map(|what| format!("security profile {number} needs {what}, which this station lacks"))
+    }
+
+    /// SetVariables `OCPPCommCtrlr.NetworkConfigurationPriority`: the first slot of the list
+    /// becomes the one of the next reboot, if it is set.
+    async fn set_priority(&self, handle: &Handle, value: &str) -> SetVariableStatus {
+        let first = value
+            .split(',')
+            .next()
+            .map(str::trim)
+            .and_then(|n| n.parse::<i64>().ok());
+        let Some(slot) = first.filter(|slot| lock(&self.slots).contains_key(slot)) else {
+            tracing::warn!("{}: no network profile in slot {value:?}", self.identity);
+            return SetVariableStatus::Rejected;
+        };
+        match handle
+            .set_values(vec![(PRIORITY_KEY.to_owned(), Some(slot.to_string()))])
+            .await
+        {
+            // Takes effect at the next reboot.
+            Ok(()) => SetVariableStatus::RebootRequired,
+            Err(e) => {
+                tracing::error!("{}: cannot store the priority: {e}", self.identity);
+                SetVariableStatus::Rejected
+            }
+        }
+    }
+
+    /// The reboot asked for, if it is due: Immediate at once, OnIdle between transactions.
+    fn reboot_due(&self) -> bool {
+        let idle = !self
+            .in_transaction
+            .load(std::sync::atomic::Ordering::SeqCst);
+        match *lock(&self.reboot) {
+            Some(Reboot::Immediate) => true,
+            Some(Reboot::OnIdle) => idle,
+            None => false,
+        }
+    }
+}
+
 impl remotecontrol::ChargingStationHandler for Settings {
     async fn on_trigger_message(
         &self,
@@ -289,6 +411,66 @@ impl security::ChargingStationHandler for Settings {
 }
 
 impl provisioning::ChargingStationHandler for Settings {
+    async fn on_set_network_profile(
+        &self,
+        request: SetNetworkProfileRequest,
+    ) -> Result<SetNetworkProfileResponse, CallError> {
+        let Some((handle, _)) = self.client.get() else {
+            return Err(CallError::new(ErrorCode::InternalError, "not started yet"));
+        };
+        let connection = &request.connection_data;
+        if let Some(reason) = self.refuse_profile(connection) {
+            tracing::warn!("{}: refusing the network profile: {reason}", self.identity);
+            return Ok(
+                SetNetworkProfileResponse::new(SetNetworkProfileStatus::Rejected).with_status_info(
+                    StatusInfo::new("InvalidProfile").with_additional_info(reason),
+                ),
+            );
+        }
+        let profile = NetworkProfile {
+            profile: u8::try_from(connection.security_profile).unwrap_or(3),
+            url: connection.ocpp_csms_url.trim_end_matches('/').to_owned(),
+        };
+        let key = format!("{SLOT_PREFIX}{}", request.configuration_slot);
+        if let Err(e) = handle.set_values(vec![(key, Some(profile.stored()))]).await {
+            tracing::error!("{}: cannot store the network profile: {e}", self.identity);
+            return Ok(SetNetworkProfileResponse::new(
+                SetNetworkProfileStatus::Failed,
+            ));
+        }
+        tracing::info!(
+            "{}: network profile {} in slot {}: security profile {}",
+            self.identity,
+            profile.url,
+            request.configuration_slot,
+            profile.profile
+        );
+        lock(&self.slots).insert(request.configuration_slot, profile);
+        Ok(SetNetworkProfileResponse::new(
+            SetNetworkProfileStatus::Accepted,
+        ))
+    }
+
+    async fn on_reset(&self, request: ResetRequest) -> Result<ResetResponse, CallError> {
+        let (reboot, status) = match request.type_ {
+            _ if request.evse_id.is_some() => {
+                return Ok(ResetResponse::new(ResetStatus::Rejected));
+            }
+            Reset::Immediate => (Reboot::Immediate, ResetStatus::Accepted),
+            Reset::OnIdle
+                if self
+                    .in_transaction
+                    .load(std::sync::atomic::Ordering::SeqCst) =>
+            {
+                (Reboot::OnIdle, ResetStatus::Scheduled)
+            }
+            Reset::OnIdle => (Reboot::OnIdle, ResetStatus::Accepted),
+        };
+        tracing::info!("{}: reset {reboot:?}: {status}", self.identity);
+        *lock(&self.reboot) = Some(reboot);
+        Ok(ResetResponse::new(status))
+    }
+
     async fn on_set_variables(
         &self,
         request: SetVariablesRequest,
@@ -327,7 +509,10 @@ impl provisioning::ChargingStationHandler for Settings {
                         }
                     }
                 }
-                ("SecurityCtrlr", _) => SetVariableStatus::UnknownVariable,
+                ("OCPPCommCtrlr", "NetworkConfigurationPriority") => {
+                    self.set_priority(handle, &data.attribute_value).await
+                }
+                ("SecurityCtrlr" | "OCPPCommCtrlr", _) => SetVariableStatus::UnknownVariable,
                 _ => SetVariableStatus::UnknownComponent,
             };
             results.push(SetVariableResult::new(
@@ -472,7 +657,24 @@ async fn boot(handle: Handle, config: StationConfig) {
 /// A bad URL or security profile, a state directory that cannot be used, a TransactionEvent
 /// that could not be stored or was given up.
 pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), DurableError> {
-    let (base, identity) = split_url(&config.url)?;
+    loop {
+        match run_once(&config, &durable).await? {
+            Ran::Done => return Ok(()),
+            Ran::Reboot => tracing::info!("rebooting"),
+        }
+    }
+}
+
+/// How one run of the station ended.
+enum Ran {
+    /// Every transaction run and delivered.
+    Done,
+    /// A reboot: the CSMS's Reset, or a new network profile that did not connect.
+    Reboot,
+}
+
+async fn run_once(config: &StationConfig, durable: &DurableConfig) -> Result<Ran, DurableError> {
+    let (mut base, identity) = split_url(&config.url)?;
     let state = |error: String| DurableError::State {
         dir: durable.state_dir.display().to_string(),
         error,
@@ -508,6 +710,29 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
         tracing::info!("{identity}: using the certificate the CSMS last signed");
         security.certificate = Some((chain.clone().into_bytes(), key.clone().into_bytes()));
     }
+    // A05: the network profile of the priority slot, if the CSMS set one.
+    let slots: std::collections::BTreeMap<i64, NetworkProfile> = loaded
+        .values
+        .iter()
+        .filter_map(|(key, value)| {
+            let slot = key.strip_prefix(SLOT_PREFIX)?.parse().ok()?;
+            Some((slot, NetworkProfile::parse(value)?))
+        })
+        .collect();
+    let on_slot = loaded
+        .values
+        .get(PRIORITY_KEY)
+        .and_then(|slot| slot.parse::<i64>().ok())
+        .and_then(|slot| slots.get(&slot).map(|profile| (slot, profile.clone())));
+    if let Some((slot, profile)) = &on_slot {
+        tracing::info!(
+            "{identity}: connecting with network profile {slot}: {} in security profile {}",
+            profile.url,
+            profile.profile
+        );
+        base.clone_from(&profile.url);
+        security.profile = profile.profile;
+    }
     let pending = match (
         loaded.values.get(PENDING_CERTIFICATE_KEY),
         loaded.values.get(PENDING_PRIVATE_KEY_KEY),
@@ -522,8 +747,14 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
         security: security.clone(),
         csr: Arc::default(),
         pending: Arc::default(),
+        slots: Arc::new(Mutex::new(slots)),
+        reboot: Arc::default(),
+        in_transaction: Arc::new(std::sync::atomic::AtomicBool::new(step > 0)),
     };
     let events = settings.clone();
+    let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let (seen_up, seen_failing) = (Arc::clone(&connected), Arc::clone(&failures));
     let client = ClientConfig::new(base, identity.clone())
         .offer(
             Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
@@ -554,7 +785,14 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tracing::error!("{named}: {action} given up: {reason:?}")
             }
-            ClientEvent::Connected { .. } => tracing::info!("{named}: connected"),
+            ClientEvent::Connected { .. } => {
+                seen_up.store(true, std::sync::atomic::Ordering::SeqCst);
+                tracing::info!("{named}: connected");
+            }
+            ClientEvent::ReconnectFailed { error, .. } => {
+                seen_failing.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tracing::warn!("{named}: cannot connect: {error}");
+            }
             ClientEvent::CredentialsRenewed => events.renewed(),
             ClientEvent::CredentialsFellBack { error } => events.fell_back(error),
             ClientEvent::Disconnected(ended) => {
@@ -585,7 +823,31 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
 
     tokio::spawn(boot(handle.clone(), config.clone()));
 
+    // Whether to reboot now: the CSMS's Reset, or a new network profile that does not
+    // connect (then the previous one comes back: the priority is forgotten).
+    let reboot = || async {
+        if let Some((slot, _)) = &on_slot {
+            let failed = failures.load(std::sync::atomic::Ordering::SeqCst);
+            if !connected.load(std::sync::atomic::Ordering::SeqCst) && failed >= PROFILE_ATTEMPTS {
+                tracing::warn!(
+                    "{identity}: network profile {slot} failed {failed} times: back to the previous one"
+                );
+                let _ = handle
+                    .set_values(vec![(PRIORITY_KEY.to_owned(), None)])
+                    .await;
+                return true;
+            }
+        }
+        settings.reboot_due()
+    };
     while n < durable.transactions {
+        settings
+            .in_transaction
+            .store(step > 0, std::sync::atomic::Ordering::SeqCst);
+        if reboot().await {
+            close(client, &identity).await;
+            return Ok(Ran::Reboot);
+        }
         let offline = !handle.is_connected().await;
         let request = event_request(&identity, n, step, durable.updates, offline);
         let (next_n, next_step) = if step > durable.updates {
@@ -609,10 +871,17 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
         (n, step) = (next_n, next_step);
         tokio::time::sleep(durable.event_interval).await;
     }
+    settings
+        .in_transaction
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     loop {
         let left = handle.stored_calls().await;
         if left == 0 {
             break;
+        }
+        if reboot().await {
+            close(client, &identity).await;
+            return Ok(Ran::Reboot);
         }
         tracing::info!("{identity}: {left} events to deliver");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -621,14 +890,19 @@ pub async fn run(config: StationConfig, durable: DurableConfig) -> Result<(), Du
         "{identity}: {} transactions run and delivered",
         durable.transactions
     );
+    close(client, &identity).await;
+    match given_up.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Ok(Ran::Done),
+        lost => Err(DurableError::GivenUp(lost)),
+    }
+}
+
+/// Closes the connection for good (its store with it), waiting at most 5 s.
+async fn close(client: Client, identity: &str) {
     if tokio::time::timeout(Duration::from_secs(5), client.close())
         .await
         .is_err()
     {
         tracing::warn!("{identity}: the connection did not close in time");
-    }
-    match given_up.load(std::sync::atomic::Ordering::SeqCst) {
-        0 => Ok(()),
-        lost => Err(DurableError::GivenUp(lost)),
     }
 }
