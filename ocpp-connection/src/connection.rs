@@ -293,6 +293,20 @@ impl Handle {
         result.await.map_err(|_| CallFailed::Closed)?
     }
 
+    /// The stored value named `key` (`None` when there is none, the engine has no store, or
+    /// the connection's task has ended).
+    pub async fn value(&self, key: &str) -> Option<String> {
+        let (done, result) = oneshot::channel();
+        let key = key.to_owned();
+        let with: WithEngine = Box::new(move |engine, _| {
+            let _ = done.send(engine.value(&key).map(str::to_owned));
+        });
+        if self.commands.send(Command::With(with)).await.is_err() {
+            return None;
+        }
+        result.await.ok().flatten()
+    }
+
     /// How many stored calls wait for delivery (0 when the engine has no store, or the
     /// connection's task has ended).
     pub async fn stored_calls(&self) -> usize {

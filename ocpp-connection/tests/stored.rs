@@ -439,6 +439,37 @@ fn the_sqlite_store_keeps_everything_across_a_reopen_and_changes_atomically() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_kept_answer_is_stored_with_the_delivery_and_survives_a_restart() {
+    use ocpp_connection::engine::answer_key;
+    let store = MemoryStore::new();
+    let kept = config().with_kept_answers(&["TransactionEvent"]);
+    let mut engine = station(&store, kept.clone(), t(0));
+    let started = event(TransactionEvent::Started, TriggerReason::Authorized, 0);
+    store_call(&mut engine, &started, t(0));
+    let call = texts(&mut engine).pop().unwrap();
+    // Refused: nothing kept.
+    answer_error(&mut engine, &call, t(1));
+    assert_eq!(engine.value(&answer_key("TransactionEvent")), None);
+    engine.handle_timeout(t(12));
+    let retry = texts(&mut engine).pop().unwrap();
+    answer_ok(&mut engine, &retry, r#"{"totalCost":1.5}"#, t(13));
+    let key = answer_key("TransactionEvent");
+    assert_eq!(engine.value(&key), Some(r#"{"totalCost":1.5}"#));
+    assert_eq!(engine.stored_calls(), 0);
+    // In the store, with the removal: a restarted engine sees it and sends nothing again.
+    let mut restarted = station(&store, kept, t(20));
+    assert_eq!(restarted.value(&key), Some(r#"{"totalCost":1.5}"#));
+    assert_eq!(restarted.stored_calls(), 0);
+    assert!(texts(&mut restarted).is_empty());
+    // An action not named is not kept.
+    let mut plain = station(&MemoryStore::new(), config(), t(0));
+    store_call(&mut plain, &started, t(0));
+    let call = texts(&mut plain).pop().unwrap();
+    answer_ok(&mut plain, &call, r#"{"totalCost":1.5}"#, t(1));
+    assert_eq!(plain.value(&key), None);
+}
+
 /// A CSMS counting the TransactionEvents its handler saw; it fails the first `fail` of them.
 struct Counting {
     seen: std::sync::atomic::AtomicUsize,

@@ -154,6 +154,19 @@ pub struct Config {
     /// the same way without running the handler again (default 0; a server's default
     /// configuration remembers 4).
     pub remembered_answers: usize,
+    /// The actions whose answers to stored calls are kept in the store (default none): when
+    /// a stored call of one of them is delivered, its CALLRESULT payload (JSON) is written
+    /// under [`answer_key`]`(action)`, in the same atomic change that removes the call, so a
+    /// station killed at any point knows it when it restarts. Each delivery overwrites the
+    /// previous one. For answers later messages need: a 1.6 StartTransaction's
+    /// `transactionId`, which its MeterValues and StopTransaction carry.
+    pub kept_answers: Vec<&'static str>,
+}
+
+/// The stored value holding the answer to the last delivered stored call of `action`, when
+/// [`Config::kept_answers`] names it.
+pub fn answer_key(action: &str) -> String {
+    format!("ocpp-connection/answer/{action}")
 }
 
 impl Default for Config {
@@ -170,6 +183,7 @@ impl Default for Config {
             max_stored_calls: 10_000,
             when_full: WhenFull::Refuse,
             remembered_answers: 0,
+            kept_answers: Vec::new(),
         }
     }
 }
@@ -239,6 +253,13 @@ impl Config {
     #[must_use]
     pub fn with_remembered_answers(mut self, answers: usize) -> Self {
         self.remembered_answers = answers;
+        self
+    }
+
+    /// Sets [`Config::kept_answers`].
+    #[must_use]
+    pub fn with_kept_answers(mut self, actions: &[&'static str]) -> Self {
+        self.kept_answers = actions.to_vec();
         self
     }
 
@@ -970,7 +991,20 @@ impl Engine {
             return;
         }
         self.stored.remove(at);
-        self.store_change(&[Change::Remove { seq }]);
+        let kept = match &answer.result {
+            Ok(payload) if self.config.kept_answers.contains(&answer.action) => {
+                Some((answer_key(answer.action), payload.to_string()))
+            }
+            _ => None,
+        };
+        match &kept {
+            Some((key, value)) => {
+                let changes = [Change::Remove { seq }, value_change(key, Some(value))];
+                self.store_change(&changes);
+                self.values.insert(key.clone(), value.clone());
+            }
+            None => self.store_change(&[Change::Remove { seq }]),
+        }
         self.events.push_back(Event::Delivered { seq, answer });
     }
 

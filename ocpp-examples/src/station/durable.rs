@@ -1,5 +1,6 @@
 //! The station's transactions that survive outages and restarts (`--state-dir` with
-//! `--transactions`), in OCPP 2.0.1.
+//! `--transactions`), in OCPP 2.0.1 (below) or 1.6 (the first of `--ocpp` it speaks; what
+//! differs in 1.6 is in [`v1_6`]).
 //!
 //! The station keeps its state in `DIR/station.db` ([`SqliteStore`]): the transaction
 //! messages not yet delivered, and how far it got. It runs `transactions` charging sessions
@@ -69,6 +70,8 @@ use ocpp_messages::v2_0_1::types::{
 use ocpp_messages::{CallError, DateTime, ErrorCode, OcppVersion, Role};
 
 use super::{split_url, StationConfig, StationError};
+
+pub mod v1_6;
 use crate::pki::{verify_chain_trusted, ChainSummary, StationKey};
 use crate::profiles::ClientSecurity;
 
@@ -136,7 +139,11 @@ enum Reboot {
 #[derive(Clone)]
 struct Settings {
     client: Arc<OnceLock<(Handle, Credentials)>>,
+    /// The version the station speaks: 2.0.1 or 1.6.
+    version: OcppVersion,
     identity: String,
+    /// The CSMS's URL (without the identity) of this run.
+    base: String,
     organization: String,
     /// The profile and credentials the station started with (stored ones applied).
     security: ClientSecurity,
@@ -171,19 +178,33 @@ impl Settings {
                 return;
             }
         };
-        let request = SignCertificateRequest::new(key.csr_pem())
-            .with_certificate_type(CertificateSigningUse::ChargingStationCertificate);
+        let csr = key.csr_pem().to_owned();
         *lock(&self.csr) = Some(key);
-        match handle.call::<SignCertificateFeature>(request).await {
-            Ok(response) if response.status == GenericStatus::Accepted => {
+        let answer = if self.version == OcppVersion::V1_6 {
+            v1_6::sign_certificate(handle, csr).await
+        } else {
+            let request = SignCertificateRequest::new(csr)
+                .with_certificate_type(CertificateSigningUse::ChargingStationCertificate);
+            handle
+                .call::<SignCertificateFeature>(request)
+                .await
+                .map(|response| {
+                    (
+                        response.status == GenericStatus::Accepted,
+                        response.status.to_string(),
+                    )
+                })
+        };
+        match answer {
+            Ok((true, _)) => {
                 tracing::info!(
                     "{}: CSR accepted, waiting for the certificate",
                     self.identity
                 );
             }
-            Ok(response) => {
+            Ok((false, status)) => {
                 lock(&self.csr).take();
-                tracing::warn!("{}: CSR answered {}", self.identity, response.status);
+                tracing::warn!("{}: CSR answered {status}", self.identity);
             }
             Err(e) => {
                 lock(&self.csr).take();
@@ -277,17 +298,20 @@ impl Settings {
 
 impl Settings {
     /// SetNetworkProfile (A05): why `profile` cannot be taken, if it cannot.
-    fn refuse_profile(&self, profile: &NetworkConnectionProfile) -> Option<String> {
+    fn refuse_network_profile(&self, profile: &NetworkConnectionProfile) -> Option<String> {
         if profile.ocpp_version != NetworkOcppVersion::Ocpp20
             || profile.ocpp_transport != OcppTransport::Json
         {
             return Some("this station speaks OCPP 2.0.1 over JSON only".to_owned());
         }
-        let Some(number) = u8::try_from(profile.security_profile)
-            .ok()
-            .filter(|n| (1..=3).contains(n))
-        else {
-            return Some(format!("no security profile {}", profile.security_profile));
+        self.refuse_profile(profile.security_profile, &profile.ocpp_csms_url)
+    }
+
+    /// Why security profile `number` at `url` cannot be taken, if it cannot: not a profile,
+    /// a downgrade, a URL of the wrong scheme, or credentials the station lacks.
+    fn refuse_profile(&self, number: i64, url: &str) -> Option<String> {
+        let Some(number) = u8::try_from(number).ok().filter(|n| (1..=3).contains(n)) else {
+            return Some(format!("no security profile {number}"));
         };
         if number < self.security.profile {
             return Some(format!(
@@ -296,7 +320,7 @@ impl Settings {
             ));
         }
         let scheme = if number == 1 { "ws://" } else { "wss://" };
-        if !profile.ocpp_csms_url.starts_with(scheme) {
+        if !url.starts_with(scheme) {
             return Some(format!("security profile {number} needs a {scheme} URL"));
         }
         let missing = match number {
@@ -307,6 +331,79 @@ impl Settings {
         };
         missing
             .map(|what| format!("security profile {number} needs {what}, which this station lacks"))
+    }
+
+    /// A new HTTP Basic password (2.0.1 SetVariables `SecurityCtrlr.BasicAuthPassword`, 1.6
+    /// ChangeConfiguration `AuthorizationKey`): checked, stored, then used for the next
+    /// connections, so that a restart keeps what was answered Accepted and nothing is stored
+    /// that the next connection could not use. `Err` is why it is refused.
+    async fn set_password(&self, password: &str) -> Result<(), String> {
+        let Some((handle, credentials)) = self.client.get() else {
+            return Err("not started yet".to_owned());
+        };
+        check_password(self.version, password).map_err(|e| e.to_string())?;
+        handle
+            .set_values(vec![(PASSWORD_KEY.to_owned(), Some(password.to_owned()))])
+            .await
+            .map_err(|e| format!("cannot store it: {e}"))?;
+        credentials
+            .set_password(password)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reconnects with the credentials of now, once the answer in progress is out.
+    fn reconnect_soon(&self) {
+        if let Some((handle, _)) = self.client.get() {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                handle.reconnect().await;
+            });
+        }
+    }
+
+    /// 1.6 ChangeConfiguration `SecurityProfile`: a higher profile at the same address
+    /// (`ws://` for 1, `wss://` for 2 and 3) is stored as the next network profile and the
+    /// station reboots onto it; the same profile changes nothing; a lower one, or one the
+    /// station lacks the credentials for, is refused. `Err` is why.
+    async fn set_security_profile(&self, value: &str) -> Result<(), String> {
+        let Some((handle, _)) = self.client.get() else {
+            return Err("not started yet".to_owned());
+        };
+        let number: i64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{value:?} is no number"))?;
+        if number == i64::from(self.security.profile) {
+            return Ok(());
+        }
+        let rest = self
+            .base
+            .split_once("://")
+            .map_or(self.base.as_str(), |(_, rest)| rest);
+        let url = format!("{}://{rest}", if number == 1 { "ws" } else { "wss" });
+        if let Some(reason) = self.refuse_profile(number, &url) {
+            return Err(reason);
+        }
+        let profile = NetworkProfile {
+            profile: u8::try_from(number).unwrap_or(3),
+            url,
+        };
+        handle
+            .set_values(vec![
+                (format!("{SLOT_PREFIX}0"), Some(profile.stored())),
+                (PRIORITY_KEY.to_owned(), Some("0".to_owned())),
+            ])
+            .await
+            .map_err(|e| format!("cannot store it: {e}"))?;
+        tracing::info!(
+            "{}: security profile {number} at {}: rebooting onto it",
+            self.identity,
+            profile.url
+        );
+        lock(&self.slots).insert(0, profile);
+        *lock(&self.reboot) = Some(Reboot::Immediate);
+        Ok(())
     }
 
     /// SetVariables `OCPPCommCtrlr.NetworkConfigurationPriority`: the first slot of the list
@@ -385,14 +482,7 @@ impl security::ChargingStationHandler for Settings {
                     "{}: certificate accepted: {summary}; reconnecting with it",
                     self.identity
                 );
-                if let Some((handle, _)) = self.client.get() {
-                    let handle = handle.clone();
-                    // After the answer is out.
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        handle.reconnect().await;
-                    });
-                }
+                self.reconnect_soon();
                 Ok(CertificateSignedResponse::new(
                     CertificateSignedStatus::Accepted,
                 ))
@@ -419,7 +509,7 @@ impl provisioning::ChargingStationHandler for Settings {
             return Err(CallError::new(ErrorCode::InternalError, "not started yet"));
         };
         let connection = &request.connection_data;
-        if let Some(reason) = self.refuse_profile(connection) {
+        if let Some(reason) = self.refuse_network_profile(connection) {
             tracing::warn!("{}: refusing the network profile: {reason}", self.identity);
             return Ok(
                 SetNetworkProfileResponse::new(SetNetworkProfileStatus::Rejected).with_status_info(
@@ -475,7 +565,7 @@ impl provisioning::ChargingStationHandler for Settings {
         &self,
         request: SetVariablesRequest,
     ) -> Result<SetVariablesResponse, CallError> {
-        let Some((handle, credentials)) = self.client.get() else {
+        let Some((handle, _)) = self.client.get() else {
             return Err(CallError::new(ErrorCode::InternalError, "not started yet"));
         };
         let mut results = Vec::with_capacity(request.set_variable_data.len());
@@ -483,29 +573,14 @@ impl provisioning::ChargingStationHandler for Settings {
         for data in request.set_variable_data {
             let status = match (data.component.name.as_str(), data.variable.name.as_str()) {
                 ("SecurityCtrlr", "BasicAuthPassword") => {
-                    let password = data.attribute_value.as_str();
-                    // Checked, stored, then used: a restart keeps what was answered Accepted,
-                    // and nothing is stored that the next connection could not use.
-                    if let Err(e) = check_password(OcppVersion::V2_0_1, password) {
-                        tracing::warn!("rejecting the new BasicAuthPassword: {e}");
-                        SetVariableStatus::Rejected
-                    } else {
-                        let stored = handle
-                            .set_values(vec![(PASSWORD_KEY.to_owned(), Some(password.to_owned()))])
-                            .await;
-                        match stored.map(|()| credentials.set_password(password)) {
-                            Ok(Ok(())) => {
-                                changed = true;
-                                SetVariableStatus::Accepted
-                            }
-                            Ok(Err(e)) => {
-                                tracing::warn!("rejecting the new BasicAuthPassword: {e}");
-                                SetVariableStatus::Rejected
-                            }
-                            Err(e) => {
-                                tracing::error!("cannot store the new BasicAuthPassword: {e}");
-                                SetVariableStatus::Rejected
-                            }
+                    match self.set_password(&data.attribute_value).await {
+                        Ok(()) => {
+                            changed = true;
+                            SetVariableStatus::Accepted
+                        }
+                        Err(reason) => {
+                            tracing::warn!("rejecting the new BasicAuthPassword: {reason}");
+                            SetVariableStatus::Rejected
                         }
                     }
                 }
@@ -523,12 +598,7 @@ impl provisioning::ChargingStationHandler for Settings {
         }
         if changed {
             tracing::info!("new BasicAuthPassword stored: reconnecting with it");
-            let handle = handle.clone();
-            // After the answer is out.
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                handle.reconnect().await;
-            });
+            self.reconnect_soon();
         }
         Ok(SetVariablesResponse::new(results))
     }
@@ -568,6 +638,9 @@ pub enum DurableError {
     /// A TransactionEvent could not be stored.
     #[error("a TransactionEvent: {0}")]
     Event(CallFailed),
+    /// None of the versions asked for is one the durable station speaks (2.0.1, 1.6).
+    #[error("a station with --state-dir speaks OCPP 2.0.1 or 1.6 (--ocpp)")]
+    Version,
     /// TransactionEvents were given up after their last attempt.
     #[error("{0} TransactionEvents were given up after their last attempt")]
     GivenUp(usize),
@@ -584,6 +657,24 @@ fn progress(value: Option<&str>) -> (u32, u32) {
 /// The transaction id of the station's `n`th transaction (unique per station).
 pub fn transaction_id(identity: &str, n: u32) -> String {
     format!("{identity}-tx{n}")
+}
+
+/// The step after `step` of transaction `n`: the next event, or the next transaction's first.
+fn next_step(n: u32, step: u32, updates: u32) -> (u32, u32) {
+    if step > updates {
+        (n + 1, 0)
+    } else {
+        (n, step + 1)
+    }
+}
+
+/// The version a durable station speaks: the first of `versions` it has (2.0.1 or 1.6).
+fn durable_version(versions: &[OcppVersion]) -> Result<OcppVersion, DurableError> {
+    versions
+        .iter()
+        .copied()
+        .find(|v| matches!(v, OcppVersion::V1_6 | OcppVersion::V2_0_1))
+        .ok_or(DurableError::Version)
 }
 
 /// The energy register at `step` of a transaction, in Wh.
@@ -740,9 +831,12 @@ async fn run_once(config: &StationConfig, durable: &DurableConfig) -> Result<Ran
         (Some(chain), Some(key)) => Some((chain.clone(), key.clone())),
         _ => None,
     };
+    let version = durable_version(&config.versions)?;
     let settings = Settings {
         client: Arc::default(),
+        version,
         identity: identity.clone(),
+        base: base.clone(),
         organization: config.organization.clone(),
         security: security.clone(),
         csr: Arc::default(),
@@ -756,16 +850,19 @@ async fn run_once(config: &StationConfig, durable: &DurableConfig) -> Result<Ran
     let failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let (seen_up, seen_failing) = (Arc::clone(&connected), Arc::clone(&failures));
     let client = ClientConfig::new(base, identity.clone())
-        .offer(
-            Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
+        .offer(match version {
+            OcppVersion::V1_6 => v1_6::dispatcher(&settings),
+            _ => Dispatcher::new(OcppVersion::V2_0_1, Role::ChargingStation)
                 .with(provisioning::ChargingStationService(settings.clone()))
                 .with(remotecontrol::ChargingStationService(settings.clone()))
                 .with(security::ChargingStationService(settings.clone())),
-        )
+        })
         .with_engine(
             engine::Config::default()
                 .with_call_timeout(config.call_timeout)
-                .with_retry(durable.message_attempts, durable.retry_interval),
+                .with_retry(durable.message_attempts, durable.retry_interval)
+                // 1.6: the transaction id the CSMS gives, which later messages carry.
+                .with_kept_answers(&[v1_6::START_TRANSACTION]),
         )
         .with_backoff(engine::Backoff {
             wait_minimum: Duration::from_millis(200),
@@ -821,7 +918,10 @@ async fn run_once(config: &StationConfig, durable: &DurableConfig) -> Result<Ran
         }
     }
 
-    tokio::spawn(boot(handle.clone(), config.clone()));
+    match version {
+        OcppVersion::V1_6 => tokio::spawn(v1_6::boot(handle.clone(), config.clone())),
+        _ => tokio::spawn(boot(handle.clone(), config.clone())),
+    };
 
     // Whether to reboot now: the CSMS's Reset, or a new network profile that does not
     // connect (then the previous one comes back: the priority is forgotten).
@@ -848,13 +948,21 @@ async fn run_once(config: &StationConfig, durable: &DurableConfig) -> Result<Ran
             close(client, &identity).await;
             return Ok(Ran::Reboot);
         }
+        if version == OcppVersion::V1_6 {
+            match v1_6::step(&handle, config, durable, n, step).await? {
+                Some(next) => (n, step) = next,
+                // Waiting for the transaction id: nothing taken or stored.
+                None => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            }
+            tokio::time::sleep(durable.event_interval).await;
+            continue;
+        }
         let offline = !handle.is_connected().await;
         let request = event_request(&identity, n, step, durable.updates, offline);
-        let (next_n, next_step) = if step > durable.updates {
-            (n + 1, 0)
-        } else {
-            (n, step + 1)
-        };
+        let (next_n, next_step) = next_step(n, step, durable.updates);
         let progress = format!("{next_n},{next_step}");
         // Stored: it goes out whenever it can, whether or not this process is still there.
         let _stored = handle
