@@ -311,7 +311,10 @@ impl Csms {
         let mut config = ServerConfig::new().with_engine(
             engine::Config::default()
                 .with_call_timeout(self.call_timeout)
-                .with_heartbeat(false),
+                .with_heartbeat(false)
+                // A station's retried transaction message (its answer was lost) is answered
+                // as the first time, without running the handler again.
+                .with_remembered_answers(4),
         );
         for &version in SUPPORTED_VERSIONS {
             if let Some(dispatcher) = self.dispatcher(version) {

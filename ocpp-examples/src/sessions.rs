@@ -130,6 +130,8 @@ struct Inner {
     streams: BTreeMap<(String, i64), EventStream>,
     /// The events of each transaction, by station, then transaction id.
     events: BTreeMap<(String, String), Events>,
+    /// The verdict on the id token that started each transaction.
+    start_verdicts: BTreeMap<(String, String), Authorization>,
 }
 
 /// The events of one transaction counted so far.
@@ -174,8 +176,31 @@ impl Sessions {
     /// Records a transaction start; returns its id (the station's, or a new one) and, when the
     /// start names an id token, the verdict on it (decided before this transaction counts as
     /// one in progress). A start for an id already known restarts nothing: the first one stays.
+    ///
+    /// A start without an id (1.6) that repeats one already recorded — the same station,
+    /// connector, id token, meter reading and time: a StartTransaction sent again because its
+    /// answer was lost — gets the same id and verdict again, and counts as repeated.
     pub fn start(&self, station: &str, start: Start<'_>) -> (String, Option<Authorization>) {
         let mut inner = self.lock();
+        if start.id.is_none() {
+            let again = inner
+                .transactions
+                .values()
+                .find(|t| {
+                    t.station == station
+                        && t.connector == start.connector
+                        && t.id_tag.as_deref() == start.id_tag
+                        && t.meter_start_wh == start.meter_wh
+                        && t.started == start.timestamp
+                })
+                .map(|t| t.id.clone());
+            if let Some(id) = again {
+                let key = key(station, &id);
+                inner.events.entry(key.clone()).or_default().repeated += 1;
+                let verdict = inner.start_verdicts.get(&key).copied();
+                return (id, verdict);
+            }
+        }
         let verdict = start.id_tag.map(|tag| inner.authorize(tag));
         let id = match start.id {
             Some(id) => id.to_owned(),
@@ -201,6 +226,12 @@ impl Sessions {
                 repeated: 0,
                 offline_events: 0,
             });
+        if let Some(verdict) = verdict {
+            inner
+                .start_verdicts
+                .entry((station.to_owned(), id.clone()))
+                .or_insert(verdict);
+        }
         (id, verdict)
     }
 
@@ -582,5 +613,25 @@ mod tests {
             .stop("CP1", "T1", None, None, DateTime::now())
             .unwrap();
         assert_eq!(ended.events, 2);
+    }
+
+    #[test]
+    fn a_repeated_1_6_start_gets_the_same_id_and_verdict() {
+        let sessions = Sessions::new();
+        let first = start(None, "TAG", 100.0);
+        let (id, verdict) = sessions.start("CP1", first.clone());
+        assert_eq!(verdict, Some(Authorization::Accepted));
+        // The same StartTransaction again: the same answer, not a second transaction.
+        assert_eq!(sessions.start("CP1", first.clone()), (id.clone(), verdict));
+        assert_eq!(sessions.transactions("CP1").len(), 1);
+        assert_eq!(sessions.transaction("CP1", &id).unwrap().repeated, 1);
+        // Another start of the same token (a new time) is another transaction, ConcurrentTx.
+        let later = Start {
+            timestamp: "2030-01-01T00:00:00Z".parse().unwrap(),
+            ..first
+        };
+        let (other, verdict) = sessions.start("CP1", later);
+        assert_ne!(other, id);
+        assert_eq!(verdict, Some(Authorization::ConcurrentTx));
     }
 }
