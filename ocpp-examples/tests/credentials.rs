@@ -245,7 +245,13 @@ fn certificate_signed_status(frames: &Mutex<Frames>) -> Option<String> {
     answer[2]["status"].as_str().map(str::to_owned)
 }
 
-fn spawn_renewing_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
+fn spawn_renewing_station(
+    binary: &Path,
+    version: &str,
+    port: u16,
+    dir: &Path,
+    log: &Path,
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -253,6 +259,7 @@ fn spawn_renewing_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> C
         .unwrap();
     Command::new(binary)
         .args(["--url", &format!("wss://localhost:{port}/{RENEWING}")])
+        .args(["--ocpp", version])
         .args(["--security-profile", "3"])
         .arg("--ca-cert")
         .arg(dir.join("ca.pem"))
@@ -288,6 +295,17 @@ fn renewal_dir(name: &str, pki: &support::Pki, lifetime: Duration) -> std::path:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9() {
+    renewal("2.0.1").await;
+}
+
+/// The same in 1.6: ExtendedTriggerMessage `SignChargePointCertificate`, the security
+/// extension's SignCertificate and CertificateSigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9_in_1_6() {
+    renewal("1.6").await;
+}
+
+async fn renewal(version: &str) {
     let pki = support::Pki::new("A02 test CA");
     let signer = CertificateAuthority::from_pem(&pki.ca_pem(), &pki.ca_key_pem).unwrap();
     let (csms, server, connections, frames) = start_renewing_csms(&pki, signer).await;
@@ -295,11 +313,11 @@ async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9() {
     // The first certificate expires soon: after it, only the renewed one gets in.
     let lifetime = Duration::from_secs(10);
     let expires = Instant::now() + lifetime;
-    let dir = renewal_dir("a02", &pki, lifetime);
+    let dir = renewal_dir(&format!("a02-{version}"), &pki, lifetime);
     let log = dir.join("station.log");
 
     let binary = support::station_binary();
-    let mut station = spawn_renewing_station(&binary, port, &dir, &log);
+    let mut station = spawn_renewing_station(&binary, version, port, &dir, &log);
     wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
@@ -334,7 +352,7 @@ async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9() {
     let wait = expires.saturating_duration_since(Instant::now()) + Duration::from_secs(1);
     tokio::time::sleep(wait).await;
     let before = connections.load(Ordering::SeqCst);
-    let mut station = spawn_renewing_station(&binary, port, &dir, &log);
+    let mut station = spawn_renewing_station(&binary, version, port, &dir, &log);
     wait_for(
         "the restarted station connects with the stored certificate",
         &log,
@@ -367,7 +385,13 @@ async fn a_renewed_certificate_is_stored_used_at_once_and_after_a_kill_9() {
         "{transactions:#?}"
     );
     for transaction in &transactions {
-        assert_eq!(transaction.events, UPDATES + 2, "{transaction:?}");
+        assert!(!transaction.is_ongoing(), "{transaction:?}");
+        let last = 10_000.0 + 500.0 * f64::from(UPDATES + 1);
+        assert_eq!(transaction.meter_last_wh, Some(last), "{transaction:?}");
+        if version != "1.6" {
+            // 2.x events are counted by seqNo (1.6 has none).
+            assert_eq!(transaction.events, UPDATES + 2, "{transaction:?}");
+        }
     }
     server.shutdown(Duration::from_millis(200)).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -382,7 +406,7 @@ async fn a_chain_from_an_untrusted_ca_is_rejected_and_the_certificate_kept() {
     let port = server.local_addr().port();
     let dir = renewal_dir("a03", &pki, Duration::from_secs(3600));
     let log = dir.join("station.log");
-    let mut station = spawn_renewing_station(&support::station_binary(), port, &dir, &log);
+    let mut station = spawn_renewing_station(&support::station_binary(), "2.0.1", port, &dir, &log);
     wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
