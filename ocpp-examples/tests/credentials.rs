@@ -17,7 +17,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,12 +39,8 @@ const TRANSACTIONS: u32 = 4;
 const UPDATES: u32 = 2;
 
 fn spawn_station(binary: &Path, port: u16, state: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--url", &format!("ws://127.0.0.1:{port}/{IDENTITY}")])
         .args(["--security-profile", "1", "--password", FIRST])
         .arg("--state-dir")
@@ -52,27 +48,11 @@ fn spawn_station(binary: &Path, port: u16, state: &Path, log: &Path) -> Child {
         .args(["--transactions", &TRANSACTIONS.to_string()])
         .args(["--meter-updates", &UPDATES.to_string()])
         .args(["--event-interval-ms", "400", "--retry-interval", "1"])
-        .args(["--message-attempts", "50", "--timeout", "2"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+        .args(["--message-attempts", "50", "--timeout", "2"]);
+    support::spawn_logged(&mut command, log)
 }
 
 /// Waits until `condition` holds, or fails with `what` and the station's log.
-async fn wait_for(what: &str, log: &Path, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within 30 s\n--- station log ---\n{}",
-            support::tail(log, 40)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Whether a station offering 2.0.1 with `password` gets in (`Err` with the HTTP status if not).
 async fn try_password(port: u16, password: &str) -> Result<(), u16> {
     let config = ClientConfig::new(format!("ws://127.0.0.1:{port}"), IDENTITY)
@@ -118,7 +98,7 @@ async fn a_new_password_is_stored_used_at_once_and_after_a_kill_9() {
 
     let binary = support::station_binary();
     let mut station = spawn_station(&binary, port, &state, &log);
-    wait_for("the station connects", &log, || {
+    support::wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -132,7 +112,7 @@ async fn a_new_password_is_stored_used_at_once_and_after_a_kill_9() {
         .unwrap();
     assert_eq!(answer, "Accepted");
     assert_eq!(passwords.get(IDENTITY).as_deref(), Some(SECOND));
-    wait_for("the station reconnects with the new password", &log, || {
+    support::wait_for("the station reconnects with the new password", &log, || {
         connections.load(Ordering::SeqCst) == 2
     })
     .await;
@@ -151,25 +131,13 @@ async fn a_new_password_is_stored_used_at_once_and_after_a_kill_9() {
     station.wait().unwrap();
     let before = connections.load(Ordering::SeqCst);
     let mut station = spawn_station(&binary, port, &state, &log);
-    wait_for(
+    support::wait_for(
         "the restarted station connects with the stored password",
         &log,
         || connections.load(Ordering::SeqCst) > before,
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = station.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the station did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(
-        status.success(),
-        "the station failed: {status}\n{}",
-        support::tail(&log, 40)
-    );
+    support::wait_success(&mut station, &log).await;
     let transactions = csms.sessions().transactions(IDENTITY);
     assert_eq!(
         transactions.len(),
@@ -252,12 +220,8 @@ fn spawn_renewing_station(
     dir: &Path,
     log: &Path,
 ) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--url", &format!("wss://localhost:{port}/{RENEWING}")])
         .args(["--ocpp", version])
         .args(["--security-profile", "3"])
@@ -272,12 +236,8 @@ fn spawn_renewing_station(
         .args(["--transactions", &TRANSACTIONS.to_string()])
         .args(["--meter-updates", &UPDATES.to_string()])
         .args(["--event-interval-ms", "400", "--retry-interval", "1"])
-        .args(["--message-attempts", "50", "--timeout", "2"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+        .args(["--message-attempts", "50", "--timeout", "2"]);
+    support::spawn_logged(&mut command, log)
 }
 
 /// A directory with `pki`'s CA and a station certificate valid for `lifetime`.
@@ -318,13 +278,13 @@ async fn renewal(version: &str) {
 
     let binary = support::station_binary();
     let mut station = spawn_renewing_station(&binary, version, port, &dir, &log);
-    wait_for("the station connects", &log, || {
+    support::wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(csms.renew_certificate(RENEWING).await.unwrap(), "Accepted");
-    wait_for("the station accepts the chain", &log, || {
+    support::wait_for("the station accepts the chain", &log, || {
         certificate_signed_status(&frames).is_some()
     })
     .await;
@@ -332,13 +292,13 @@ async fn renewal(version: &str) {
         certificate_signed_status(&frames).as_deref(),
         Some("Accepted")
     );
-    wait_for(
+    support::wait_for(
         "the station reconnects with the new certificate",
         &log,
         || connections.load(Ordering::SeqCst) == 2,
     )
     .await;
-    wait_for("the renewed certificate is stored", &log, || {
+    support::wait_for("the renewed certificate is stored", &log, || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
             .contains("connected with the renewed certificate")
@@ -353,25 +313,13 @@ async fn renewal(version: &str) {
     tokio::time::sleep(wait).await;
     let before = connections.load(Ordering::SeqCst);
     let mut station = spawn_renewing_station(&binary, version, port, &dir, &log);
-    wait_for(
+    support::wait_for(
         "the restarted station connects with the stored certificate",
         &log,
         || connections.load(Ordering::SeqCst) > before,
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = station.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the station did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(
-        status.success(),
-        "the station failed: {status}\n{}",
-        support::tail(&log, 40)
-    );
+    support::wait_success(&mut station, &log).await;
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(
         log_text.contains("using the certificate the CSMS last signed"),
@@ -407,12 +355,12 @@ async fn a_chain_from_an_untrusted_ca_is_rejected_and_the_certificate_kept() {
     let dir = renewal_dir("a03", &pki, Duration::from_secs(3600));
     let log = dir.join("station.log");
     let mut station = spawn_renewing_station(&support::station_binary(), "2.0.1", port, &dir, &log);
-    wait_for("the station connects", &log, || {
+    support::wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
     .await;
     assert_eq!(csms.renew_certificate(RENEWING).await.unwrap(), "Accepted");
-    wait_for("the station answers the chain", &log, || {
+    support::wait_for("the station answers the chain", &log, || {
         certificate_signed_status(&frames).is_some()
     })
     .await;
@@ -463,12 +411,8 @@ async fn start_profile_csms(
 }
 
 fn spawn_upgrading_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--url", &format!("ws://127.0.0.1:{port}/{UPGRADING}")])
         .args(["--security-profile", "1", "--password", UPGRADE_PASSWORD])
         .arg("--ca-cert")
@@ -478,12 +422,8 @@ fn spawn_upgrading_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> 
         .args(["--transactions", &TRANSACTIONS.to_string()])
         .args(["--meter-updates", &UPDATES.to_string()])
         .args(["--event-interval-ms", "400", "--retry-interval", "1"])
-        .args(["--message-attempts", "50", "--timeout", "2"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+        .args(["--message-attempts", "50", "--timeout", "2"]);
+    support::spawn_logged(&mut command, log)
 }
 
 fn upgrade_dir(name: &str, pki: &support::Pki) -> std::path::PathBuf {
@@ -505,7 +445,7 @@ async fn a_security_profile_upgrade_holds_after_a_kill_9_and_a_downgrade_is_refu
     let binary = support::station_binary();
     let plain_port = plain_server.local_addr().port();
     let mut station = spawn_upgrading_station(&binary, plain_port, &dir, &log);
-    wait_for("the station connects in profile 1", &log, || {
+    support::wait_for("the station connects in profile 1", &log, || {
         plain_connections.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -528,7 +468,7 @@ async fn a_security_profile_upgrade_holds_after_a_kill_9_and_a_downgrade_is_refu
         ),
         "{answer}"
     );
-    wait_for("the station reboots onto profile 2", &log, || {
+    support::wait_for("the station reboots onto profile 2", &log, || {
         tls_connections.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -544,19 +484,11 @@ async fn a_security_profile_upgrade_holds_after_a_kill_9_and_a_downgrade_is_refu
     station.kill().unwrap();
     station.wait().unwrap();
     let mut station = spawn_upgrading_station(&binary, plain_port, &dir, &log);
-    wait_for("the restarted station connects in profile 2", &log, || {
+    support::wait_for("the restarted station connects in profile 2", &log, || {
         tls_connections.load(Ordering::SeqCst) == 2
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = station.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the station did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(status.success(), "{status}\n{}", support::tail(&log, 40));
+    support::wait_success(&mut station, &log).await;
     assert_eq!(plain_connections.load(Ordering::SeqCst), 1);
     // Every transaction ended, at one CSMS or the other.
     let mut ended: Vec<String> = plain
@@ -588,7 +520,7 @@ async fn a_network_profile_that_does_not_connect_falls_back_to_the_previous_one(
         &dir,
         &log,
     );
-    wait_for("the station connects in profile 1", &log, || {
+    support::wait_for("the station connects in profile 1", &log, || {
         plain_connections.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -599,7 +531,7 @@ async fn a_network_profile_that_does_not_connect_falls_back_to_the_previous_one(
         .await
         .unwrap();
     assert!(answer.starts_with("SetNetworkProfile Accepted"), "{answer}");
-    wait_for("the station comes back in profile 1", &log, || {
+    support::wait_for("the station comes back in profile 1", &log, || {
         plain_connections.load(Ordering::SeqCst) == 2
     })
     .await;

@@ -10,10 +10,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ocpp_connection::server::ServerEvent;
 use ocpp_examples::csms::Csms;
@@ -28,12 +28,8 @@ const TRANSACTIONS: u32 = 4;
 const UPDATES: u32 = 2;
 
 fn spawn_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--url", &format!("ws://127.0.0.1:{port}/{IDENTITY}")])
         .args(["--ocpp", "1.6"])
         .args(["--security-profile", "1", "--password", FIRST])
@@ -44,24 +40,8 @@ fn spawn_station(binary: &Path, port: u16, dir: &Path, log: &Path) -> Child {
         .args(["--transactions", &TRANSACTIONS.to_string()])
         .args(["--meter-updates", &UPDATES.to_string()])
         .args(["--event-interval-ms", "400", "--retry-interval", "1"])
-        .args(["--message-attempts", "50", "--timeout", "2"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_for(what: &str, log: &Path, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within 30 s\n--- station log ---\n{}",
-            support::tail(log, 40)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .args(["--message-attempts", "50", "--timeout", "2"]);
+    support::spawn_logged(&mut command, log)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +75,7 @@ async fn a_1_6_station_keeps_its_transactions_and_credentials_across_a_kill_9() 
     let port = server.local_addr().port();
     let binary = support::station_binary();
     let mut station = spawn_station(&binary, port, &dir, &log);
-    wait_for("the station connects", &log, || {
+    support::wait_for("the station connects", &log, || {
         connections.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -108,7 +88,7 @@ async fn a_1_6_station_keeps_its_transactions_and_credentials_across_a_kill_9() 
             .unwrap(),
         "Accepted"
     );
-    wait_for("the station reconnects with the new key", &log, || {
+    support::wait_for("the station reconnects with the new key", &log, || {
         connections.load(Ordering::SeqCst) == 2
     })
     .await;
@@ -130,7 +110,7 @@ async fn a_1_6_station_keeps_its_transactions_and_credentials_across_a_kill_9() 
     station.kill().unwrap();
     station.wait().unwrap();
     let mut station = spawn_station(&binary, port, &dir, &log);
-    wait_for(
+    support::wait_for(
         "the restarted station connects with the stored key",
         &log,
         || connections.load(Ordering::SeqCst) == 3,
@@ -142,20 +122,12 @@ async fn a_1_6_station_keeps_its_transactions_and_credentials_across_a_kill_9() 
         .await
         .unwrap();
     assert_eq!(higher, "ChangeConfiguration SecurityProfile Accepted");
-    wait_for("the station comes back in profile 1", &log, || {
+    support::wait_for("the station comes back in profile 1", &log, || {
         connections.load(Ordering::SeqCst) == 4
     })
     .await;
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = station.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the station did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(status.success(), "{status}\n{}", support::tail(&log, 40));
+    support::wait_success(&mut station, &log).await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("back to the previous one"),

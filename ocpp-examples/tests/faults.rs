@@ -15,7 +15,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -213,12 +213,8 @@ fn spawn_station(
     transactions: u64,
     log: &Path,
 ) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--url", &format!("ws://127.0.0.1:{port}/{IDENTITY}")])
         .args(["--ocpp", version])
         .arg("--state-dir")
@@ -226,12 +222,8 @@ fn spawn_station(
         .args(["--transactions", &transactions.to_string()])
         .args(["--meter-updates", &UPDATES.to_string()])
         .args(["--event-interval-ms", "250", "--message-attempts", "100"])
-        .args(["--retry-interval", "1", "--timeout", "1"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+        .args(["--retry-interval", "1", "--timeout", "1"]);
+    support::spawn_logged(&mut command, log)
 }
 
 /// What a fault run did.

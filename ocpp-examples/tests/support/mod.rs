@@ -109,3 +109,53 @@ impl Pki {
         )
     }
 }
+
+/// Starts `command` (an example binary) with `RUST_LOG=info`, its standard error appended to
+/// `log`, its standard output dropped.
+pub fn spawn_logged(command: &mut Command, log: &std::path::Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    command
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `condition` holds, or fails with `what` and the end of `log`.
+pub async fn wait_for(what: &str, log: &std::path::Path, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 30 s\n--- station log ---\n{}",
+            tail(log, 40)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (at most 60 s) for `station` to exit, and fails unless it succeeded.
+pub async fn wait_success(station: &mut std::process::Child, log: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = station.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the station did not finish\n{}",
+            tail(log, 40)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "the station failed: {status}\n{}",
+        tail(log, 40)
+    );
+}
