@@ -47,6 +47,7 @@ use ocpp_messages::{CallError, Feature, Message, OcppVersion, Role};
 
 use crate::connection::{log_event, CallFailed, Peer, DEFAULT_CALL_TIMEOUT};
 use crate::frame_log::{Direction, FrameLog};
+use crate::lock;
 use crate::pki::{CertificateAuthority, LeafUsage};
 use crate::profiles::Passwords;
 use crate::protocol::SUPPORTED_VERSIONS;
@@ -390,10 +391,6 @@ pub enum AdminError {
     /// This example does not offer the call in the station's version.
     #[error("not offered in OCPP {0} by this example")]
     Unsupported(OcppVersion),
-}
-
-fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why a CSR is not signed: a `reasonCode` (at most 20 characters) and details.

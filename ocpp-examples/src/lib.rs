@@ -80,3 +80,11 @@ pub fn init_tracing() {
         .with_target(false)
         .init();
 }
+
+/// Locks `shared`, taking the value of a thread that panicked while holding it (the state
+/// kept under these locks stays consistent between statements).
+pub(crate) fn lock<T>(shared: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -72,6 +72,7 @@ use ocpp_messages::{CallError, DateTime, ErrorCode, OcppVersion, Role};
 use super::{split_url, StationConfig, StationError};
 
 pub mod v1_6;
+use crate::lock;
 use crate::pki::{verify_chain_trusted, ChainSummary, StationKey};
 use crate::profiles::ClientSecurity;
 
@@ -159,12 +160,6 @@ struct Settings {
     in_transaction: Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl Settings {
     /// A02 after TriggerMessage: a new key, its CSR in SignCertificate.
     async fn sign_certificate(self) {
@@ -213,9 +208,29 @@ impl Settings {
         }
     }
 
-    /// CertificateSigned: the chain checked against the CSR's key and the trust anchors,
-    /// stored, handed to the client as a renewal. `Err` is the reason to answer Rejected.
-    async fn certificate_signed(&self, chain: String) -> Result<ChainSummary, String> {
+    /// CertificateSigned, in either version: the chain checked, then used (logged, and the
+    /// station reconnects with it), or refused (logged). `Err` is the reason to answer
+    /// Rejected.
+    async fn certificate_signed(&self, chain: String) -> Result<(), String> {
+        match self.take_chain(chain).await {
+            Ok(summary) => {
+                tracing::info!(
+                    "{}: certificate accepted: {summary}; reconnecting with it",
+                    self.identity
+                );
+                self.reconnect_soon();
+                Ok(())
+            }
+            Err(reason) => {
+                tracing::warn!("{}: certificate rejected: {reason}", self.identity);
+                Err(reason)
+            }
+        }
+    }
+
+    /// The chain of a CertificateSigned checked against the CSR's key and the trust anchors,
+    /// stored, handed to the client as a renewal.
+    async fn take_chain(&self, chain: String) -> Result<ChainSummary, String> {
         let Some((handle, credentials)) = self.client.get() else {
             return Err("not started yet".to_owned());
         };
@@ -477,25 +492,14 @@ impl security::ChargingStationHandler for Settings {
             );
         }
         match self.certificate_signed(request.certificate_chain).await {
-            Ok(summary) => {
-                tracing::info!(
-                    "{}: certificate accepted: {summary}; reconnecting with it",
-                    self.identity
-                );
-                self.reconnect_soon();
-                Ok(CertificateSignedResponse::new(
-                    CertificateSignedStatus::Accepted,
-                ))
-            }
-            Err(reason) => {
-                tracing::warn!("{}: certificate rejected: {reason}", self.identity);
-                Ok(
-                    CertificateSignedResponse::new(CertificateSignedStatus::Rejected)
-                        .with_status_info(
-                            StatusInfo::new("InvalidCertificate").with_additional_info(reason),
-                        ),
-                )
-            }
+            Ok(()) => Ok(CertificateSignedResponse::new(
+                CertificateSignedStatus::Accepted,
+            )),
+            Err(reason) => Ok(
+                CertificateSignedResponse::new(CertificateSignedStatus::Rejected).with_status_info(
+                    StatusInfo::new("InvalidCertificate").with_additional_info(reason),
+                ),
+            ),
         }
     }
 }

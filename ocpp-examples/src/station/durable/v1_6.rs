@@ -102,18 +102,8 @@ impl security::ChargePointHandler for Settings {
         request: CertificateSignedRequest,
     ) -> Result<CertificateSignedResponse, CallError> {
         let status = match self.certificate_signed(request.certificate_chain).await {
-            Ok(summary) => {
-                tracing::info!(
-                    "{}: certificate accepted: {summary}; reconnecting with it",
-                    self.identity
-                );
-                self.reconnect_soon();
-                CertificateSignedStatus::Accepted
-            }
-            Err(reason) => {
-                tracing::warn!("{}: certificate rejected: {reason}", self.identity);
-                CertificateSignedStatus::Rejected
-            }
+            Ok(()) => CertificateSignedStatus::Accepted,
+            Err(_) => CertificateSignedStatus::Rejected,
         };
         Ok(CertificateSignedResponse::new(status))
     }
